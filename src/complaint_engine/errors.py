@@ -1,0 +1,97 @@
+"""One exception hierarchy for the whole engine.
+
+Every error names what failed, the offending value and what was allowed, and carries the same
+pieces as attributes so callers never parse messages. Each also subclasses the matching built-in
+(``NotFound`` is a ``LookupError``, ``ValidationError`` a ``ValueError``) so generic handlers work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Self
+
+
+def _show(values: Iterable[Any]) -> str:
+    return "[" + ", ".join(repr(v) for v in values) + "]"
+
+
+class ComplaintEngineError(Exception):
+    """Root of every error raised by complaint_engine."""
+
+
+class ValidationError(ComplaintEngineError, ValueError):
+    """A value was refused. ``problems`` lists every problem as ``(path, message)``."""
+
+    def __init__(self, message: str, *, value: Any = None, allowed: Any = None,
+                 problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.value = value
+        self.allowed = allowed
+        self.problems = tuple(problems)
+
+    @classmethod
+    def of(cls, what: str, value: Any, allowed: str) -> Self:
+        """``invalid <what> <value!r>; allowed: <allowed>``."""
+        return cls(f"invalid {what} {value!r}; allowed: {allowed}", value=value, allowed=allowed,
+                   problems=((what, f"{value!r} is not {allowed}"),))
+
+    @classmethod
+    def collect(cls, what: str, problems: Sequence[tuple[str, str]]) -> Self:
+        """One error listing every ``(path, message)`` problem, so callers fix them all at once."""
+        lines = "; ".join(f"{path}: {msg}" for path, msg in problems)
+        return cls(f"invalid {what}: {lines}", problems=problems)
+
+
+class PolicyError(ValidationError):
+    """A policy is inconsistent or malformed; ``problems`` has every offending path."""
+
+
+class CalendarError(ValidationError):
+    """A calendar could not be built or was asked about a date it does not cover."""
+
+
+class InvalidTransition(ComplaintEngineError):
+    """An event is not allowed in the current state, or a guard refused it."""
+
+    def __init__(self, event: str, subject: str, state: str, allowed: Sequence[str],
+                 reason: str | None = None) -> None:
+        self.event = event
+        self.subject = subject
+        self.state = state
+        self.allowed = tuple(allowed)
+        self.reason = reason
+        msg = f"cannot {event!r} {subject} in state {state!r}"
+        msg += f": {reason}" if reason else f"; allowed: {_show(self.allowed)}"
+        super().__init__(msg)
+
+
+class PermissionDenied(ComplaintEngineError, PermissionError):
+    """The actor's role or office may not perform the event."""
+
+    def __init__(self, actor: str, event: str, allowed: Sequence[str], reason: str | None = None) -> None:
+        self.actor = actor
+        self.event = event
+        self.allowed = tuple(allowed)
+        self.reason = reason
+        msg = f"actor {actor} may not {event!r}"
+        msg += f": {reason}" if reason else f"; allowed roles: {_show(self.allowed)}"
+        super().__init__(msg)
+
+
+class NotFound(ComplaintEngineError, LookupError):
+    """No object with that key."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"no {kind} {key!r}")
+
+
+class ConcurrencyError(ComplaintEngineError):
+    """A save was based on a stale version."""
+
+    def __init__(self, key: str, expected: int, actual: int) -> None:
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"stale version of {key!r}: saved from version {expected}, stored is {actual}")

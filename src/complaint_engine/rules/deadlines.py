@@ -1,0 +1,299 @@
+"""Deadline rules: when a time limit of the procedure falls due.
+
+References:
+    * PRC Civil Code art. 201: a period counted in days starts on the day after the start day.
+    * PRC Civil Code art. 202–203: the period ends at 24:00 of its last day, or at the close of business
+      where business hours apply; if the last day is a statutory holiday, the first day after it ends
+      the period. Here "holiday" is any non-working day of the official calendar, so a make-up working
+      Saturday (调休) does end a period.
+    * Source procedure 6.3.4 (reply ≤ 2 days), estate plans 二 (reply ≤ 3 working days, on site in
+      10 minutes, emergency repairs not left overnight).
+
+Every rule gives ``due(start, calendar, pauses=())`` → an aware datetime in the calendar's zone, and
+``due_many(starts, calendar)`` over a numpy ``datetime64`` array of UTC instants → ``datetime64[us]``
+UTC. ``pauses`` are ``(from, to)`` instants during which the clock stood still; each rule measures
+them in its own units (working days, days, business time, wall time) and extends the period by that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from complaint_engine.errors import ValidationError
+from complaint_engine.rules.calendar import IntArray, WorkingCalendar
+
+__all__ = [
+    "CalendarDays",
+    "ClockHours",
+    "ClockMinutes",
+    "DeadlineRule",
+    "Earliest",
+    "EndOfDay",
+    "Pause",
+    "WorkingDays",
+    "WorkingHours",
+    "as_utc_us",
+]
+
+Pause = tuple[dt.datetime, dt.datetime]
+US_PER_MINUTE = 60_000_000
+
+
+def _positive_int(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError.of(attribute.name, value, "an integer >= 1")
+
+
+def as_utc_us(starts: npt.ArrayLike) -> IntArray:
+    """A ``datetime64`` array of UTC instants as int64 microseconds; NaT is refused."""
+    arr = np.asarray(starts)
+    if arr.dtype.kind != "M":
+        raise ValidationError.of("instants", arr.dtype, "a numpy datetime64 array of UTC instants")
+    if np.isnat(arr).any():
+        raise ValidationError.of("instant", "NaT", "real instants")
+    return arr.astype("datetime64[us]").astype(np.int64)
+
+
+def _us_array(values: IntArray) -> npt.NDArray[np.datetime64]:
+    return values.astype("datetime64[us]")
+
+
+@runtime_checkable
+class DeadlineRule(Protocol):
+    """A time limit: given when the clock started, when it falls due."""
+
+    kind: ClassVar[str]
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        """The aware instant the limit falls due, extended by the pauses measured in the rule's units."""
+        ...
+
+    def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
+        """Bulk ``due`` over UTC ``datetime64`` instants (no pauses) → ``datetime64[us]`` UTC."""
+        ...
+
+    def describe(self) -> str:
+        """A short English description, e.g. '3 working days'."""
+        ...
+
+
+def _check_pauses(pauses: Sequence[Pause]) -> None:
+    for a, b in pauses:
+        if b < a:
+            raise ValidationError.of("pause", (a, b), "an interval whose end is not before its start")
+
+
+def _local_days(calendar: WorkingCalendar, pauses: Sequence[Pause]) -> int:
+    """Whole local days between pause starts and ends (summed)."""
+    _check_pauses(pauses)
+    return sum(calendar.local_day_index(b) - calendar.local_day_index(a) for a, b in pauses)
+
+
+def _wall_us(calendar: WorkingCalendar, pauses: Sequence[Pause]) -> int:
+    _check_pauses(pauses)
+    return sum(calendar.to_us(b) - calendar.to_us(a) for a, b in pauses)
+
+
+@attrs.frozen
+class WorkingDays:
+    """End of the n-th working day after the start day (start day not counted): the next local 00:00.
+
+    Pauses count the working days between the local days they start and end on.
+    """
+
+    n: int = attrs.field(validator=_positive_int)
+    kind: ClassVar[str] = "working_days"
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        calendar.to_us(start)  # refuses naive instants
+        extra = 0
+        if pauses:
+            _check_pauses(pauses)
+            extra = sum(calendar.working_days_between(a.astimezone(calendar.tz).date(),
+                                                      b.astimezone(calendar.tz).date()) for a, b in pauses)
+        last = calendar.nth_working_day_index(calendar.local_day_index(start), self.n + extra)
+        calendar.check_provisional(last)
+        return calendar.from_us(calendar.midnight_us(last + 1))
+
+    def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
+        last = calendar.add_working_days_index(calendar.local_day_indices(as_utc_us(starts)), self.n)
+        calendar.check_provisional(last)
+        return _us_array(calendar.midnights_us(last + 1))
+
+    def describe(self) -> str:
+        return f"{self.n} working day{'s' if self.n > 1 else ''}"
+
+
+@attrs.frozen
+class CalendarDays:
+    """n days, Civil Code arts. 201–203: start day not counted; a last day that is not a working day
+    moves to the next working day; due at the next local 00:00, or at the close of business of the last
+    day when ``close_of_business`` is set (the calendar must then have business hours).
+    """
+
+    n: int = attrs.field(validator=_positive_int)
+    close_of_business: bool = False
+    kind: ClassVar[str] = "calendar_days"
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        calendar.to_us(start)
+        extra = _local_days(calendar, pauses) if pauses else 0
+        last = calendar.local_day_index(start) + self.n + extra
+        if last >= calendar.ndays:
+            raise calendar._out_of_range(f"{self.n} days after {start}")
+        if not calendar.is_working_index(last):
+            last = calendar.nth_working_day_index(last, 1)
+        calendar.check_provisional(last)
+        if self.close_of_business:
+            return calendar.from_us(int(calendar.close_of_business_us(np.array([last]))[0]))
+        return calendar.from_us(calendar.midnight_us(last + 1))
+
+    def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
+        last = calendar.local_day_indices(as_utc_us(starts)) + self.n
+        if last.size and int(last.max()) >= calendar.ndays:
+            raise calendar._out_of_range("a period ending after the calendar's last year")
+        last = calendar.next_working_day_index(last)
+        calendar.check_provisional(last)
+        if self.close_of_business:
+            return _us_array(calendar.close_of_business_us(last))
+        return _us_array(calendar.midnights_us(last + 1))
+
+    def describe(self) -> str:
+        end = " (close of business)" if self.close_of_business else ""
+        return f"{self.n} day{'s' if self.n > 1 else ''}{end}"
+
+
+@attrs.frozen
+class ClockMinutes:
+    """n minutes of wall-clock time, day and night, holidays included. Pauses add their wall time."""
+
+    n: int = attrs.field(validator=_positive_int)
+    kind: ClassVar[str] = "clock_minutes"
+
+    @property
+    def span_us(self) -> int:
+        return self.n * US_PER_MINUTE
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        extra = _wall_us(calendar, pauses) if pauses else 0
+        return calendar.from_us(calendar.to_us(start) + self.span_us + extra)
+
+    def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
+        return _us_array(as_utc_us(starts) + self.span_us)
+
+    def describe(self) -> str:
+        return f"{self.n} minute{'s' if self.n > 1 else ''}"
+
+
+@attrs.frozen
+class ClockHours(ClockMinutes):
+    """n hours of wall-clock time, day and night, holidays included."""
+
+    kind: ClassVar[str] = "clock_hours"
+
+    @property
+    def span_us(self) -> int:
+        return self.n * 60 * US_PER_MINUTE
+
+    def describe(self) -> str:
+        return f"{self.n} hour{'s' if self.n > 1 else ''}"
+
+
+@attrs.frozen
+class EndOfDay:
+    """24:00 of the start's local day ("急修不過夜": not left overnight).
+
+    ``min_grace`` guarantees at least that much time for reports just before midnight.
+    Pauses add their wall time.
+    """
+
+    min_grace: dt.timedelta | None = attrs.field(default=None)
+    kind: ClassVar[str] = "end_of_day"
+
+    @min_grace.validator
+    def _check_grace(self, _: attrs.Attribute[Any], value: dt.timedelta | None) -> None:
+        if value is not None and (not isinstance(value, dt.timedelta) or value <= dt.timedelta(0)):
+            raise ValidationError.of("min_grace", value, "None or a positive timedelta")
+
+    @property
+    def _grace_us(self) -> int:
+        return 0 if self.min_grace is None else self.min_grace // dt.timedelta(microseconds=1)
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        s = calendar.to_us(start)
+        extra = _wall_us(calendar, pauses) if pauses else 0
+        due = max(calendar.midnight_us(calendar.local_day_index(start) + 1), s + self._grace_us)
+        return calendar.from_us(due + extra)
+
+    def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
+        s = as_utc_us(starts)
+        due = calendar.midnights_us(calendar.local_day_indices(s) + 1)
+        return _us_array(np.maximum(due, s + self._grace_us))
+
+    def describe(self) -> str:
+        grace = f" (at least {self.min_grace})" if self.min_grace else ""
+        return f"end of the day{grace}"
+
+
+@attrs.frozen
+class WorkingHours:
+    """n hours of business time: only inside the calendar's business hours on working days (make-up
+    days included), skipping nights, weekends, holidays and lunch breaks. Pauses add the business time
+    they covered.
+    """
+
+    n: int = attrs.field(validator=_positive_int)
+    kind: ClassVar[str] = "working_hours"
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        s = np.array([calendar.to_us(start)], dtype=np.int64)
+        extra = 0
+        if pauses:
+            _check_pauses(pauses)
+            ends = np.array([[calendar.to_us(a), calendar.to_us(b)] for a, b in pauses], dtype=np.int64)
+            worked = calendar.business_us_at(ends.ravel()).reshape(-1, 2)
+            extra = int((worked[:, 1] - worked[:, 0]).sum())
+        due = self._due_us(s, calendar, extra)
+        return calendar.from_us(int(due[0]))
+
+    def _due_us(self, s: IntArray, calendar: WorkingCalendar, extra: int = 0) -> IntArray:
+        target = calendar.business_us_at(s) + self.n * 60 * US_PER_MINUTE + extra
+        due = calendar.instant_at_business_us(target)
+        calendar.check_provisional(calendar.local_day_indices(due))
+        return due
+
+    def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
+        return _us_array(self._due_us(as_utc_us(starts), calendar))
+
+    def describe(self) -> str:
+        return f"{self.n} working hour{'s' if self.n > 1 else ''}"
+
+
+@attrs.frozen(init=False)
+class Earliest:
+    """The strictest of several rules: due at the earliest of their due instants."""
+
+    rules: tuple[DeadlineRule, ...]
+    kind: ClassVar[str] = "earliest"
+
+    def __init__(self, *rules: DeadlineRule) -> None:
+        if not rules or not all(isinstance(r, DeadlineRule) for r in rules):
+            raise ValidationError.of("rules", rules, "one or more deadline rules")
+        self.__attrs_init__(rules)
+
+    def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        return min(rule.due(start, calendar, pauses=pauses) for rule in self.rules)
+
+    def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
+        dues = [rule.due_many(starts, calendar) for rule in self.rules]
+        return np.minimum.reduce(dues)  # type: ignore[no-any-return]
+
+    def describe(self) -> str:
+        return "the earliest of " + ", ".join(rule.describe() for rule in self.rules)
+

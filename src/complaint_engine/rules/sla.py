@@ -1,0 +1,132 @@
+"""Clocks on a complaint: running, paused, met or breached, and who owned them.
+
+A complaint carries several deadlines at once (reply, arrival, repair, callback, CAPA action), each
+with its own rule. A deadline is immutable: every change returns a new one.
+
+Deadlines already promised are **frozen**: ``due`` is computed when the clock starts (and again on
+resume, from the same start plus the pauses), so a calendar notice published later never moves a
+time limit the owner was already given. :meth:`Deadline.recomputed` applies a new calendar on request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from complaint_engine.errors import ValidationError
+from complaint_engine.rules.calendar import WorkingCalendar
+from complaint_engine.rules.deadlines import DeadlineRule, Pause, as_utc_us
+
+__all__ = ["ClockState", "Deadline", "Responsible", "breached", "overdue"]
+
+
+class ClockState(enum.Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+
+
+@attrs.frozen
+class Responsible:
+    """Who owned a clock: the department and, where known, the person (never the owner/complainant)."""
+
+    department: str | None = None
+    person: str | None = None
+
+    def __str__(self) -> str:
+        return "/".join(x for x in (self.department, self.person) if x) or "unassigned"
+
+
+@attrs.frozen
+class Deadline:
+    """One clock of a complaint. ``breached`` is set when it is met late, or found past due while running."""
+
+    name: str
+    rule: DeadlineRule
+    started_at: dt.datetime
+    due: dt.datetime
+    pauses: tuple[Pause, ...] = ()
+    paused_at: dt.datetime | None = None
+    met_at: dt.datetime | None = None
+    breached: bool = False
+    responsible: Responsible = attrs.field(factory=Responsible)
+
+    @classmethod
+    def start(cls, name: str, rule: DeadlineRule, at: dt.datetime, calendar: WorkingCalendar,
+              responsible: Responsible | None = None) -> Deadline:
+        return cls(name=name, rule=rule, started_at=at, due=rule.due(at, calendar),
+                   responsible=responsible or Responsible())
+
+    @property
+    def state(self) -> ClockState:
+        if self.met_at is not None:
+            return ClockState.MET
+        return ClockState.PAUSED if self.paused_at is not None else ClockState.RUNNING
+
+    def _require(self, state: ClockState, verb: str) -> None:
+        if self.state is not state:
+            raise ValidationError.of(f"clock {self.name!r} to {verb}", self.state.value, f"a {state.value} clock")
+
+    def check(self, at: dt.datetime) -> Deadline:
+        """Mark breached if still running (or paused after the due instant) and past due at ``at``."""
+        if self.breached or self.met_at is not None:
+            return self
+        effective = self.paused_at if self.paused_at is not None else at
+        return attrs.evolve(self, breached=True) if effective > self.due else self
+
+    def pause(self, at: dt.datetime) -> Deadline:
+        self._require(ClockState.RUNNING, "pause")
+        return attrs.evolve(self.check(at), paused_at=at)
+
+    def resume(self, at: dt.datetime, calendar: WorkingCalendar) -> Deadline:
+        self._require(ClockState.PAUSED, "resume")
+        assert self.paused_at is not None  # narrowed by the state check above
+        pauses = (*self.pauses, (self.paused_at, at))
+        due = self.rule.due(self.started_at, calendar, pauses=pauses)
+        return attrs.evolve(self, pauses=pauses, paused_at=None, due=due)
+
+    def meet(self, at: dt.datetime) -> Deadline:
+        if self.state is ClockState.MET:
+            return self
+        checked = self.check(at) if self.paused_at is None else self.check(self.paused_at)
+        return attrs.evolve(checked, met_at=at, paused_at=None, breached=checked.breached or at > self.due)
+
+    def assign(self, responsible: Responsible) -> Deadline:
+        return attrs.evolve(self, responsible=responsible)
+
+    def recomputed(self, calendar: WorkingCalendar) -> Deadline:
+        """The same clock with ``due`` recomputed on ``calendar`` (e.g. after a new official notice)."""
+        return attrs.evolve(self, due=self.rule.due(self.started_at, calendar, pauses=self.pauses))
+
+
+def breached(due: npt.ArrayLike, met: npt.ArrayLike, now: dt.datetime | np.datetime64) -> npt.NDArray[np.bool_]:
+    """Bulk: every breached clock — met after its due instant, or unmet (NaT) and past due at ``now``.
+
+    ``due`` and ``met`` are ``datetime64`` arrays of UTC instants (``met`` NaT while running).
+    """
+    d = np.asarray(due).astype("datetime64[us]")
+    m = np.asarray(met).astype("datetime64[us]")
+    if d.shape != m.shape:
+        raise ValidationError.of("met shape", m.shape, f"the shape of due {d.shape}")
+    t = _now64(now)
+    running = np.isnat(m)
+    return np.asarray((running & (d < t)) | (~running & (m > d)), dtype=bool)
+
+
+def overdue(due: npt.ArrayLike, met: npt.ArrayLike, now: dt.datetime | np.datetime64) -> npt.NDArray[np.bool_]:
+    """Bulk: clocks still running (``met`` NaT) and past due at ``now``."""
+    d = np.asarray(due).astype("datetime64[us]")
+    m = np.asarray(met).astype("datetime64[us]")
+    return np.asarray(np.isnat(m) & (d < _now64(now)), dtype=bool)
+
+
+def _now64(now: dt.datetime | np.datetime64) -> np.datetime64:
+    if isinstance(now, dt.datetime):
+        if now.utcoffset() is None:
+            raise ValidationError.of("now", now, "a timezone-aware datetime")
+        return np.datetime64(now.astimezone(dt.UTC).replace(tzinfo=None), "us")
+    return np.datetime64(int(as_utc_us(np.array([now]))[0]), "us")
