@@ -123,19 +123,23 @@ class CalendarNotice:
             if key not in allowed_keys:
                 problems.append((f"$.{key}", f"unknown key; allowed: {sorted(allowed_keys)}"))
 
-        def dates(raw: Any, path: str) -> tuple[dt.date, ...]:
+        def dates(raw: Any, path: str, year: int | None = None) -> tuple[dt.date, ...]:
             if not isinstance(raw, list):
                 problems.append((path, f"{raw!r} is not a list of dates"))
                 return ()
             out = []
             for i, item in enumerate(raw):
                 if isinstance(item, dt.date) and not isinstance(item, dt.datetime):
-                    out.append(item)
-                    continue
-                try:
-                    out.append(dt.date.fromisoformat(str(item)))
-                except ValueError:
-                    problems.append((f"{path}[{i}]", f"{item!r} is not a date YYYY-MM-DD"))
+                    day = item
+                else:
+                    try:
+                        day = dt.date.fromisoformat(str(item))
+                    except ValueError:
+                        problems.append((f"{path}[{i}]", f"{item!r} is not a date YYYY-MM-DD"))
+                        continue
+                if year is not None and day.year != year:
+                    problems.append((f"{path}[{i}]", f"{day} is not in {year}"))
+                out.append(day)
             return tuple(out)
 
         notices: dict[int, tuple[tuple[dt.date, ...], tuple[dt.date, ...]]] = {}
@@ -155,12 +159,8 @@ class CalendarNotice:
             for key in body:
                 if key not in ("holidays", "workdays"):
                     problems.append((f"{path}.{key}", "unknown key; allowed: ['holidays', 'workdays']"))
-            off = dates(body.get("holidays", []), f"{path}.holidays")
-            on = dates(body.get("workdays", []), f"{path}.workdays")
-            for i, d in enumerate(off + on):
-                if d.year != year:
-                    kind, j = ("holidays", i) if i < len(off) else ("workdays", i - len(off))
-                    problems.append((f"{path}.{kind}[{j}]", f"{d} is not in {year}"))
+            off = dates(body.get("holidays", []), f"{path}.holidays", year)
+            on = dates(body.get("workdays", []), f"{path}.workdays", year)
             notices[year] = (off, on)
         company = data.get("company", {})
         if not isinstance(company, Mapping):
