@@ -1,5 +1,11 @@
-"""complaint_engine: the complaint procedure of a property-management company, as a library."""
+"""complaint_engine: the complaint procedure of a property-management company, as a library.
 
+Everything a user touches is importable from here; deadline rules and the calendar live in
+``complaint_engine.rules``, stores in ``complaint_engine.storage``.
+"""
+
+from complaint_engine.clock import Clock, FixedClock, SystemClock
+from complaint_engine.desk import ComplaintDesk, OverdueItem
 from complaint_engine.errors import (
     CalendarError,
     ComplaintEngineError,
@@ -10,15 +16,71 @@ from complaint_engine.errors import (
     PolicyError,
     ValidationError,
 )
+from complaint_engine.model import (
+    Actor,
+    Announcement,
+    AnnouncementChannel,
+    Callback,
+    CallbackMethod,
+    CAPAAction,
+    CAPAReport,
+    CAPAStatus,
+    Channel,
+    Complaint,
+    Deferral,
+    Escalation,
+    HandlingNotice,
+    Referral,
+    Role,
+    Satisfaction,
+    Severity,
+    Status,
+    Transition,
+    Urgency,
+    Verification,
+)
+from complaint_engine.policy import Category, Department, Policy
+from complaint_engine.rules.sla import Deadline, Responsible
 
 __all__ = [
+    "Actor",
+    "Announcement",
+    "AnnouncementChannel",
+    "CAPAAction",
+    "CAPAReport",
+    "CAPAStatus",
     "CalendarError",
+    "Callback",
+    "CallbackMethod",
+    "Category",
+    "Channel",
+    "Clock",
+    "Complaint",
+    "ComplaintDesk",
     "ComplaintEngineError",
     "ConcurrencyError",
+    "Deadline",
+    "Deferral",
+    "Department",
+    "Escalation",
+    "FixedClock",
+    "HandlingNotice",
     "InvalidTransition",
     "NotFound",
+    "OverdueItem",
     "PermissionDenied",
+    "Policy",
     "PolicyError",
+    "Referral",
+    "Responsible",
+    "Role",
+    "Satisfaction",
+    "Severity",
+    "Status",
+    "SystemClock",
+    "Transition",
+    "Urgency",
     "ValidationError",
+    "Verification",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,292 @@
+"""The domain objects: frozen attrs classes and enums with stable string values.
+
+Nothing here does I/O or reads the clock. Objects are immutable: the lifecycle returns new ones.
+Personal data (owner, unit, relayed-by, summary, callback opinion) is kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+
+import attrs
+
+from complaint_engine.rules.sla import Deadline
+
+__all__ = [
+    "Actor",
+    "Announcement",
+    "AnnouncementChannel",
+    "CAPAAction",
+    "CAPAReport",
+    "CAPAStatus",
+    "Callback",
+    "CallbackMethod",
+    "Channel",
+    "Complaint",
+    "Deferral",
+    "Escalation",
+    "HandlingNotice",
+    "Referral",
+    "Role",
+    "Satisfaction",
+    "Severity",
+    "Status",
+    "Transition",
+    "Urgency",
+    "Verification",
+]
+
+
+class Channel(enum.Enum):
+    """How the complaint arrived (P-6.1.1): 信函, 電話, 傳真, 來人面談, plus online/app."""
+
+    LETTER = "letter"
+    PHONE = "phone"
+    FAX = "fax"
+    VISIT = "visit"
+    ONLINE = "online"
+
+
+class Status(enum.Enum):
+    RECEIVED = "received"
+    REFERRED = "referred"
+    REGISTERED = "registered"
+    DISPATCHED = "dispatched"
+    ESCALATED = "escalated"
+    IN_PROGRESS = "in_progress"
+    DEFERRED = "deferred"
+    RESOLVED = "resolved"
+    REPLIED = "replied"
+    CALLED_BACK = "called_back"
+    CLOSED = "closed"
+
+
+class Severity(enum.Enum):
+    NORMAL = "normal"
+    MAJOR = "major"  # 重大投訴: a department cannot handle it, or it needs coordination
+
+
+class Urgency(enum.Enum):
+    """For repairs: 零修 (minor) or 急修 (emergency, not left overnight)."""
+
+    MINOR = "minor"
+    EMERGENCY = "emergency"
+
+
+class Role(enum.Enum):
+    RECEPTION = "reception"  # duty staff of the receiving office (值班人員 / 客戶助理)
+    DEPARTMENT_MANAGER = "department_manager"
+    SUPERVISOR = "supervisor"  # 客戶主管 / 物業主管
+    GENERAL_MANAGER = "general_manager"
+    TECHNICIAN = "technician"
+    CALLBACK_OFFICER = "callback_officer"
+    SYSTEM = "system"  # the engine itself, e.g. an overdue sweep recording a breach
+
+
+class CallbackMethod(enum.Enum):
+    PHONE = "phone"
+    VISIT = "visit"
+
+
+class Satisfaction(enum.Enum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+class AnnouncementChannel(enum.Enum):
+    BULLETIN_BOARD = "bulletin_board"  # 公告欄
+    COMMUNITY_PLATFORM = "community_platform"  # 小區寬帶網 / community network platform
+
+
+class CAPAStatus(enum.Enum):
+    OPEN = "open"
+    PLANNED = "planned"
+    IMPLEMENTED = "implemented"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+
+
+@attrs.frozen
+class Actor:
+    """Someone acting on the desk: an id, a role and the office they act for."""
+
+    id: str
+    role: Role
+    office: str
+
+    def __str__(self) -> str:
+        return f"{self.id!r} ({self.role.value}, office {self.office!r})"
+
+
+@attrs.frozen
+class Transition:
+    """One recorded change — the quality record (P-7). ``source`` is None only for the first."""
+
+    event: str
+    source: Status | CAPAStatus | None
+    target: Status | CAPAStatus
+    actor: Actor
+    at: dt.datetime
+    note: str | None = None
+
+
+@attrs.frozen
+class HandlingNotice:
+    """投訴處理通知單: its serial is the complaint's register serial (P-6.1.3)."""
+
+    serial: str
+    department: str
+    issued_at: dt.datetime
+    assignee: str | None = None
+    agreed_reply_by: dt.datetime | None = None
+    capa_numbers: tuple[str, ...] = ()
+    result: str | None = None
+
+
+@attrs.frozen
+class Referral:
+    """A complaint outside the office's responsibility: why, and where the owner was sent (E-classify)."""
+
+    reason: str
+    referred_to: str
+
+
+@attrs.frozen
+class Escalation:
+    """A major complaint escalated to the policy's target role and decided by it (P-6.2.2 / E-major)."""
+
+    reason: str
+    escalated_by: str
+    escalated_at: dt.datetime
+    decision: str | None = None
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class Deferral:
+    """A problem that cannot be solved now: the plan explained to the owner and its date (E-defer)."""
+
+    plan: str
+    planned_for: dt.datetime
+
+
+@attrs.frozen
+class Callback:
+    """回訪: one callback attempt (E-callback). ``reached`` False is an unreachable attempt."""
+
+    method: CallbackMethod
+    reached: bool
+    by: str
+    at: dt.datetime
+    satisfaction: Satisfaction | None = None
+    opinion: str | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class Complaint:
+    """A complaint and its register entry. ``history`` is the chain of transitions ending in ``status``."""
+
+    id: str
+    office: str
+    owner: str = attrs.field(repr=False)
+    unit: str = attrs.field(repr=False)
+    channel: Channel
+    category: str
+    summary: str = attrs.field(repr=False)
+    received_at: dt.datetime
+    status: Status
+    severity: Severity = Severity.NORMAL
+    urgency: Urgency | None = None
+    serial: str | None = None
+    relayed_by: str | None = attrs.field(default=None, repr=False)
+    document_number: str | None = None
+    attachments: tuple[str, ...] = ()
+    notice: HandlingNotice | None = None
+    referral: Referral | None = None
+    escalation: Escalation | None = None
+    deferral: Deferral | None = None
+    needs_capa: bool = False
+    widespread: bool = False
+    announcements: tuple[str, ...] = ()
+    deadlines: Mapping[str, Deadline] = attrs.field(factory=dict, repr=False)
+    past_deadlines: tuple[Deadline, ...] = attrs.field(default=(), repr=False)
+    callbacks: tuple[Callback, ...] = attrs.field(default=(), repr=False)
+    reply_note: str | None = attrs.field(default=None, repr=False)
+    paused_since: dt.datetime | None = None
+    history: tuple[Transition, ...] = attrs.field(default=(), repr=False)
+    version: int = 1
+
+    @property
+    def is_repair(self) -> bool:
+        return self.urgency is not None
+
+    @property
+    def last_at(self) -> dt.datetime:
+        return self.history[-1].at if self.history else self.received_at
+
+    @property
+    def unreached_attempts(self) -> int:
+        """Unreachable callback attempts since the last reply."""
+        count = 0
+        for cb in reversed(self.callbacks):
+            if cb.reached:
+                break
+            count += 1
+        return count
+
+    @property
+    def reached_callback(self) -> Callback | None:
+        return next((cb for cb in reversed(self.callbacks) if cb.reached), None)
+
+
+@attrs.frozen
+class CAPAAction:
+    description: str
+    due: dt.datetime
+    done_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class Verification:
+    """P-5.2: the effectiveness of the corrective action, verified before the CAPA closes."""
+
+    effective: bool
+    by: str
+    at: dt.datetime
+    note: str | None = None
+
+
+@attrs.frozen
+class CAPAReport:
+    """糾正/預防措施報告 (P-6.2.3): its number is written on every linked complaint's notice."""
+
+    number: str
+    office: str
+    complaint_serials: tuple[str, ...]
+    problem: str
+    opened_at: dt.datetime
+    status: CAPAStatus = CAPAStatus.OPEN
+    cause: str | None = None
+    actions: tuple[CAPAAction, ...] = ()
+    implemented_at: dt.datetime | None = None
+    verification: Verification | None = None
+    verifications: tuple[Verification, ...] = ()
+    history: tuple[Transition, ...] = attrs.field(default=(), repr=False)
+    version: int = 1
+
+
+@attrs.frozen
+class Announcement:
+    """A public announcement of the solution to a widespread complaint (E-announce)."""
+
+    number: str
+    office: str
+    channel: AnnouncementChannel
+    text: str
+    complaint_serials: tuple[str, ...]
+    at: dt.datetime
+    by: str

@@ -1,0 +1,78 @@
+"""Storage behind one protocol. Backends: memory (here), SQLite and PostgreSQL (the storage issue).
+
+Every backend passes the same contract suite (``tests/storage/test_contract.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
+from complaint_engine.storage.memory import InMemoryRepository
+
+__all__ = ["InMemoryRepository", "Repository", "UnitOfWork"]
+
+
+class UnitOfWork(Protocol):
+    """A transaction: everything done through it lands together on ``commit()``, or not at all."""
+
+    def add(self, complaint: Complaint) -> Complaint:
+        """Store a new complaint as it is; a duplicate id raises ``ValidationError``."""
+        ...
+
+    def get(self, complaint_id: str) -> Complaint:
+        """The stored complaint, or ``NotFound``."""
+        ...
+
+    def save(self, complaint: Complaint) -> Complaint:
+        """Store a changed complaint whose ``version`` equals the stored one; returns it with version + 1.
+        A stale version raises ``ConcurrencyError(expected=, actual=)``."""
+        ...
+
+    def find(self, *, office: str | None = None, status: Status | None = None,
+             due_before: dt.datetime | None = None) -> list[Complaint]:
+        """Complaints matching every given filter, oldest receipt first. ``due_before``: some running
+        clock falls due before that instant."""
+        ...
+
+    def next_number(self, sequence: str) -> int:
+        """The next number of a named sequence (1, 2, …), allocated in this transaction."""
+        ...
+
+    def add_capa(self, report: CAPAReport) -> CAPAReport:
+        """Store a new CAPA report."""
+        ...
+
+    def get_capa(self, number: str) -> CAPAReport:
+        """The stored CAPA report, or ``NotFound``."""
+        ...
+
+    def save_capa(self, report: CAPAReport) -> CAPAReport:
+        """Like ``save``, for CAPA reports."""
+        ...
+
+    def find_capas(self, *, office: str | None = None) -> list[CAPAReport]:
+        """CAPA reports of an office (all offices when None), by number."""
+        ...
+
+    def add_announcement(self, announcement: Announcement) -> Announcement:
+        """Store a new announcement."""
+        ...
+
+    def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
+        """Announcements of an office (all offices when None), by number."""
+        ...
+
+    def commit(self) -> None:
+        """Make everything done in this unit of work permanent."""
+        ...
+
+
+class Repository(UnitOfWork, Protocol):
+    """A store. Calls made directly on it commit at once; ``unit_of_work()`` groups calls."""
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A transaction that rolls back on exit unless ``commit()`` was called."""
+        ...

@@ -1,0 +1,168 @@
+"""The in-memory repository: the reference backend of the contract suite.
+
+A unit of work stages writes in overlay dictionaries and applies them on commit; a lock held for the
+whole unit makes serial allocation gap-free across threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import attrs
+
+from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
+from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
+from complaint_engine.rules.sla import ClockState
+
+__all__ = ["InMemoryRepository"]
+
+T = TypeVar("T", Complaint, CAPAReport)
+R = TypeVar("R")
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.complaints: dict[str, Complaint] = {}
+        self.capas: dict[str, CAPAReport] = {}
+        self.announcements: dict[str, Announcement] = {}
+        self.sequences: dict[str, int] = {}
+
+
+class _MemoryUnit:
+    """Reads see staged writes first; ``commit`` applies them to the store."""
+
+    def __init__(self, store: _Store) -> None:
+        self._store = store
+        self._staged = _Store()
+        self.committed = False
+
+    # complaints
+    def add(self, complaint: Complaint) -> Complaint:
+        if complaint.id in self._staged.complaints or complaint.id in self._store.complaints:
+            raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
+        self._staged.complaints[complaint.id] = complaint
+        return complaint
+
+    def get(self, complaint_id: str) -> Complaint:
+        found = self._staged.complaints.get(complaint_id) or self._store.complaints.get(complaint_id)
+        if found is None:
+            raise NotFound("complaint", complaint_id)
+        return found
+
+    def save(self, complaint: Complaint) -> Complaint:
+        saved = _bump(self.get(complaint.id), complaint)
+        self._staged.complaints[complaint.id] = saved
+        return saved
+
+    def find(self, *, office: str | None = None, status: Status | None = None,
+             due_before: dt.datetime | None = None) -> list[Complaint]:
+        merged = {**self._store.complaints, **self._staged.complaints}
+        out = [c for c in merged.values()
+               if (office is None or c.office == office) and (status is None or c.status is status)
+               and (due_before is None or _due_before(c, due_before))]
+        out.sort(key=lambda c: (c.received_at, c.id))
+        return out
+
+    def next_number(self, sequence: str) -> int:
+        current = self._staged.sequences.get(sequence, self._store.sequences.get(sequence, 0))
+        self._staged.sequences[sequence] = current + 1
+        return current + 1
+
+    # CAPA and announcements
+    def add_capa(self, report: CAPAReport) -> CAPAReport:
+        if report.number in self._staged.capas or report.number in self._store.capas:
+            raise ValidationError.of("CAPA number", report.number, "a number not already stored")
+        self._staged.capas[report.number] = report
+        return report
+
+    def get_capa(self, number: str) -> CAPAReport:
+        found = self._staged.capas.get(number) or self._store.capas.get(number)
+        if found is None:
+            raise NotFound("CAPA report", number)
+        return found
+
+    def save_capa(self, report: CAPAReport) -> CAPAReport:
+        saved = _bump(self.get_capa(report.number), report)
+        self._staged.capas[report.number] = saved
+        return saved
+
+    def find_capas(self, *, office: str | None = None) -> list[CAPAReport]:
+        merged = {**self._store.capas, **self._staged.capas}
+        return sorted((r for r in merged.values() if office is None or r.office == office), key=lambda r: r.number)
+
+    def add_announcement(self, announcement: Announcement) -> Announcement:
+        if announcement.number in self._staged.announcements or announcement.number in self._store.announcements:
+            raise ValidationError.of("announcement number", announcement.number, "a number not already stored")
+        self._staged.announcements[announcement.number] = announcement
+        return announcement
+
+    def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
+        merged = {**self._store.announcements, **self._staged.announcements}
+        return sorted((a for a in merged.values() if office is None or a.office == office), key=lambda a: a.number)
+
+    def commit(self) -> None:
+        self._store.complaints.update(self._staged.complaints)
+        self._store.capas.update(self._staged.capas)
+        self._store.announcements.update(self._staged.announcements)
+        self._store.sequences.update(self._staged.sequences)
+        self._staged = _Store()
+        self.committed = True
+
+
+def _bump(stored: T, new: T) -> T:
+    if new.version != stored.version:
+        key = new.id if isinstance(new, Complaint) else new.number
+        raise ConcurrencyError(key, expected=new.version, actual=stored.version)
+    return attrs.evolve(new, version=new.version + 1)
+
+
+def _due_before(c: Complaint, instant: dt.datetime) -> bool:
+    return any(d.state is ClockState.RUNNING and d.due < instant for d in c.deadlines.values())
+
+
+class InMemoryRepository(_MemoryUnit):
+    """Complaints, CAPA reports, announcements and sequences in process memory.
+
+    Direct calls commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        super().__init__(_Store())
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[_MemoryUnit]:
+        with self._lock:
+            yield _MemoryUnit(self._store)
+
+    # Direct calls: each its own committed unit.
+    def add(self, complaint: Complaint) -> Complaint:
+        return self._direct(lambda u: u.add(complaint))
+
+    def save(self, complaint: Complaint) -> Complaint:
+        return self._direct(lambda u: u.save(complaint))
+
+    def next_number(self, sequence: str) -> int:
+        return self._direct(lambda u: u.next_number(sequence))
+
+    def add_capa(self, report: CAPAReport) -> CAPAReport:
+        return self._direct(lambda u: u.add_capa(report))
+
+    def save_capa(self, report: CAPAReport) -> CAPAReport:
+        return self._direct(lambda u: u.save_capa(report))
+
+    def add_announcement(self, announcement: Announcement) -> Announcement:
+        return self._direct(lambda u: u.add_announcement(announcement))
+
+    def commit(self) -> None:
+        """Direct calls are already committed."""
+
+    def _direct(self, fn: Callable[[_MemoryUnit], R]) -> R:
+        with self.unit_of_work() as unit:
+            result = fn(unit)
+            unit.commit()
+            return result
