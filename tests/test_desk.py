@@ -5,10 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-import complaint_engine as ce
-from complaint_engine import Channel, InvalidTransition, PermissionDenied, Satisfaction, Status, ValidationError
-from complaint_engine.rules import CalendarDays, WorkingDays
 from tests.conftest import (
     CALLBACK,
     GM,
@@ -21,6 +17,10 @@ from tests.conftest import (
     Scenario,
     at,
 )
+
+import complaint_engine as ce
+from complaint_engine import Channel, InvalidTransition, PermissionDenied, Satisfaction, Status, ValidationError
+from complaint_engine.rules import CalendarDays, WorkingDays
 
 
 # --- intake: P-6.1.1, E-intake-24h, E-classify, P-6.1.2, P-6.1.3, E-records -----------------------------

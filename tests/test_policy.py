@@ -1,0 +1,128 @@
+"""Policy: presets, loading from TOML/dict, every problem reported with its path."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import complaint_engine as ce
+from complaint_engine import PolicyError
+from complaint_engine.rules import CalendarDays, ClockMinutes, Earliest, EndOfDay, WorkingDays
+from complaint_engine.rules.text import parse_rule, rule_text
+
+
+def test_presets_follow_the_source() -> None:
+    proc, estate, default = ce.Policy.procedure(), ce.Policy.estate(), ce.Policy.default()
+    assert (proc.reply, proc.escalation_role, proc.callback_required) == (CalendarDays(2), ce.Role.GENERAL_MANAGER,
+                                                                          False)
+    assert (estate.reply, estate.escalation_role) == (WorkingDays(3), ce.Role.SUPERVISOR)
+    assert (estate.arrival, estate.emergency_repair, estate.callback_target) == (ClockMinutes(10), EndOfDay(), 1.0)
+    assert default.reply == Earliest(CalendarDays(2), WorkingDays(3))
+    assert default.escalation_role is ce.Role.GENERAL_MANAGER
+
+
+def test_default_taxonomy() -> None:
+    p = ce.Policy.default()
+    assert [c.code for c in p.categories] == ["repair", "noise", "cleaning", "security", "landscaping", "parking",
+                                              "fees", "facilities", "staff_attitude", "municipal", "other"]
+    assert [d.code for d in p.departments] == ["engineering", "security", "cleaning", "landscaping", "finance",
+                                               "customer_service"]
+    assert p.category("repair").repair and not p.category("noise").repair
+    assert p.category("noise").labels == {"zh-Hant": "噪音", "zh-Hans": "噪音", "en": "Noise"}
+
+
+def test_a_policy_loads_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text("""
+preset = "estate"
+name = "Harbour View"
+reply = "earliest(2 days, 3 working days)"
+arrival = "15 minutes"
+minor_repair = "none"
+callback_attempts = 2
+escalation_role = "general_manager"
+
+[permissions]
+close = ["callback_officer", "supervisor"]
+""", encoding="utf-8")
+    p = ce.Policy.from_toml(path)
+    assert p.name == "Harbour View"
+    assert p.reply == Earliest(CalendarDays(2), WorkingDays(3))
+    assert p.arrival == ClockMinutes(15)
+    assert p.minor_repair is None
+    assert p.callback_attempts == 2
+    assert p.permissions["close"] == frozenset({ce.Role.CALLBACK_OFFICER, ce.Role.SUPERVISOR})
+    assert p.permissions["receive"] == frozenset({ce.Role.RECEPTION})
+
+
+def test_every_problem_is_reported_with_its_path() -> None:
+    with pytest.raises(PolicyError) as err:
+        ce.Policy.from_dict({"reply": "soon", "arrival": "10 parsecs", "colour": "red", "preset": "lavish",
+                             "escalation_role": "janitor"})
+    paths = {p for p, _ in err.value.problems}
+    assert {"$.reply", "$.arrival", "$.colour", "$.preset", "$.escalation_role"} <= paths
+    assert "janitor" in str(err.value)
+
+
+def test_inconsistent_values_are_refused_together() -> None:
+    with pytest.raises(PolicyError) as err:
+        ce.Policy.from_dict({"callback_attempts": 0, "callback_target": 1.5, "serial_format": "{office}-{year}",
+                             "reception_department": "front_desk", "language": "fr"})
+    paths = {p for p, _ in err.value.problems}
+    assert {"$.callback_attempts", "$.callback_target", "$.serial_format", "$.reception_department",
+            "$.language"} <= paths
+
+
+def test_a_category_must_name_a_known_department() -> None:
+    with pytest.raises(PolicyError, match=r"categories\[0\]\.department"):
+        ce.Policy.from_dict({"categories": [{"code": "x", "department": "nowhere",
+                                             "labels": {"zh-Hant": "x", "zh-Hans": "x", "en": "x"}}]})
+
+
+def test_a_policy_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("reply = = 3", encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"p\.toml"):
+        ce.Policy.from_toml(path)
+    with pytest.raises(PolicyError, match="readable"):
+        ce.Policy.from_toml(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("preset", [ce.Policy.default, ce.Policy.procedure, ce.Policy.estate])
+def test_to_dict_round_trips(preset: object) -> None:
+    p = preset()  # type: ignore[operator]
+    assert ce.Policy.from_dict(p.to_dict()) == p
+
+
+def test_the_calendar_follows_the_policy() -> None:
+    p = ce.Policy.from_dict({"region": "HK", "tz": "Asia/Hong_Kong"})
+    assert p.calendar().region == "HK"
+    assert str(p.calendar().tz) == "Asia/Hong_Kong"
+
+
+def test_tolerance_is_a_setting() -> None:
+    assert ce.Policy.from_dict({"clock_tolerance": 60}).clock_tolerance == dt.timedelta(minutes=1)
+
+
+simple_rules = st.one_of(
+    st.builds(WorkingDays, st.integers(1, 30)), st.builds(CalendarDays, st.integers(1, 30), st.booleans()),
+    st.builds(ClockMinutes, st.integers(1, 999)),
+    st.builds(EndOfDay, st.one_of(st.none(), st.integers(1, 600).map(lambda m: dt.timedelta(minutes=m)))),
+)
+rules = st.one_of(simple_rules, st.lists(simple_rules, min_size=1, max_size=3).map(lambda rs: Earliest(*rs)))
+
+
+@given(rules)
+def test_rule_text_round_trips(rule: object) -> None:
+    assert parse_rule(rule_text(rule)) == rule  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["", "3", "three days", "0 days", "3 weeks", "earliest()", "2 minutes at close "
+                                  "of business", "end of day with 0 minutes grace"])
+def test_bad_rule_text_names_the_grammar(text: str) -> None:
+    with pytest.raises(ce.ValidationError, match="deadline rule|grace|rules"):
+        parse_rule(text)
