@@ -42,4 +42,5 @@ def test_errors_subclass_the_matching_builtins() -> None:
 def test_concurrency_error_carries_the_versions() -> None:
     err = ce.ConcurrencyError("c1", expected=3, actual=4)
     assert (err.expected, err.actual) == (3, 4)
-    assert "version 3" in str(err) and "4" in str(err)
+    assert "version 3" in str(err)
+    assert "4" in str(err)
