@@ -191,6 +191,16 @@ def agreed_reply_within_policy(ctx: Context) -> str | None:
     return None
 
 
+def has_notice(ctx: Context) -> str | None:
+    """The handling notice was issued: work goes on at the department."""
+    return None if ctx.subject.notice is not None else "no handling notice yet"
+
+
+def has_no_notice(ctx: Context) -> str | None:
+    """Escalated at intake, before a notice: back to the register for dispatch."""
+    return None if ctx.subject.notice is None else "a handling notice exists"
+
+
 def is_repair(ctx: Context) -> str | None:
     """Only repair complaints record an arrival."""
     return None if ctx.subject.is_repair else "only repair complaints record an arrival on site"
@@ -273,7 +283,8 @@ COMPLAINT_TABLE: TransitionTable[Status] = TransitionTable(
         *_edges("register", [St.RECEIVED], St.REGISTERED),
         *_edges("dispatch", [St.REGISTERED], St.DISPATCHED, agreed_reply_within_policy),
         *_edges("escalate", [St.REGISTERED, St.DISPATCHED], St.ESCALATED),
-        *_edges("decide", [St.ESCALATED], St.DISPATCHED, actor_is_escalation_target),
+        *_edges("decide", [St.ESCALATED], St.DISPATCHED, actor_is_escalation_target, has_notice),
+        *_edges("decide", [St.ESCALATED], St.REGISTERED, actor_is_escalation_target, has_no_notice),
         *_edges("start", [St.DISPATCHED], St.IN_PROGRESS, major_escalated_and_decided),
         *_edges("start", [St.DEFERRED], St.IN_PROGRESS),
         *_edges("record_arrival", [St.DISPATCHED], St.IN_PROGRESS, is_repair, major_escalated_and_decided),
