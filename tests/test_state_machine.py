@@ -77,7 +77,7 @@ class DeskMachine(RuleBasedStateMachine):
             progress = [v for v in allowed if v not in SIDE_VERBS]
             if any_verb and wrong_actor == 0:
                 verbs = VERBS
-            elif progress and not data.draw(st.integers(0, 4)) == 0:
+            elif progress and data.draw(st.integers(0, 4)) != 0:
                 verbs = progress
             else:
                 verbs = allowed or VERBS
