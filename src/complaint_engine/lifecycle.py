@@ -38,6 +38,7 @@ from complaint_engine.model import (
     Transition,
     Urgency,
     Verification,
+    replace,
 )
 from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
@@ -55,18 +56,25 @@ __all__ = [
 ]
 
 S = TypeVar("S", bound=enum.Enum)
+T = TypeVar("T")
 
 
-@attrs.frozen
 class Context:
-    """What a guard or an effect may look at. ``subject`` is a Complaint or a CAPAReport."""
+    """What a guard or an effect may look at. ``subject`` is a Complaint or a CAPAReport.
 
-    subject: Any
-    actor: Actor
-    policy: Policy
-    calendar: WorkingCalendar
-    at: dt.datetime
-    params: Mapping[str, Any]
+    A plain slotted class: one is built per step, and guards only read it.
+    """
+
+    __slots__ = ("actor", "at", "calendar", "params", "policy", "subject")
+
+    def __init__(self, subject: Any, actor: Actor, policy: Policy, calendar: WorkingCalendar, at: dt.datetime,
+                 params: Mapping[str, Any]) -> None:
+        self.subject = subject
+        self.actor = actor
+        self.policy = policy
+        self.calendar = calendar
+        self.at = at
+        self.params = params
 
 
 Guard = Callable[[Context], str | None]
@@ -130,17 +138,20 @@ class TransitionTable(Generic[S]):
     def events_from(self, state: S) -> list[str]:
         return sorted({e.event for e in self.edges if e.source is state})
 
-    def resolve(self, event: str, state: S, ctx: Context, subject: str) -> Edge[S]:
+    def resolve(self, event: str, state: S, ctx: Context, subject: Callable[[], str]) -> Edge[S]:
         """The edge to take, or InvalidTransition naming the state, the allowed events or the guard's reason."""
         edges = self._index.get((event, state))
         if not edges:
-            raise InvalidTransition(event, subject, state.value, self.events_from(state))
+            raise InvalidTransition(event, subject(), state.value, self.events_from(state))
         reason = None
         for edge in edges:
-            reason = next((r for g in edge.guards if (r := g(ctx)) is not None), None)
-            if reason is None:
+            for guard in edge.guards:
+                reason = guard(ctx)
+                if reason is not None:
+                    break
+            else:
                 return edge
-        raise InvalidTransition(event, subject, state.value, self.events_from(state), reason=reason)
+        raise InvalidTransition(event, subject(), state.value, self.events_from(state), reason=reason)
 
     def to_markdown(self) -> str:
         """The table as Markdown: a Mermaid state diagram and one row per edge with its guards."""
@@ -309,6 +320,10 @@ COMPLAINT_TABLE: TransitionTable[Status] = TransitionTable(
 
 
 # ================================================================================ complaint effects
+def _with(obj: T, **changes: Any) -> T:
+    return replace(obj, changes)
+
+
 def _text(params: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
     value = params.get(key)
     if value is None and not required:
@@ -341,7 +356,7 @@ def _restart_reply(c: Complaint, ctx: Context) -> Complaint:
     clocks = {n: d for n, d in c.deadlines.items() if n not in ("reply", "callback", "plan")}
     owner = Responsible(c.notice.department, c.notice.assignee) if c.notice else Responsible()
     clocks["reply"] = Deadline.start("reply", ctx.policy.reply, ctx.at, ctx.calendar, owner)
-    return attrs.evolve(c, deadlines=clocks, past_deadlines=c.past_deadlines + archived, deferral=None)
+    return _with(c, deadlines=clocks, past_deadlines=c.past_deadlines + archived, deferral=None)
 
 
 def _register(c: Complaint, ctx: Context) -> Complaint:
@@ -353,7 +368,7 @@ def _register(c: Complaint, ctx: Context) -> Complaint:
         rule = ctx.policy.repair_rule(c.urgency is Urgency.EMERGENCY)
         if rule is not None:
             clocks["repair"] = Deadline.start("repair", rule, c.received_at, ctx.calendar, reception)
-    return attrs.evolve(c, serial=serial, document_number=serial, deadlines=clocks)
+    return _with(c, serial=serial, document_number=serial, deadlines=clocks)
 
 
 def _dispatch(c: Complaint, ctx: Context) -> Complaint:
@@ -370,10 +385,10 @@ def _dispatch(c: Complaint, ctx: Context) -> Complaint:
     owner = Responsible(department, assignee)
     clocks = {n: d.assign(owner) if d.state is not ClockState.MET else d for n, d in c.deadlines.items()}
     if agreed is not None and "reply" in clocks:
-        clocks["reply"] = attrs.evolve(clocks["reply"], due=agreed)  # the owner was promised this time
+        clocks["reply"] = _with(clocks["reply"], due=agreed)  # the owner was promised this time
     if c.is_repair and ctx.policy.arrival is not None:
         clocks["arrival"] = Deadline.start("arrival", ctx.policy.arrival, ctx.at, ctx.calendar, owner)
-    return attrs.evolve(c, notice=notice, deadlines=clocks)
+    return _with(c, notice=notice, deadlines=clocks)
 
 
 def _defer(c: Complaint, ctx: Context) -> Complaint:
@@ -387,13 +402,13 @@ def _defer(c: Complaint, ctx: Context) -> Complaint:
                           responsible=owner)
     clocks = _meet(c, ctx.at, "reply")  # the owner was answered with the plan (E-defer)
     clocks["plan"] = plan_clock
-    return attrs.evolve(c, deferral=Deferral(plan=str(plan), planned_for=planned_for), deadlines=clocks)
+    return _with(c, deferral=Deferral(plan=str(plan), planned_for=planned_for), deadlines=clocks)
 
 
 def _resolve(c: Complaint, ctx: Context) -> Complaint:
     result = _text(ctx.params, "result")
     assert c.notice is not None  # resolve is reachable only after dispatch
-    return attrs.evolve(c, notice=attrs.evolve(c.notice, result=result), deadlines=_meet(c, ctx.at, "repair", "plan"))
+    return _with(c, notice=_with(c.notice, result=result), deadlines=_meet(c, ctx.at, "repair", "plan"))
 
 
 def _reply(c: Complaint, ctx: Context) -> Complaint:
@@ -401,7 +416,7 @@ def _reply(c: Complaint, ctx: Context) -> Complaint:
     if ctx.policy.callback is not None:
         owner = Responsible(ctx.policy.reception_department, None)
         clocks["callback"] = Deadline.start("callback", ctx.policy.callback, ctx.at, ctx.calendar, owner)
-    return attrs.evolve(c, deadlines=clocks, reply_note=_text(ctx.params, "note", required=False))
+    return _with(c, deadlines=clocks, reply_note=_text(ctx.params, "note", required=False))
 
 
 def _record_callback(c: Complaint, ctx: Context) -> Complaint:
@@ -420,10 +435,10 @@ def _record_callback(c: Complaint, ctx: Context) -> Complaint:
         raise ValidationError.of("opinion", opinion, "None or a string")
     cb = Callback(method=method, reached=reached, satisfaction=satisfaction, opinion=opinion, by=ctx.actor.id,
                   at=ctx.at)
-    c = attrs.evolve(c, callbacks=(*c.callbacks, cb))
+    c = _with(c, callbacks=(*c.callbacks, cb))
     if not reached:
         return c
-    c = attrs.evolve(c, deadlines=_meet(c, ctx.at, "callback"))
+    c = _with(c, deadlines=_meet(c, ctx.at, "callback"))
     return _restart_reply(c, ctx) if satisfaction is Satisfaction.DISSATISFIED else c
 
 
@@ -437,7 +452,7 @@ def _flag(c: Complaint, ctx: Context) -> Complaint:
             changes[key] = value
     if not changes:
         raise ValidationError.of("flag", ctx.params, "needs_capa and/or widespread set to True or False")
-    return attrs.evolve(c, **changes)
+    return _with(c, **changes)
 
 
 def _link_capa(c: Complaint, ctx: Context) -> Complaint:
@@ -447,41 +462,41 @@ def _link_capa(c: Complaint, ctx: Context) -> Complaint:
                                 reason="it has no handling notice yet; dispatch it first")
     if number in c.notice.capa_numbers:
         return c
-    return attrs.evolve(c, notice=attrs.evolve(c.notice, capa_numbers=(*c.notice.capa_numbers, number)))
+    return _with(c, notice=_with(c.notice, capa_numbers=(*c.notice.capa_numbers, number)))
 
 
 def _close(c: Complaint, ctx: Context) -> Complaint:
-    return attrs.evolve(c, deadlines=_meet(c, ctx.at, "callback"))
+    return _with(c, deadlines=_meet(c, ctx.at, "callback"))
 
 
 def _pause(c: Complaint, ctx: Context) -> Complaint:
     _text(ctx.params, "reason")
     clocks = {n: d.pause(ctx.at) if d.state is ClockState.RUNNING else d for n, d in c.deadlines.items()}
-    return attrs.evolve(c, deadlines=clocks, paused_since=ctx.at)
+    return _with(c, deadlines=clocks, paused_since=ctx.at)
 
 
 def _resume(c: Complaint, ctx: Context) -> Complaint:
     clocks = {n: d.resume(ctx.at, ctx.calendar) if d.state is ClockState.PAUSED else d
               for n, d in c.deadlines.items()}
-    return attrs.evolve(c, deadlines=clocks, paused_since=None)
+    return _with(c, deadlines=clocks, paused_since=None)
 
 
 def _escalate(c: Complaint, ctx: Context) -> Complaint:
     reason = _text(ctx.params, "reason")
-    return attrs.evolve(c, severity=Severity.MAJOR,
+    return _with(c, severity=Severity.MAJOR,
                         escalation=Escalation(reason=str(reason), escalated_by=ctx.actor.id, escalated_at=ctx.at))
 
 
 def _decide(c: Complaint, ctx: Context) -> Complaint:
     decision = _text(ctx.params, "decision")
     assert c.escalation is not None  # ESCALATED is entered only through escalate
-    return attrs.evolve(c, escalation=attrs.evolve(c.escalation, decision=decision, decided_by=ctx.actor.id,
+    return _with(c, escalation=_with(c.escalation, decision=decision, decided_by=ctx.actor.id,
                                                    decided_at=ctx.at))
 
 
 def _refer(c: Complaint, ctx: Context) -> Complaint:
     reason, target = _text(ctx.params, "reason"), _text(ctx.params, "referred_to")
-    return attrs.evolve(c, referral=Referral(reason=str(reason), referred_to=str(target)))
+    return _with(c, referral=Referral(reason=str(reason), referred_to=str(target)))
 
 
 def _same(c: Complaint, ctx: Context) -> Complaint:
@@ -495,7 +510,7 @@ COMPLAINT_EFFECTS: Mapping[str, Callable[[Complaint, Context], Complaint]] = {
     "escalate": _escalate,
     "decide": _decide,
     "start": _same,
-    "record_arrival": lambda c, ctx: attrs.evolve(c, deadlines=_meet(c, ctx.at, "arrival")),
+    "record_arrival": lambda c, ctx: _with(c, deadlines=_meet(c, ctx.at, "arrival")),
     "pause": _pause,
     "resume": _resume,
     "defer": _defer,
@@ -506,7 +521,7 @@ COMPLAINT_EFFECTS: Mapping[str, Callable[[Complaint, Context], Complaint]] = {
     "close": _close,
     "flag": _flag,
     "link_capa": _link_capa,
-    "announce": lambda c, ctx: attrs.evolve(c, announcements=(*c.announcements, str(ctx.params["number"]))),
+    "announce": lambda c, ctx: _with(c, announcements=(*c.announcements, str(ctx.params["number"]))),
     "record_breach": _same,
 }
 NOTE_KEYS = ("reason", "decision", "plan", "result", "note", "opinion", "number")
@@ -523,8 +538,20 @@ def authorize(event: str, actor: Actor, policy: Policy, office: str) -> None:
 
 
 def _note(params: Mapping[str, Any]) -> str | None:
-    parts = [f"{k}: {params[k]}" for k in NOTE_KEYS if isinstance(params.get(k), str)]
+    parts = [f"{k}: {v}" for k, v in params.items() if k in NOTE_KEYS and isinstance(v, str)]
     return "; ".join(parts) or None
+
+
+def _checked(clocks: Mapping[str, Deadline], at: dt.datetime) -> Mapping[str, Deadline]:
+    """Clocks with every newly late one marked breached; the same mapping when none is."""
+    late = [n for n, d in clocks.items()
+            if d.met_at is None and not d.breached and (d.paused_at or at) > d.due]
+    if not late:
+        return clocks
+    fresh = dict(clocks)
+    for name in late:
+        fresh[name] = fresh[name].check(at)
+    return fresh
 
 
 def step(complaint: Complaint, event: str, actor: Actor, policy: Policy, calendar: WorkingCalendar,
@@ -532,15 +559,13 @@ def step(complaint: Complaint, event: str, actor: Actor, policy: Policy, calenda
     """One pure step of the complaint lifecycle; see the module docstring."""
     authorize(event, actor, policy, complaint.office)
     ctx = Context(complaint, actor, policy, calendar, at, params)
-    subject = f"complaint {complaint.serial or complaint.id}"
-    edge = COMPLAINT_TABLE.resolve(event, complaint.status, ctx, subject)
+    edge = COMPLAINT_TABLE.resolve(event, complaint.status, ctx,
+                                   lambda: f"complaint {complaint.serial or complaint.id}")
     changed = COMPLAINT_EFFECTS[event](complaint, ctx)
-    clocks = changed.deadlines
-    if any(not d.breached and d.met_at is None for d in clocks.values()):
-        clocks = {n: d.check(at) for n, d in clocks.items()}
+    clocks = _checked(changed.deadlines, at)
     transition = Transition(event=event, source=complaint.status, target=edge.target, actor=actor, at=at,
                             note=_note(params))
-    return attrs.evolve(changed, status=edge.target, deadlines=clocks,
+    return _with(changed, status=edge.target, deadlines=clocks,
                         history=(*complaint.history, transition)), transition
 
 
@@ -583,12 +608,12 @@ def _plan_capa(r: CAPAReport, ctx: Context) -> CAPAReport:
                 and isinstance(item[1], dt.datetime) and item[1].utcoffset() is not None and item[1] > ctx.at):
             raise ValidationError.of(f"actions[{i}]", item, f"(description, aware due after {ctx.at.isoformat()})")
         actions.append(CAPAAction(description=item[0], due=item[1]))
-    return attrs.evolve(r, cause=cause, actions=tuple(actions))
+    return _with(r, cause=cause, actions=tuple(actions))
 
 
 def _implement_capa(r: CAPAReport, ctx: Context) -> CAPAReport:
-    actions = tuple(a if a.done_at else attrs.evolve(a, done_at=ctx.at) for a in r.actions)
-    return attrs.evolve(r, implemented_at=ctx.at, actions=actions)
+    actions = tuple(a if a.done_at else _with(a, done_at=ctx.at) for a in r.actions)
+    return _with(r, implemented_at=ctx.at, actions=actions)
 
 
 def _verify_capa(r: CAPAReport, ctx: Context) -> CAPAReport:
@@ -597,8 +622,8 @@ def _verify_capa(r: CAPAReport, ctx: Context) -> CAPAReport:
     changes: dict[str, Any] = {"verification": v, "verifications": (*r.verifications, v)}
     if not v.effective:
         changes["implemented_at"] = None
-        changes["actions"] = tuple(attrs.evolve(a, done_at=None) for a in r.actions)
-    return attrs.evolve(r, **changes)
+        changes["actions"] = tuple(_with(a, done_at=None) for a in r.actions)
+    return _with(r, **changes)
 
 
 CAPA_EFFECTS: Mapping[str, Callable[[CAPAReport, Context], CAPAReport]] = {
@@ -614,11 +639,11 @@ def step_capa(report: CAPAReport, event: str, actor: Actor, policy: Policy, cale
     """One pure step of the CAPA lifecycle."""
     authorize(event, actor, policy, report.office)
     ctx = Context(report, actor, policy, calendar, at, params)
-    edge = CAPA_TABLE.resolve(event, report.status, ctx, f"CAPA {report.number}")
+    edge = CAPA_TABLE.resolve(event, report.status, ctx, lambda: f"CAPA {report.number}")
     changed = CAPA_EFFECTS[event](report, ctx)
     transition = Transition(event=event, source=report.status, target=edge.target, actor=actor, at=at,
                             note=_note(params))
-    return attrs.evolve(changed, status=edge.target, history=(*report.history, transition)), transition
+    return _with(changed, status=edge.target, history=(*report.history, transition)), transition
 
 
 def render_markdown() -> str:

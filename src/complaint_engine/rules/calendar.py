@@ -558,6 +558,45 @@ class WorkingCalendar:
         """UTC microseconds of local 00:00 starting the day at ``day_index`` (index ndays is allowed)."""
         return self._midnight_list[day_index]
 
+    def midnight(self, day_index: int) -> dt.datetime:
+        """Local 00:00 starting the day at ``day_index``, as an aware datetime (memoized: deadlines land on
+        a few thousand distinct midnights, and building each costs more than the rest of a deadline)."""
+        found = self._midnight_cache.get(day_index)
+        if found is None:
+            found = self.from_us(self._midnight_list[day_index])
+            self._midnight_cache[day_index] = found
+        return found
+
+    @cached_property
+    def _midnight_cache(self) -> dict[int, dt.datetime]:
+        return {}
+
+    @cached_property
+    def due_memo(self) -> dict[tuple[str, int, int], dt.datetime]:
+        """Day-based deadlines by (rule kind, n, local start day): the answer depends on nothing else.
+        Rules store only results outside provisional years, so warnings and errors still happen each time."""
+        return {}
+
+    @cached_property
+    def first_provisional_index(self) -> int:
+        """Index of the first day of the first provisional year (past the end when there is none)."""
+        if self.published_through is None:
+            return self.ndays + 1
+        return (dt.date(self.published_through + 1, 1, 1) - self._base).days
+
+    def local_index(self, instant: dt.datetime) -> int:
+        """Index of the local day of an aware instant; naive instants are refused."""
+        if instant.utcoffset() is None:
+            raise CalendarError.of("instant", instant, "a timezone-aware datetime")
+        i = instant.astimezone(self.tz).toordinal() - self._base_ordinal
+        if not 0 <= i < self.ndays:
+            raise self._out_of_range(instant)
+        return i
+
+    @cached_property
+    def _base_ordinal(self) -> int:
+        return self._base.toordinal()
+
     def midnights_us(self, day_index: IntArray) -> IntArray:
         return self._midnight_us[day_index]
 

@@ -18,7 +18,7 @@ them in its own units (working days, days, business time, wall time) and extends
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
@@ -83,6 +83,22 @@ class DeadlineRule(Protocol):
         ...
 
 
+def _memoized(kind: str, n: int, start: dt.datetime, calendar: WorkingCalendar,
+              last_day: Callable[[int, WorkingCalendar], int]) -> dt.datetime:
+    """A day-based deadline: end of ``last_day(local start day)``, memoized per calendar."""
+    index = calendar.local_index(start)
+    key = (kind, n, index)
+    found = calendar.due_memo.get(key)
+    if found is not None:
+        return found
+    last = last_day(index, calendar)
+    calendar.check_provisional(last)
+    due = calendar.midnight(last + 1)
+    if last < calendar.first_provisional_index:
+        calendar.due_memo[key] = due
+    return due
+
+
 def _check_pauses(pauses: Sequence[Pause]) -> None:
     for a, b in pauses:
         if b < a:
@@ -111,15 +127,19 @@ class WorkingDays:
     kind: ClassVar[str] = "working_days"
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
-        calendar.to_us(start)  # refuses naive instants
+        if not pauses:
+            return _memoized(self.kind, self.n, start, calendar, self._last_day)
         extra = 0
         if pauses:
             _check_pauses(pauses)
             extra = sum(calendar.working_days_between(a.astimezone(calendar.tz).date(),
                                                       b.astimezone(calendar.tz).date()) for a, b in pauses)
-        last = calendar.nth_working_day_index(calendar.local_day_index(start), self.n + extra)
+        last = calendar.nth_working_day_index(calendar.local_index(start), self.n + extra)
         calendar.check_provisional(last)
-        return calendar.from_us(calendar.midnight_us(last + 1))
+        return calendar.midnight(last + 1)
+
+    def _last_day(self, start_index: int, calendar: WorkingCalendar) -> int:
+        return calendar.nth_working_day_index(start_index, self.n)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
         last = calendar.add_working_days_index(calendar.local_day_indices(as_utc_us(starts)), self.n)
@@ -142,9 +162,10 @@ class CalendarDays:
     kind: ClassVar[str] = "calendar_days"
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
-        calendar.to_us(start)
+        if not pauses and not self.close_of_business:
+            return _memoized(self.kind, self.n, start, calendar, self._last_day)
         extra = _local_days(calendar, pauses) if pauses else 0
-        last = calendar.local_day_index(start) + self.n + extra
+        last = calendar.local_index(start) + self.n + extra
         if last >= calendar.ndays:
             raise calendar._out_of_range(f"{self.n} days after {start}")
         if not calendar.is_working_index(last):
@@ -152,7 +173,13 @@ class CalendarDays:
         calendar.check_provisional(last)
         if self.close_of_business:
             return calendar.from_us(int(calendar.close_of_business_us(np.array([last]))[0]))
-        return calendar.from_us(calendar.midnight_us(last + 1))
+        return calendar.midnight(last + 1)
+
+    def _last_day(self, start_index: int, calendar: WorkingCalendar) -> int:
+        last = start_index + self.n
+        if last >= calendar.ndays:
+            raise calendar._out_of_range(f"{self.n} days after {calendar.date_of(start_index)}")
+        return last if calendar.is_working_index(last) else calendar.nth_working_day_index(last, 1)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
         last = calendar.local_day_indices(as_utc_us(starts)) + self.n

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
-import attrs
-
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
-from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
+from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
 from complaint_engine.rules.sla import ClockState
 
 __all__ = ["InMemoryRepository"]
@@ -117,11 +114,29 @@ def _bump(stored: T, new: T) -> T:
     if new.version != stored.version:
         key = new.id if isinstance(new, Complaint) else new.number
         raise ConcurrencyError(key, expected=new.version, actual=stored.version)
-    return attrs.evolve(new, version=new.version + 1)
+    return replace(new, {"version": new.version + 1})
 
 
 def _due_before(c: Complaint, instant: dt.datetime) -> bool:
     return any(d.state is ClockState.RUNNING and d.due < instant for d in c.deadlines.values())
+
+
+class _LockedUnit:
+    """Context manager: holds the repository lock for the whole unit, so sequences stay gap-free.
+    (A class rather than ``@contextmanager``: this runs once per desk verb.)"""
+
+    __slots__ = ("_lock", "_store")
+
+    def __init__(self, lock: threading.RLock, store: _Store) -> None:
+        self._lock = lock
+        self._store = store
+
+    def __enter__(self) -> _MemoryUnit:
+        self._lock.acquire()
+        return _MemoryUnit(self._store)
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 class InMemoryRepository(_MemoryUnit):
@@ -134,10 +149,8 @@ class InMemoryRepository(_MemoryUnit):
         self._lock = threading.RLock()
         super().__init__(_Store())
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[_MemoryUnit]:
-        with self._lock:
-            yield _MemoryUnit(self._store)
+    def unit_of_work(self) -> _LockedUnit:
+        return _LockedUnit(self._lock, self._store)
 
     # Direct calls: each its own committed unit.
     def add(self, complaint: Complaint) -> Complaint:
