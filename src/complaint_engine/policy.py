@@ -293,14 +293,15 @@ class Policy:
                 changes[key] = _convert(key, raw, path, problems)
             except (ValidationError, TypeError, ValueError, KeyError) as exc:
                 problems.append((path, str(exc)))
+        try:
+            policy = attrs.evolve(base, **changes)
+        except PolicyError as exc:  # value problems of the settings that did convert
+            problems.extend(exc.problems)
+        except (TypeError, ValueError) as exc:
+            problems.append(("$", str(exc)))
         if problems:
             raise PolicyError.collect("policy", problems)
-        try:
-            return attrs.evolve(base, **changes)
-        except PolicyError:
-            raise
-        except (TypeError, ValueError) as exc:
-            raise PolicyError.collect("policy", [("$", str(exc))]) from exc
+        return policy
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :meth:`from_dict` turns back into an equal policy (TOML-friendly)."""
