@@ -95,3 +95,11 @@ class ConcurrencyError(ComplaintEngineError):
         self.expected = expected
         self.actual = actual
         super().__init__(f"stale version of {key!r}: saved from version {expected}, stored is {actual}")
+
+
+class StorageError(ComplaintEngineError):
+    """A store could not be opened or used (bad path, newer schema, unreachable server)."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        self.location = location
+        super().__init__(message)

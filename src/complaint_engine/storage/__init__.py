@@ -11,8 +11,9 @@ from typing import Protocol
 
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
 from complaint_engine.storage.memory import InMemoryRepository
+from complaint_engine.storage.sqlite import SQLiteRepository
 
-__all__ = ["InMemoryRepository", "Repository", "UnitOfWork"]
+__all__ = ["InMemoryRepository", "Repository", "SQLiteRepository", "UnitOfWork"]
 
 
 class UnitOfWork(Protocol):

@@ -1,0 +1,198 @@
+"""Plain data and JSON for every domain class, in the style of ``cattrs.preconf``.
+
+There is no global converter: :func:`make_converter` builds one, and the module functions use a
+private instance of it. The rules:
+
+* instants are ISO 8601 strings **with** an offset; a naive instant is refused;
+* enums are their values; a transition's states are complaint statuses by value, CAPA statuses as
+  ``"capa:<value>"`` (the two enums share values such as ``"closed"``);
+* deadline rules are their canonical text (``"3 working days"``, see ``rules.text``);
+* strict: unknown keys are refused, strings must be strings, integers integers, booleans booleans;
+* stored documents carry ``schema_version``; another version is refused.
+
+Malformed input raises :class:`ValidationError` listing every problem with its path
+(``$.notice.capa_numbers[0]``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import BaseValidationError
+
+from complaint_engine.errors import ValidationError
+from complaint_engine.model import (
+    Actor,
+    Announcement,
+    CAPAReport,
+    CAPAStatus,
+    Complaint,
+    Status,
+    Transition,
+)
+from complaint_engine.rules.deadlines import DeadlineRule
+from complaint_engine.rules.text import parse_rule, rule_text
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "from_dict",
+    "from_document",
+    "from_json",
+    "make_converter",
+    "to_dict",
+    "to_document",
+    "to_json",
+]
+
+SCHEMA_VERSION = 1
+T = TypeVar("T")
+TransitionState = Status | CAPAStatus
+CAPA_PREFIX = "capa:"
+
+
+def _instant(value: Any, _: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not an ISO 8601 string")
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.utcoffset() is None:
+        raise ValueError(f"{value!r} has no UTC offset")
+    return parsed
+
+
+def _strict(kind: type) -> Any:
+    def check(value: Any, _: Any) -> Any:
+        if type(value) is not kind:
+            raise TypeError(f"{value!r} is not {kind.__name__}")
+        return value
+
+    return check
+
+
+def _state(value: Any, _: Any) -> Status | CAPAStatus:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a state")
+    if value.startswith(CAPA_PREFIX):
+        return CAPAStatus(value[len(CAPA_PREFIX):])
+    return Status(value)
+
+
+def _state_out(value: Status | CAPAStatus) -> str:
+    return CAPA_PREFIX + value.value if isinstance(value, CAPAStatus) else value.value
+
+
+def _enum_hook(value: Any, kind: type[enum.Enum]) -> enum.Enum:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not one of {[m.value for m in kind]}")
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not one of {[m.value for m in kind]}") from None
+
+
+def _rule(value: Any, _: Any) -> DeadlineRule:
+    try:
+        return parse_rule(value)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def make_converter() -> cattrs.Converter:
+    """A strict converter for every domain class; see the module docstring for its rules."""
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_unstructure_hook(dt.datetime, lambda d: d.isoformat())
+    conv.register_structure_hook(dt.datetime, _instant)
+    for kind in (str, int, bool):
+        conv.register_structure_hook(kind, _strict(kind))
+    conv.register_structure_hook(float, lambda v, _: float(_strict(float)(v, _)) if not isinstance(v, int)
+                                 or isinstance(v, bool) else float(v))
+    conv.register_unstructure_hook_func(lambda t: isinstance(t, type) and issubclass(t, enum.Enum),
+                                        lambda e: e.value)
+    conv.register_structure_hook_func(lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook)
+    conv.register_structure_hook(TransitionState, _state)
+    conv.register_structure_hook(TransitionState | None, lambda v, _: None if v is None else _state(v, _))
+    conv.register_unstructure_hook(TransitionState, _state_out)
+    conv.register_unstructure_hook(TransitionState | None, lambda v: None if v is None else _state_out(v))
+    conv.register_structure_hook_func(lambda t: t is DeadlineRule, _rule)
+    conv.register_unstructure_hook_func(lambda t: t is DeadlineRule, rule_text)
+    # Transition states are declared as a union; unstructure them by the declared field type, not by value
+    conv.register_unstructure_hook(Transition, _transition_out(conv))
+    return conv
+
+
+def _transition_out(conv: cattrs.Converter) -> Any:
+    def out(t: Transition) -> dict[str, Any]:
+        return {"event": t.event, "source": None if t.source is None else _state_out(t.source),
+                "target": _state_out(t.target), "actor": conv.unstructure(t.actor, Actor),
+                "at": t.at.isoformat(), "note": t.note}
+
+    return out
+
+
+_CONVERTER = make_converter()
+
+
+def _problems(exc: BaseException) -> list[tuple[str, str]]:
+    if isinstance(exc, BaseValidationError):
+        out = []
+        for line in cattrs.transform_error(exc, path="$"):
+            message, _, path = line.rpartition(" @ ")
+            out.append((path or "$", message or line))
+        return out
+    return [("$", str(exc))]
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain data (dicts, lists, strings, numbers) for a domain object."""
+    return _CONVERTER.unstructure(obj, type(obj))
+
+
+def from_dict(data: Any, cls: type[T]) -> T:
+    """The domain object of plain data; malformed data raises ValidationError listing every problem."""
+    try:
+        return _CONVERTER.structure(data, cls)
+    except (BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        raise ValidationError.collect(cls.__name__, _problems(exc)) from None
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(to_dict(obj), ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str | bytes, cls: type[T]) -> T:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError.of(f"{cls.__name__} JSON", str(text)[:60], f"valid JSON ({exc})") from None
+    return from_dict(data, cls)
+
+
+STORED = (Complaint, CAPAReport, Announcement)
+
+
+def to_document(obj: Complaint | CAPAReport | Announcement) -> str:
+    """The stored JSON document of a complaint, CAPA report or announcement, with ``schema_version``."""
+    data = to_dict(obj)
+    data["schema_version"] = SCHEMA_VERSION
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def from_document(text: str | bytes, cls: type[T], *, key: str = "?") -> T:
+    """A stored document back into its object; errors name the stored ``key``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError.of(f"stored {cls.__name__} {key!r}", str(text)[:60], f"valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValidationError.of(f"stored {cls.__name__} {key!r}", type(data).__name__, "a JSON object")
+    version = data.pop("schema_version", None)
+    if version != SCHEMA_VERSION:
+        raise ValidationError.of(f"schema_version of stored {cls.__name__} {key!r}", version,
+                                 f"{SCHEMA_VERSION} (this library's document schema)")
+    try:
+        return from_dict(data, cls)
+    except ValidationError as exc:
+        raise ValidationError.collect(f"stored {cls.__name__} {key!r}", exc.problems) from None
