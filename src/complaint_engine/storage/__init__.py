@@ -7,13 +7,29 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
 from complaint_engine.storage.memory import InMemoryRepository
-from complaint_engine.storage.sqlite import SQLiteRepository
+
+if TYPE_CHECKING:
+    from complaint_engine.storage.sqlite import SQLiteRepository
 
 __all__ = ["InMemoryRepository", "Repository", "SQLiteRepository", "UnitOfWork"]
+
+
+def __getattr__(name: str) -> Any:
+    # Backends load on first use, so the domain (and the in-memory store) never imports sqlite3, cattrs
+    # or psycopg.
+    if name == "SQLiteRepository":
+        from complaint_engine.storage.sqlite import SQLiteRepository
+
+        return SQLiteRepository
+    if name == "PostgresRepository":
+        from complaint_engine.storage.postgres import PostgresRepository
+
+        return PostgresRepository
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UnitOfWork(Protocol):

@@ -1,0 +1,174 @@
+"""The repository contract, run unchanged against every backend. A backend is done when it passes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from tests.conftest import CALLBACK, MANAGER, MONDAY, OTHER_OFFICE, RECEPTION, at
+from tests.storage.conftest import BACKENDS, make_repository
+from tests.strategies import complaints
+
+import complaint_engine as ce
+from complaint_engine.model import replace
+from complaint_engine.storage import InMemoryRepository
+
+
+def new_desk(repo: Any, start: dt.datetime = MONDAY) -> tuple[ce.ComplaintDesk, ce.FixedClock]:
+    clock = ce.FixedClock(start)
+    return ce.ComplaintDesk(repository=repo, clock=clock), clock
+
+
+def received(desk: ce.ComplaintDesk, actor: ce.Actor = RECEPTION, **kw: Any) -> ce.Complaint:
+    args = {"owner": "陳先生", "unit": "3-1201", "channel": "phone", "category": "noise", "summary": "s"}
+    args.update(kw)
+    return desk.receive(by=actor, **args)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(c=complaints())
+def test_get_returns_exactly_what_was_added(kind: str, tmp_path: Path, c: ce.Complaint) -> None:
+    repo: Any = make_repository(kind, tmp_path)
+    try:
+        assert repo.get(repo.add(c).id) == c
+    finally:
+        getattr(repo, "close", lambda: None)()
+
+
+def test_save_bumps_the_version_and_a_stale_copy_is_refused(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    c = received(desk)
+    stale = repo.get(c.id)
+    first = repo.save(replace(stale, {"summary": "first"}))
+    assert first.version == stale.version + 1
+    with pytest.raises(ce.ConcurrencyError) as err:
+        repo.save(replace(stale, {"summary": "second"}))
+    assert (err.value.expected, err.value.actual) == (stale.version, stale.version + 1)
+    assert repo.get(c.id).summary == "first"  # nothing lost
+
+
+def test_saving_an_unknown_complaint_is_not_found(repo: Any) -> None:
+    desk, _ = new_desk(InMemoryRepository())
+    with pytest.raises(ce.NotFound):
+        repo.save(received(desk))
+
+
+def test_adding_an_existing_id_is_refused(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    c = received(desk)
+    with pytest.raises(ce.ValidationError, match=c.id):
+        repo.add(c)
+
+
+def test_get_of_an_unknown_id_is_not_found(repo: Any) -> None:
+    with pytest.raises(ce.NotFound, match="no complaint 'nope'"):
+        repo.get("nope")
+
+
+def test_find_filters_by_office_status_and_due_instant(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    a = desk.register(received(desk).id, by=RECEPTION)  # reply due Thu 6 June 00:00
+    clock.advance(days=2)
+    b = desk.register(received(desk).id, by=RECEPTION)  # due Sat 8 June → Mon 10 is a holiday → Wed 12 June
+    other = received(desk, OTHER_OFFICE)
+    assert [c.id for c in repo.find(office="A")] == [a.id, b.id]
+    assert [c.id for c in repo.find(office="B")] == [other.id]
+    assert [c.id for c in repo.find(status=ce.Status.RECEIVED)] == [other.id]
+    assert [c.id for c in repo.find(due_before=at(2024, 6, 7))] == [a.id]
+    assert [c.id for c in repo.find(due_before=at(2024, 6, 13), office="A")] == [a.id, b.id]
+    assert repo.find(due_before=at(2024, 6, 5)) == []
+
+
+def test_find_ignores_met_and_paused_clocks(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION)
+    desk.start(c.id, by=MANAGER)
+    desk.pause(c.id, by=MANAGER, reason="waiting for the owner")
+    assert repo.find(due_before=at(2030, 1, 1)) == []
+
+
+def test_serials_are_sequential_and_a_rolled_back_unit_returns_its_number(repo: Any) -> None:
+    assert [repo.next_number("complaint:A:2024") for _ in range(3)] == [1, 2, 3]
+    with repo.unit_of_work() as uow:
+        assert uow.next_number("complaint:A:2024") == 4
+        # no commit: rolled back
+    assert repo.next_number("complaint:A:2024") == 4
+    assert repo.next_number("complaint:B:2024") == 1
+
+
+def test_a_unit_of_work_rolls_back_unless_committed(repo: Any) -> None:
+    desk, _ = new_desk(InMemoryRepository())
+    c = received(desk)
+    with repo.unit_of_work() as uow:
+        uow.add(c)
+        assert uow.get(c.id) == c  # visible inside
+    with pytest.raises(ce.NotFound):
+        repo.get(c.id)
+    with repo.unit_of_work() as uow:
+        uow.add(c)
+        uow.commit()
+    assert repo.get(c.id) == c
+
+
+def test_a_unit_of_work_rolls_back_on_an_exception(repo: Any) -> None:
+    desk, _ = new_desk(InMemoryRepository())
+    c = received(desk)
+    def crash() -> None:
+        with repo.unit_of_work() as uow:
+            uow.add(c)
+            uow.next_number("complaint:A:2024")
+            raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        crash()
+    with pytest.raises(ce.NotFound):
+        repo.get(c.id)
+    assert repo.next_number("complaint:A:2024") == 1
+
+
+def test_the_whole_procedure_runs_on_the_backend(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION)
+    desk.start(c.id, by=MANAGER)
+    desk.flag(c.id, by=MANAGER, needs_capa=True, widespread=True)
+    capa = desk.open_capa(by=MANAGER, complaint_ids=[c.id], problem="recurring noise")
+    ann = desk.announce(by=RECEPTION, complaint_ids=[c.id], channel="community_platform", text="quiet hours")
+    desk.resolve(c.id, by=MANAGER, result="fixed")
+    desk.reply(c.id, by=RECEPTION)
+    clock.advance(days=1)
+    desk.record_callback(c.id, by=CALLBACK, method="phone", satisfaction="satisfied")
+    closed = desk.close(c.id, by=CALLBACK)
+    assert repo.get(c.id) == closed
+    assert closed.notice is not None
+    assert closed.notice.capa_numbers == (capa.number,)
+    assert repo.get_capa(capa.number) == capa
+    assert repo.find_capas(office="A") == [capa]
+    assert repo.find_announcements(office="A") == [ann]
+    assert repo.find_capas(office="B") == []
+
+
+def test_a_refused_verb_leaves_the_backend_unchanged(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    c = received(desk)
+    with pytest.raises(ce.PermissionDenied):
+        desk.register(c.id, by=MANAGER)
+    assert repo.get(c.id) == c
+    assert desk.register(c.id, by=RECEPTION).serial == "A-2024-00001"
+
+
+def test_capa_versions_are_checked(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION)
+    capa = desk.open_capa(by=MANAGER, complaint_ids=[c.id], problem="p")
+    desk.plan_capa(capa.number, by=MANAGER, cause="c", actions=[("a", MONDAY + dt.timedelta(days=3))])
+    with pytest.raises(ce.ConcurrencyError):
+        repo.save_capa(capa)
+    with pytest.raises(ce.NotFound):
+        repo.get_capa("CAPA-X")

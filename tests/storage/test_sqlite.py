@@ -1,0 +1,193 @@
+"""SQLite-specific reliability: processes sharing a file, crashes, corruption, schema versions, bad paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import MONDAY, RECEPTION
+
+import complaint_engine as ce
+from complaint_engine.errors import StorageError
+from complaint_engine.storage import SQLiteRepository
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _register_many(path: str, office: str, n: int, barrier: object) -> None:
+    repo = SQLiteRepository(path)
+    clock = ce.FixedClock(MONDAY)
+    desk = ce.ComplaintDesk(repository=repo, clock=clock)
+    actor = ce.Actor(f"duty-{os.getpid()}", ce.Role.RECEPTION, office)
+    barrier.wait()  # type: ignore[attr-defined]
+    for _ in range(n):
+        c = desk.receive(by=actor, owner="o", unit="u", channel="phone", category="noise", summary="s")
+        desk.register(c.id, by=actor)
+    repo.close()
+
+
+def test_four_processes_registering_at_once_get_unique_gap_free_serials(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    SQLiteRepository(path).close()
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(4)
+    procs = [ctx.Process(target=_register_many, args=(path, "A", 40, barrier)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    serials = sorted(c.serial for c in SQLiteRepository(path).find() if c.serial)
+    assert serials == [f"A-2024-{n:05d}" for n in range(1, 161)]
+
+
+def test_two_desks_on_one_file_see_each_others_commits(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    one = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    two = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    c = one.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    assert two.register(c.id, by=RECEPTION).serial == "A-2024-00001"
+    assert one.get(c.id).serial == "A-2024-00001"
+
+
+WRITER = textwrap.dedent("""
+    import sys, datetime as dt
+    from zoneinfo import ZoneInfo
+    import complaint_engine as ce
+    from complaint_engine.storage import SQLiteRepository
+    repo = SQLiteRepository(sys.argv[1])
+    start = dt.datetime(2024, 6, 3, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(start))
+    actor = ce.Actor("duty", ce.Role.RECEPTION, "A")
+    n = 0
+    while True:
+        c = desk.receive(by=actor, owner="o", unit="u", channel="phone", category="noise", summary="s" * 200)
+        desk.register(c.id, by=actor)
+        n += 1
+        if n == 20:
+            print("ready", flush=True)
+""")
+
+
+def test_a_writer_killed_mid_stream_leaves_a_sound_file(tmp_path: Path) -> None:
+    path = tmp_path / "crash.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    repo = SQLiteRepository(path)
+    stored = repo.find()
+    assert len(stored) >= 20
+    registered = [c for c in stored if c.status is ce.Status.REGISTERED]
+    assert sorted(c.serial or "" for c in registered) == [f"A-2024-{n:05d}" for n in range(1, len(registered) + 1)]
+    for c in stored:  # every committed complaint is whole: its history matches the append-only table
+        assert len(repo.history(c.id)) == len(c.history)
+
+
+def test_a_corrupted_document_names_its_complaint_and_the_rest_stay_readable(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    a = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    b = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE complaints SET doc = substr(doc, 1, 40) WHERE id = ?", (a.id,))
+    conn.commit()
+    conn.close()
+    repo = SQLiteRepository(path)
+    with pytest.raises(ce.ValidationError, match=a.id):
+        repo.get(a.id)
+    assert repo.get(b.id) == b
+
+
+def test_a_document_of_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "v.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    a = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE complaints SET doc = replace(doc, '\"schema_version\":1', '\"schema_version\":99')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ce.ValidationError, match=r"schema_version.*99"):
+        SQLiteRepository(path).get(a.id)
+
+
+def test_text_with_quotes_and_sql_is_stored_verbatim(tmp_path: Path) -> None:
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(tmp_path / "q.sqlite"), clock=ce.FixedClock(MONDAY))
+    evil = "Robert'); DROP TABLE complaints; -- \"quoted\" \\ 陳"
+    c = desk.receive(by=RECEPTION, owner=evil, unit=evil, channel="phone", category="noise", summary=evil)
+    stored = desk.get(c.id)
+    assert (stored.owner, stored.unit, stored.summary) == (evil, evil, evil)
+
+
+def test_the_transition_table_is_append_only(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
+                                   summary="s").id, by=RECEPTION)
+    conn = sqlite3.connect(path, isolation_level=None)  # autocommit: a refused statement holds no lock
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE transitions SET note = 'rewritten' WHERE complaint_id = ?", (c.id,))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM transitions WHERE complaint_id = ?", (c.id,))
+    assert [row[1] for row in SQLiteRepository(path).history(c.id)] == ["receive", "register"]
+
+
+def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite"
+    SQLiteRepository(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StorageError, match="schema version 99"):
+        SQLiteRepository(path)
+
+
+def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
+    repo = SQLiteRepository(tmp_path / "fresh.sqlite")
+    assert repo.schema_version == 1
+    mode = repo._conn.execute("PRAGMA journal_mode").fetchone()[0]
+    sync = repo._conn.execute("PRAGMA synchronous").fetchone()[0]
+    assert (mode, sync) == ("wal", 2)  # 2 = FULL
+
+
+@pytest.mark.parametrize("bad", ["dir", "missing"])
+def test_bad_paths_are_refused_and_create_nothing(tmp_path: Path, bad: str) -> None:
+    path = tmp_path if bad == "dir" else tmp_path / "no" / "such" / "x.sqlite"
+    with pytest.raises(StorageError, match=r"directory|does not exist"):
+        SQLiteRepository(path)
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("minutes of the owners' meeting\n" * 100, encoding="utf-8")
+    with pytest.raises(StorageError, match=r"notes\.txt"):
+        SQLiteRepository(path)
+    assert path.read_text(encoding="utf-8").startswith("minutes")  # untouched
+
+
+def test_add_many_imports_in_batches(tmp_path: Path) -> None:
+    src = ce.ComplaintDesk(clock=ce.FixedClock(MONDAY))
+    made = [src.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary=f"s{i}",
+                        at=MONDAY - dt.timedelta(minutes=i)) for i in range(25)]
+    repo = SQLiteRepository(tmp_path / "bulk.sqlite")
+    assert repo.add_many(made, batch=10) == 25
+    assert {c.id for c in repo.find()} == {c.id for c in made}
+    with pytest.raises(ce.ValidationError):
+        repo.add_many(made[:3])
+    assert len(repo.find()) == 25
