@@ -269,20 +269,26 @@ class ComplaintDesk:
         return self.repository.find(office=office, status=status, due_before=due_before)
 
     def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
-        """Every running clock past due at ``at``; each newly found breach is recorded on its complaint."""
+        """Every running clock past due at ``at``; each newly found breach is recorded on its complaint.
+
+        One unit of work for the sweep. On PostgreSQL the due complaints are claimed ``FOR UPDATE SKIP
+        LOCKED``, so several workers can sweep at once, each taking different complaints.
+        """
         instant = self._instant(at)
         items: list[OverdueItem] = []
-        for found in self.repository.find(office=office, due_before=instant):
-            with self.repository.unit_of_work() as uow:
-                c = uow.get(found.id)
+        system = Actor(id="sla-monitor", role=Role.SYSTEM, office=office or "")
+        with self.repository.unit_of_work() as uow:
+            claim = getattr(uow, "claim_overdue", None)
+            found = (claim(instant, office=office, limit=None) if claim is not None
+                     else uow.find(office=office, due_before=instant))
+            for c in found:
                 late = [(n, d) for n, d in c.deadlines.items() if d.state is ClockState.RUNNING and d.due < instant]
                 if any(not d.breached for _, d in late) and instant >= c.last_at:
-                    system = Actor(id="sla-monitor", role=Role.SYSTEM, office=c.office)
-                    new, _ = step(c, "record_breach", system, self.policy, self.calendar, instant,
-                                  note=", ".join(n for n, d in late if not d.breached))
+                    new, _ = step(c, "record_breach", attrs.evolve(system, office=c.office), self.policy,
+                                  self.calendar, instant, note=", ".join(n for n, d in late if not d.breached))
                     uow.save(new)
-                    uow.commit()
                 items += [OverdueItem(c.id, c.serial, n, d.due, d.responsible) for n, d in late]
+            uow.commit()
         return items
 
     # ----------------------------------------------------------------------------- CAPA

@@ -34,3 +34,10 @@ def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     close = getattr(r, "close", None)
     if close is not None:
         close()
+
+
+@pytest.fixture
+def repo_pg(tmp_path: Path) -> Iterator[object]:
+    r = make_repository("postgres", tmp_path)
+    yield r
+    r.close()  # type: ignore[attr-defined]

@@ -14,22 +14,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
-from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
-from complaint_engine.rules.sla import ClockState
-from complaint_engine.serialization import from_document, to_document
+from complaint_engine.errors import StorageError, ValidationError
+from complaint_engine.model import Announcement, CAPAReport, Complaint
+from complaint_engine.storage.sql import Dialect, SQLUnit
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-US = dt.timedelta(microseconds=1)
 
 MIGRATIONS: Sequence[str] = (
     # version 1
@@ -70,164 +64,12 @@ MIGRATIONS: Sequence[str] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError)
 
 
-def to_us(instant: dt.datetime) -> int:
-    return (instant - EPOCH) // US
-
-
-def next_due_us(c: Complaint) -> int | None:
-    """The earliest due instant among running clocks: what the overdue query looks at."""
-    dues = [d.due for d in c.deadlines.values() if d.state is ClockState.RUNNING]
-    return to_us(min(dues)) if dues else None
-
-
-def _row(c: Complaint) -> tuple[Any, ...]:
-    return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version, to_document(c))
-
-
-def _transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
-    return [(c.id, i, t.event, None if t.source is None else t.source.value, t.target.value, t.actor.id,
-             t.actor.role.value, t.at.isoformat(), t.note) for i, t in enumerate(c.history[start:], start)]
-
-
-class _SQLiteUnit:
-    """The repository's operations on one connection; the caller owns the transaction."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    # complaints
-    def add(self, complaint: Complaint) -> Complaint:
-        try:
-            self._conn.execute("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(complaint))
-        except sqlite3.IntegrityError as exc:
-            raise ValidationError.of("complaint id or serial", complaint.id,
-                                     f"one not already stored ({exc})") from None
-        self._conn.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               _transition_rows(complaint, 0))
-        return complaint
-
-    def add_many(self, complaints: Iterable[Complaint]) -> int:
-        rows, transitions = [], []
-        for c in complaints:
-            rows.append(_row(c))
-            transitions.extend(_transition_rows(c, 0))
-        try:
-            self._conn.executemany("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        except sqlite3.IntegrityError as exc:
-            raise ValidationError.of("complaint ids or serials", f"{len(rows)} rows", f"unique ({exc})") from None
-        self._conn.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", transitions)
-        return len(rows)
-
-    def get(self, complaint_id: str) -> Complaint:
-        row = self._conn.execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
-        if row is None:
-            raise NotFound("complaint", complaint_id)
-        return from_document(row[0], Complaint, key=complaint_id)
-
-    def save(self, complaint: Complaint) -> Complaint:
-        saved = replace(complaint, {"version": complaint.version + 1})
-        row = _row(saved)
-        cur = self._conn.execute(
-            "UPDATE complaints SET office = ?, status = ?, serial = ?, received_us = ?, next_due_us = ?, version = ?, "
-            "doc = ? WHERE id = ? AND version = ?", (*row[1:], complaint.id, complaint.version))
-        if cur.rowcount == 0:
-            found = self._conn.execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
-            if found is None:
-                raise NotFound("complaint", complaint.id)
-            raise ConcurrencyError(complaint.id, expected=complaint.version, actual=found[0])
-        stored = self._conn.execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
-                                    (complaint.id,)).fetchone()[0]
-        self._conn.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               _transition_rows(saved, stored))
-        return saved
-
-    def find(self, *, office: str | None = None, status: Status | None = None,
-             due_before: dt.datetime | None = None) -> list[Complaint]:
-        where: list[str] = []
-        args: list[Any] = []
-        if office is not None:
-            where.append("office = ?")
-            args.append(office)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status.value)
-        if due_before is not None:
-            where.append("next_due_us < ?")
-            args.append(to_us(due_before))
-        sql = "SELECT id, doc FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY received_us, id"
-        return [from_document(doc, Complaint, key=key) for key, doc in self._conn.execute(sql, args)]
-
-    def next_number(self, sequence: str) -> int:
-        row = self._conn.execute(
-            "INSERT INTO sequences (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 "
-            "RETURNING value", (sequence,)).fetchone()
-        return int(row[0])
-
-    def history(self, complaint_id: str) -> list[tuple[Any, ...]]:
-        """The append-only transition rows of a complaint, in order."""
-        return self._conn.execute("SELECT seq, event, source, target, actor, role, at, note FROM transitions "
-                                  "WHERE complaint_id = ? ORDER BY seq", (complaint_id,)).fetchall()
-
-    # CAPA and announcements
-    def add_capa(self, report: CAPAReport) -> CAPAReport:
-        try:
-            self._conn.execute("INSERT INTO capas VALUES (?, ?, ?, ?)",
-                               (report.number, report.office, report.version, to_document(report)))
-        except sqlite3.IntegrityError:
-            raise ValidationError.of("CAPA number", report.number, "a number not already stored") from None
-        return report
-
-    def get_capa(self, number: str) -> CAPAReport:
-        row = self._conn.execute("SELECT doc FROM capas WHERE number = ?", (number,)).fetchone()
-        if row is None:
-            raise NotFound("CAPA report", number)
-        return from_document(row[0], CAPAReport, key=number)
-
-    def save_capa(self, report: CAPAReport) -> CAPAReport:
-        saved = replace(report, {"version": report.version + 1})
-        cur = self._conn.execute("UPDATE capas SET version = ?, doc = ? WHERE number = ? AND version = ?",
-                                 (saved.version, to_document(saved), report.number, report.version))
-        if cur.rowcount == 0:
-            found = self._conn.execute("SELECT version FROM capas WHERE number = ?", (report.number,)).fetchone()
-            if found is None:
-                raise NotFound("CAPA report", report.number)
-            raise ConcurrencyError(report.number, expected=report.version, actual=found[0])
-        return saved
-
-    def find_capas(self, *, office: str | None = None) -> list[CAPAReport]:
-        sql = "SELECT number, doc FROM capas"
-        args: tuple[str, ...] = ()
-        if office is not None:
-            sql, args = sql + " WHERE office = ?", (office,)
-        return [from_document(doc, CAPAReport, key=k) for k, doc in self._conn.execute(sql + " ORDER BY number", args)]
-
-    def add_announcement(self, announcement: Announcement) -> Announcement:
-        try:
-            self._conn.execute("INSERT INTO announcements VALUES (?, ?, ?)",
-                               (announcement.number, announcement.office, to_document(announcement)))
-        except sqlite3.IntegrityError:
-            raise ValidationError.of("announcement number", announcement.number,
-                                     "a number not already stored") from None
-        return announcement
-
-    def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
-        sql = "SELECT number, doc FROM announcements"
-        args: tuple[str, ...] = ()
-        if office is not None:
-            sql, args = sql + " WHERE office = ?", (office,)
-        return [from_document(doc, Announcement, key=k)
-                for k, doc in self._conn.execute(sql + " ORDER BY number", args)]
-
-    def commit(self) -> None:
-        raise NotImplementedError  # replaced by the transaction object
-
-
-class _Transaction(_SQLiteUnit):
+class _Transaction(SQLUnit):
     def __init__(self, repo: SQLiteRepository) -> None:
-        super().__init__(repo._conn)
+        super().__init__(repo._conn, SQLITE)
         self._repo = repo
         self.committed = False
 
@@ -253,7 +95,7 @@ class _Transaction(_SQLiteUnit):
             self._repo._lock.release()
 
 
-class SQLiteRepository(_SQLiteUnit):
+class SQLiteRepository(SQLUnit):
     """A complaint store in one SQLite file (``":memory:"`` for a private in-memory database).
 
     Calls made directly commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
@@ -279,7 +121,7 @@ class SQLiteRepository(_SQLiteUnit):
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {self.path!r}: {exc}", location=self.path) from exc
-        super().__init__(conn)
+        super().__init__(conn, SQLITE)
         self._lock = threading.RLock()
         self._migrate()
 

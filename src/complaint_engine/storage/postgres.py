@@ -1,0 +1,215 @@
+"""PostgresRepository: the shared store for many management offices (psycopg 3, extra ``[postgres]``).
+
+The same schema and behaviour as SQLite (see ``storage/sqlite.py``), with PostgreSQL's locks:
+
+* a serial is allocated by ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on the sequence row, whose
+  row lock is held until the registering transaction ends: concurrent desks queue on it, and a
+  rollback returns the number, so sequences stay gap-free;
+* ``claim_overdue`` selects due complaints ``FOR UPDATE SKIP LOCKED``, so several workers can sweep
+  at once without taking the same complaint;
+* the transition table's trigger refuses UPDATE and DELETE (the quality record, P-7);
+* schema migrations run under an advisory lock inside one transaction; a newer schema is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from complaint_engine.errors import StorageError
+from complaint_engine.model import Announcement, CAPAReport, Complaint
+from complaint_engine.serialization import from_document
+from complaint_engine.storage.sql import Dialect, SQLUnit, to_us
+
+try:
+    import psycopg
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("PostgresRepository needs psycopg: pip install 'complaint_engine[postgres]'") from exc
+
+__all__ = ["SCHEMA_VERSION", "PostgresRepository"]
+
+MIGRATIONS: Sequence[Sequence[str]] = (
+    (  # version 1
+        """CREATE TABLE complaints (
+            id TEXT PRIMARY KEY, office TEXT NOT NULL, status TEXT NOT NULL, serial TEXT,
+            received_us BIGINT NOT NULL, next_due_us BIGINT, version INTEGER NOT NULL, doc TEXT NOT NULL)""",
+        "CREATE INDEX complaints_office_status ON complaints (office, status)",
+        "CREATE INDEX complaints_office_received ON complaints (office, received_us)",
+        "CREATE INDEX complaints_next_due ON complaints (next_due_us) WHERE next_due_us IS NOT NULL",
+        "CREATE UNIQUE INDEX complaints_serial ON complaints (serial) WHERE serial IS NOT NULL",
+        """CREATE TABLE transitions (
+            complaint_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, source TEXT, target TEXT NOT NULL,
+            actor TEXT NOT NULL, role TEXT NOT NULL, at TEXT NOT NULL, note TEXT, PRIMARY KEY (complaint_id, seq))""",
+        """CREATE FUNCTION complaint_engine_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'transitions are append-only quality records'; END $$""",
+        """CREATE TRIGGER transitions_append_only BEFORE UPDATE OR DELETE ON transitions
+            FOR EACH ROW EXECUTE FUNCTION complaint_engine_refuse_change()""",
+        "CREATE TABLE sequences (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+        "CREATE TABLE capas (number TEXT PRIMARY KEY, office TEXT NOT NULL, version INTEGER NOT NULL, "
+        "doc TEXT NOT NULL)",
+        "CREATE TABLE announcements (number TEXT PRIMARY KEY, office TEXT NOT NULL, doc TEXT NOT NULL)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError)
+LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
+
+
+def _safe_dsn(dsn: str) -> str:
+    """The DSN without its password, for error messages."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparsable DSN>"
+    parts.pop("password", None)
+    return " ".join(f"{k}={v}" for k, v in parts.items())
+
+
+class _PgUnit(SQLUnit):
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
+                      limit: int | None = 100) -> list[Complaint]:
+        """Complaints with a running clock due before the instant, locked for this transaction; rows locked by
+        another worker are skipped, so concurrent sweeps share the work."""
+        sql = "SELECT id, doc FROM complaints WHERE next_due_us < ?"
+        args: list[Any] = [to_us(due_before)]
+        if office is not None:
+            sql += " AND office = ?"
+            args.append(office)
+        sql += " ORDER BY next_due_us"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        rows = self._execute(sql + " FOR UPDATE SKIP LOCKED", args).fetchall()
+        return [from_document(doc, Complaint, key=key) for key, doc in rows]
+
+
+class _Transaction(_PgUnit):
+    def __init__(self, repo: PostgresRepository) -> None:
+        super().__init__(repo._conn, POSTGRES)
+        self._repo = repo
+        self.committed = False
+
+    def commit(self) -> None:
+        self._conn.execute("COMMIT")
+        self.committed = True
+
+    def __enter__(self) -> _Transaction:
+        self._repo._lock.acquire()
+        try:
+            self._conn.execute("BEGIN")
+        except psycopg.Error as exc:
+            self._repo._lock.release()
+            raise StorageError(f"cannot start a transaction on {self._repo.location}: {exc}",
+                               location=self._repo.location) from exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if not self.committed:
+                self._conn.execute("ROLLBACK")
+        finally:
+            self._repo._lock.release()
+
+
+class PostgresRepository(_PgUnit):
+    """A complaint store in a PostgreSQL database, shared by many desks and offices.
+
+    Calls made directly commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
+    """
+
+    def __init__(self, dsn: str, *, connect_timeout: int = 10) -> None:
+        self.location = _safe_dsn(dsn)
+        try:
+            conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to PostgreSQL ({self.location}): {exc}".strip(),
+                               location=self.location) from exc
+        super().__init__(conn, POSTGRES)
+        self._lock = threading.RLock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.unit_of_work() as uow:
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            self._conn.execute("CREATE TABLE IF NOT EXISTS complaint_engine_schema (version INTEGER NOT NULL)")
+            row = self._conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
+            current = 0 if row is None else int(row[0])
+            if current > SCHEMA_VERSION:
+                raise StorageError(f"database ({self.location}) has schema version {current}; this library supports "
+                                   f"up to {SCHEMA_VERSION} — upgrade complaint_engine", location=self.location)
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version]:
+                    self._conn.execute(statement)
+            if current == 0:
+                self._conn.execute("INSERT INTO complaint_engine_schema VALUES (%s)", (SCHEMA_VERSION,))
+            elif current < SCHEMA_VERSION:
+                self._conn.execute("UPDATE complaint_engine_schema SET version = %s", (SCHEMA_VERSION,))
+            uow.commit()
+
+    @property
+    def schema_version(self) -> int:
+        row = self._conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
+        return int(row[0])
+
+    def unit_of_work(self) -> _Transaction:
+        return _Transaction(self)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> PostgresRepository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def drop_all_data_for_tests(self) -> None:
+        """Empty every table (TRUNCATE does not fire the append-only row trigger). For test suites only."""
+        self._conn.execute("TRUNCATE complaints, transitions, sequences, capas, announcements")
+
+    # Direct calls: each its own committed transaction.
+    def _direct(self, name: str, *args: Any) -> Any:
+        with self.unit_of_work() as uow:
+            out = getattr(uow, name)(*args)
+            uow.commit()
+        return out
+
+    def add(self, complaint: Complaint) -> Complaint:
+        result: Complaint = self._direct("add", complaint)
+        return result
+
+    def add_many(self, complaints: Iterable[Complaint], *, batch: int = 50_000) -> int:
+        """Import complaints in batched transactions; returns how many were added."""
+        total, chunk = 0, []
+        for c in complaints:
+            chunk.append(c)
+            if len(chunk) >= batch:
+                total += int(self._direct("add_many", chunk))
+                chunk = []
+        if chunk:
+            total += int(self._direct("add_many", chunk))
+        return total
+
+    def save(self, complaint: Complaint) -> Complaint:
+        result: Complaint = self._direct("save", complaint)
+        return result
+
+    def next_number(self, sequence: str) -> int:
+        return int(self._direct("next_number", sequence))
+
+    def add_capa(self, report: CAPAReport) -> CAPAReport:
+        result: CAPAReport = self._direct("add_capa", report)
+        return result
+
+    def save_capa(self, report: CAPAReport) -> CAPAReport:
+        result: CAPAReport = self._direct("save_capa", report)
+        return result
+
+    def add_announcement(self, announcement: Announcement) -> Announcement:
+        result: Announcement = self._direct("add_announcement", announcement)
+        return result
+
+    def commit(self) -> None:
+        """Direct calls are already committed."""

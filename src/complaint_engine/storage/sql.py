@@ -1,0 +1,200 @@
+"""What the SQL backends share: rows, documents and the repository operations on one connection.
+
+Both SQLite and PostgreSQL take the same statements; the dialect supplies the placeholder and the
+driver's integrity error. The caller owns the transaction (see each backend's unit of work).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
+from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
+from complaint_engine.rules.sla import ClockState
+from complaint_engine.serialization import from_document, to_document
+
+__all__ = ["Dialect", "SQLUnit", "next_due_us", "to_us"]
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+
+
+@attrs.frozen
+class Dialect:
+    """How one driver spells things: its placeholder and its integrity-error class."""
+
+    placeholder: str
+    integrity_error: type[BaseException]
+
+    def sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+
+def to_us(instant: dt.datetime) -> int:
+    return (instant - EPOCH) // US
+
+
+def next_due_us(c: Complaint) -> int | None:
+    """The earliest due instant among running clocks: what the overdue query looks at."""
+    dues = [d.due for d in c.deadlines.values() if d.state is ClockState.RUNNING]
+    return to_us(min(dues)) if dues else None
+
+
+def _row(c: Complaint) -> tuple[Any, ...]:
+    return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version, to_document(c))
+
+
+def _transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
+    return [(c.id, i, t.event, None if t.source is None else t.source.value, t.target.value, t.actor.id,
+             t.actor.role.value, t.at.isoformat(), t.note) for i, t in enumerate(c.history[start:], start)]
+
+
+class SQLUnit:
+    """The repository's operations on one connection; the caller owns the transaction."""
+
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
+        self._conn = conn
+        self._dialect = dialect
+
+    def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
+        return self._conn.execute(self._dialect.sql(statement), tuple(args))
+
+    def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            cur = self._conn.cursor()
+            cur.executemany(self._dialect.sql(statement), rows)
+
+    # complaints
+    def add(self, complaint: Complaint) -> Complaint:
+        try:
+            self._execute("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(complaint))
+        except self._dialect.integrity_error as exc:
+            raise ValidationError.of("complaint id or serial", complaint.id,
+                                     f"one not already stored ({exc})") from None
+        self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               _transition_rows(complaint, 0))
+        return complaint
+
+    def add_many(self, complaints: Iterable[Complaint]) -> int:
+        rows, transitions = [], []
+        for c in complaints:
+            rows.append(_row(c))
+            transitions.extend(_transition_rows(c, 0))
+        try:
+            self._executemany("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except self._dialect.integrity_error as exc:
+            raise ValidationError.of("complaint ids or serials", f"{len(rows)} rows", f"unique ({exc})") from None
+        self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", transitions)
+        return len(rows)
+
+    def get(self, complaint_id: str) -> Complaint:
+        row = self._execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+        if row is None:
+            raise NotFound("complaint", complaint_id)
+        return from_document(row[0], Complaint, key=complaint_id)
+
+    def save(self, complaint: Complaint) -> Complaint:
+        saved = replace(complaint, {"version": complaint.version + 1})
+        row = _row(saved)
+        cur = self._execute(
+            "UPDATE complaints SET office = ?, status = ?, serial = ?, received_us = ?, next_due_us = ?, version = ?, "
+            "doc = ? WHERE id = ? AND version = ?", (*row[1:], complaint.id, complaint.version))
+        if cur.rowcount == 0:
+            found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
+            if found is None:
+                raise NotFound("complaint", complaint.id)
+            raise ConcurrencyError(complaint.id, expected=complaint.version, actual=found[0])
+        stored = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
+                                    (complaint.id,)).fetchone()[0]
+        self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               _transition_rows(saved, stored))
+        return saved
+
+    def find(self, *, office: str | None = None, status: Status | None = None,
+             due_before: dt.datetime | None = None) -> list[Complaint]:
+        where: list[str] = []
+        args: list[Any] = []
+        if office is not None:
+            where.append("office = ?")
+            args.append(office)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status.value)
+        if due_before is not None:
+            where.append("next_due_us < ?")
+            args.append(to_us(due_before))
+        sql = "SELECT id, doc FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY received_us, id"
+        return [from_document(doc, Complaint, key=key) for key, doc in self._execute(sql, args)]
+
+    def next_number(self, sequence: str) -> int:
+        row = self._execute(
+            "INSERT INTO sequences (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value", (sequence,)).fetchone()
+        return int(row[0])
+
+    def history(self, complaint_id: str) -> list[tuple[Any, ...]]:
+        """The append-only transition rows of a complaint, in order."""
+        rows: list[tuple[Any, ...]] = self._execute(
+            "SELECT seq, event, source, target, actor, role, at, note FROM transitions WHERE complaint_id = ? "
+            "ORDER BY seq", (complaint_id,)).fetchall()
+        return [tuple(r) for r in rows]
+
+    # CAPA and announcements
+    def add_capa(self, report: CAPAReport) -> CAPAReport:
+        try:
+            self._execute("INSERT INTO capas VALUES (?, ?, ?, ?)",
+                               (report.number, report.office, report.version, to_document(report)))
+        except self._dialect.integrity_error:
+            raise ValidationError.of("CAPA number", report.number, "a number not already stored") from None
+        return report
+
+    def get_capa(self, number: str) -> CAPAReport:
+        row = self._execute("SELECT doc FROM capas WHERE number = ?", (number,)).fetchone()
+        if row is None:
+            raise NotFound("CAPA report", number)
+        return from_document(row[0], CAPAReport, key=number)
+
+    def save_capa(self, report: CAPAReport) -> CAPAReport:
+        saved = replace(report, {"version": report.version + 1})
+        cur = self._execute("UPDATE capas SET version = ?, doc = ? WHERE number = ? AND version = ?",
+                                 (saved.version, to_document(saved), report.number, report.version))
+        if cur.rowcount == 0:
+            found = self._execute("SELECT version FROM capas WHERE number = ?", (report.number,)).fetchone()
+            if found is None:
+                raise NotFound("CAPA report", report.number)
+            raise ConcurrencyError(report.number, expected=report.version, actual=found[0])
+        return saved
+
+    def find_capas(self, *, office: str | None = None) -> list[CAPAReport]:
+        sql = "SELECT number, doc FROM capas"
+        args: tuple[str, ...] = ()
+        if office is not None:
+            sql, args = sql + " WHERE office = ?", (office,)
+        return [from_document(doc, CAPAReport, key=k) for k, doc in self._execute(sql + " ORDER BY number", args)]
+
+    def add_announcement(self, announcement: Announcement) -> Announcement:
+        try:
+            self._execute("INSERT INTO announcements VALUES (?, ?, ?)",
+                               (announcement.number, announcement.office, to_document(announcement)))
+        except self._dialect.integrity_error:
+            raise ValidationError.of("announcement number", announcement.number,
+                                     "a number not already stored") from None
+        return announcement
+
+    def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
+        sql = "SELECT number, doc FROM announcements"
+        args: tuple[str, ...] = ()
+        if office is not None:
+            sql, args = sql + " WHERE office = ?", (office,)
+        return [from_document(doc, Announcement, key=k)
+                for k, doc in self._execute(sql + " ORDER BY number", args)]
+
+    def commit(self) -> None:
+        raise NotImplementedError  # replaced by the transaction object
+
+
