@@ -157,9 +157,24 @@ def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
         SQLiteRepository(path)
 
 
+def test_a_version_1_file_is_migrated_forward_and_its_facts_back_filled(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
+                                   summary="s").id, by=RECEPTION)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TABLE complaint_facts")  # what a version-1 file looked like
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    repo = SQLiteRepository(path)
+    assert repo.schema_version == 2
+    cols = repo.frame()
+    assert list(cols["serial"]) == [c.serial]
+
+
 def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     repo = SQLiteRepository(tmp_path / "fresh.sqlite")
-    assert repo.schema_version == 1
+    assert repo.schema_version == 2
     mode = repo._conn.execute("PRAGMA journal_mode").fetchone()[0]
     sync = repo._conn.execute("PRAGMA synchronous").fetchone()[0]
     assert (mode, sync) == ("wal", 2)  # 2 = FULL

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
+from complaint_engine.facts import columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
+from complaint_engine.period import Period
 from complaint_engine.rules.sla import ClockState
 
 __all__ = ["InMemoryRepository"]
@@ -63,6 +65,17 @@ class _MemoryUnit:
                and (due_before is None or _due_before(c, due_before))]
         out.sort(key=lambda c: (c.received_at, c.id))
         return out
+
+    def frame(self, *, period: str | Period | None = None, office: str | None = None,
+              tz: str = "Asia/Shanghai") -> dict[str, Any]:
+        """The fact columns (numpy) of complaints received in ``period`` and ``office``."""
+        merged = list({**self._store.complaints, **self._staged.complaints}.values())
+        if period is not None:
+            start, end = Period.parse(period).bounds(tz)
+            merged = [c for c in merged if start <= c.received_at < end]
+        chosen = sorted((c for c in merged if office is None or c.office == office),
+                        key=lambda c: (c.received_at, c.id))
+        return columns(facts_of(c) for c in chosen)
 
     def next_number(self, sequence: str) -> int:
         current = self._staged.sequences.get(sequence, self._store.sequences.get(sequence, 0))

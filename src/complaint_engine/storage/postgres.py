@@ -19,9 +19,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from complaint_engine.errors import StorageError
+from complaint_engine.facts import facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint
 from complaint_engine.serialization import from_document
-from complaint_engine.storage.sql import Dialect, SQLUnit, to_us
+from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLUnit, facts_ddl, to_us
 
 try:
     import psycopg
@@ -52,6 +53,7 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "CREATE TABLE announcements (number TEXT PRIMARY KEY, office TEXT NOT NULL, doc TEXT NOT NULL)",
     ),
 )
+MIGRATIONS = (*MIGRATIONS, tuple(facts_ddl("BIGINT")))  # version 2: the facts table
 SCHEMA_VERSION = len(MIGRATIONS)
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError)
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
@@ -142,6 +144,11 @@ class PostgresRepository(_PgUnit):
             for version in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[version]:
                     self._conn.execute(statement)
+                if version == 1:  # back-fill the facts table from the stored documents
+                    rows = self._conn.execute("SELECT id, doc FROM complaints").fetchall()
+                    facts = [facts_of(from_document(doc, Complaint, key=key)) for key, doc in rows]
+                    if facts:
+                        self._conn.cursor().executemany(POSTGRES.sql(FACTS_UPSERT), facts)
             if current == 0:
                 self._conn.execute("INSERT INTO complaint_engine_schema VALUES (%s)", (SCHEMA_VERSION,))
             elif current < SCHEMA_VERSION:
@@ -167,7 +174,7 @@ class PostgresRepository(_PgUnit):
 
     def drop_all_data_for_tests(self) -> None:
         """Empty every table (TRUNCATE does not fire the append-only row trigger). For test suites only."""
-        self._conn.execute("TRUNCATE complaints, transitions, sequences, capas, announcements")
+        self._conn.execute("TRUNCATE complaints, transitions, sequences, capas, announcements, complaint_facts")
 
     # Direct calls: each its own committed transaction.
     def _direct(self, name: str, *args: Any) -> Any:

@@ -13,11 +13,24 @@ from typing import Any
 import attrs
 
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
+from complaint_engine.facts import FACT_COLUMNS, NAMES, columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
+from complaint_engine.period import Period
 from complaint_engine.rules.sla import ClockState
 from complaint_engine.serialization import from_document, to_document
 
-__all__ = ["Dialect", "SQLUnit", "next_due_us", "to_us"]
+__all__ = ["FACTS_UPSERT", "Dialect", "SQLUnit", "facts_ddl", "next_due_us", "to_us"]
+
+FACTS_UPSERT = (f"INSERT INTO complaint_facts ({', '.join(NAMES)}) VALUES ({', '.join('?' for _ in NAMES)}) "
+                f"ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in NAMES[1:]))
+
+
+def facts_ddl(integer: str) -> list[str]:
+    """The facts table and its index, with the dialect's 64-bit integer type."""
+    cols = ", ".join(f"{n} {'TEXT' if kind == 'text' else integer}" + (" PRIMARY KEY" if n == "id" else "")
+                     for n, kind in FACT_COLUMNS)
+    return [f"CREATE TABLE complaint_facts ({cols})",
+            "CREATE INDEX complaint_facts_office_received ON complaint_facts (office, received_us)"]
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
@@ -77,18 +90,21 @@ class SQLUnit:
                                      f"one not already stored ({exc})") from None
         self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                _transition_rows(complaint, 0))
+        self._execute(FACTS_UPSERT, facts_of(complaint))
         return complaint
 
     def add_many(self, complaints: Iterable[Complaint]) -> int:
-        rows, transitions = [], []
+        rows, transitions, facts = [], [], []
         for c in complaints:
             rows.append(_row(c))
             transitions.extend(_transition_rows(c, 0))
+            facts.append(facts_of(c))
         try:
             self._executemany("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         except self._dialect.integrity_error as exc:
             raise ValidationError.of("complaint ids or serials", f"{len(rows)} rows", f"unique ({exc})") from None
         self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", transitions)
+        self._executemany(FACTS_UPSERT, facts)
         return len(rows)
 
     def get(self, complaint_id: str) -> Complaint:
@@ -112,7 +128,25 @@ class SQLUnit:
                                     (complaint.id,)).fetchone()[0]
         self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                _transition_rows(saved, stored))
+        self._execute(FACTS_UPSERT, facts_of(saved))
         return saved
+
+    def frame(self, *, period: str | Period | None = None, office: str | None = None,
+              tz: str = "Asia/Shanghai") -> dict[str, Any]:
+        """The fact columns (numpy) of complaints received in ``period`` (local time in ``tz``) and ``office``,
+        read straight from the facts table."""
+        where: list[str] = []
+        args: list[Any] = []
+        if office is not None:
+            where.append("office = ?")
+            args.append(office)
+        if period is not None:
+            start, end = Period.parse(period).bounds(tz)
+            where.append("received_us >= ? AND received_us < ?")
+            args.extend((to_us(start), to_us(end)))
+        sql = f"SELECT {', '.join(NAMES)} FROM complaint_facts"
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY received_us, id"
+        return columns(self._execute(sql, args).fetchall())
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None) -> list[Complaint]:

@@ -20,8 +20,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
+from complaint_engine.facts import facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint
-from complaint_engine.storage.sql import Dialect, SQLUnit
+from complaint_engine.serialization import from_document
+from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLUnit, facts_ddl
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
 
@@ -63,7 +65,7 @@ MIGRATIONS: Sequence[str] = (
     CREATE TABLE announcements (number TEXT PRIMARY KEY, office TEXT NOT NULL, doc TEXT NOT NULL);
     """,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = len(MIGRATIONS) + 1  # version 2: the facts table, back-filled from the documents
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError)
 
 
@@ -136,9 +138,12 @@ class SQLiteRepository(SQLUnit):
                 raise StorageError(f"database {self.path!r} has schema version {current}; this library supports "
                                    f"up to {SCHEMA_VERSION} — upgrade complaint_engine", location=self.path)
             for version in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[version].split(";\n"):
-                    if statement.strip():
-                        self._conn.execute(statement)
+                if version < len(MIGRATIONS):
+                    for statement in MIGRATIONS[version].split(";\n"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                else:
+                    self._migrate_to_facts()
                 self._conn.execute(f"PRAGMA user_version = {version + 1}")
             self._conn.execute("COMMIT")
         except BaseException as exc:
@@ -146,6 +151,15 @@ class SQLiteRepository(SQLUnit):
             if isinstance(exc, sqlite3.Error):
                 raise StorageError(f"cannot prepare database {self.path!r}: {exc}", location=self.path) from exc
             raise
+
+    def _migrate_to_facts(self) -> None:
+        """Version 2: the facts table for the columnar read, filled from every stored document."""
+        for statement in facts_ddl("INTEGER"):
+            self._conn.execute(statement)
+        rows = self._conn.execute("SELECT id, doc FROM complaints").fetchall()
+        facts = [facts_of(from_document(doc, Complaint, key=key)) for key, doc in rows]
+        if facts:
+            self._conn.executemany(FACTS_UPSERT, facts)
 
     @property
     def schema_version(self) -> int:

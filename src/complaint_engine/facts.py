@@ -1,0 +1,113 @@
+"""One flat row of facts per complaint: what the periodic analysis needs, as plain values.
+
+Stores keep these rows in a table next to the documents, written in the same transaction, so the
+analysis reads numpy columns straight from SQL without rebuilding a Complaint per row
+(:func:`columns`). Computing them here, once, keeps every backend and the in-memory path identical.
+
+Instants are UTC microseconds (``NULL``/NaT when absent). The reply clock is the *first* one the owner
+was given (a reopened complaint's later clocks do not replace the original commitment).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from complaint_engine.model import Complaint, Status
+from complaint_engine.rules.sla import Deadline
+
+__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "columns", "facts_of"]
+
+NULL_US = np.iinfo(np.int64).min  # views as NaT in datetime64[us]
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+CLOCKS = ("reply", "arrival", "repair", "callback")
+_TEXT = ("id", "office", "serial", "category", "channel", "department", "unit", "status", "severity", "urgency",
+         "satisfaction")
+_INSTANTS = ("received_us", "registered_us", "dispatched_us", "escalated_us", "decided_us", "replied_us",
+             "closed_us")
+_COUNTS = ("callback_reached", "callback_attempts", "reopened", "needs_capa", "widespread", "capa_count",
+           "announced")
+_CLOCK_COLUMNS = tuple(f"{clock}_{part}" for clock in CLOCKS
+                       for part in ("due_us", "met_us", "breached", "dept", "person"))
+FACT_COLUMNS: tuple[tuple[str, str], ...] = (
+    *((n, "text") for n in _TEXT),
+    *((n, "us") for n in _INSTANTS),
+    *((n, "int") for n in _COUNTS),
+    *((n, "us" if n.endswith("_us") else "int" if n.endswith("breached") else "text") for n in _CLOCK_COLUMNS),
+)
+NAMES = tuple(n for n, _ in FACT_COLUMNS)
+
+
+def _us(instant: dt.datetime | None) -> int | None:
+    return None if instant is None else (instant - EPOCH) // US
+
+
+def _first_clock(c: Complaint, name: str) -> Deadline | None:
+    for d in c.past_deadlines:
+        if d.name == name:
+            return d
+    return c.deadlines.get(name)
+
+
+def _clock_facts(c: Complaint, name: str) -> tuple[Any, ...]:
+    d = _first_clock(c, name) if name == "reply" else c.deadlines.get(name) or _last_archived(c, name)
+    if d is None:
+        return (None, None, None, None, None)
+    return (_us(d.due), _us(d.met_at), int(d.breached), d.responsible.department, d.responsible.person)
+
+
+def _last_archived(c: Complaint, name: str) -> Deadline | None:
+    for d in reversed(c.past_deadlines):
+        if d.name == name:
+            return d
+    return None
+
+
+def facts_of(c: Complaint) -> tuple[Any, ...]:
+    """The fact row of a complaint, in :data:`FACT_COLUMNS` order."""
+    first: dict[str, Any] = {}
+    last_close = None
+    reopened = 0
+    for t in c.history:
+        if t.event not in first:
+            first[t.event] = t.at
+        if t.event == "close":
+            last_close = t.at
+        if t.event == "reopen" or (t.event == "record_callback" and t.target is Status.IN_PROGRESS):
+            reopened += 1
+    reached = c.reached_callback
+    esc = c.escalation
+    row: list[Any] = [
+        c.id, c.office, c.serial, c.category, c.channel.value, c.notice.department if c.notice else None, c.unit,
+        c.status.value, c.severity.value, c.urgency.value if c.urgency else None,
+        reached.satisfaction.value if reached and reached.satisfaction else None,
+        _us(c.received_at), _us(first.get("register")), _us(first.get("dispatch")),
+        _us(esc.escalated_at) if esc else None, _us(esc.decided_at) if esc else None,
+        _us(first.get("reply")), _us(last_close),
+        int(reached is not None), sum(1 for cb in c.callbacks if not cb.reached), reopened, int(c.needs_capa),
+        int(c.widespread), len(c.notice.capa_numbers) if c.notice else 0, len(c.announcements),
+    ]
+    for name in CLOCKS:
+        row.extend(_clock_facts(c, name))
+    return tuple(row)
+
+
+def columns(rows: Sequence[Sequence[Any]] | Iterable[Sequence[Any]]) -> dict[str, npt.NDArray[Any]]:
+    """Fact rows → numpy columns: text as object arrays (None kept), instants as ``datetime64[us]`` (NaT for
+    NULL), counts and flags as int64."""
+    rows = list(rows)
+    out: dict[str, npt.NDArray[Any]] = {}
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in FACT_COLUMNS]
+    for (name, kind), values in zip(FACT_COLUMNS, cols, strict=True):
+        if kind == "text":
+            out[name] = np.array(values, dtype=object)
+        elif kind == "us":
+            out[name] = np.array([NULL_US if v is None else v for v in values], dtype=np.int64).view("datetime64[us]")
+        else:
+            out[name] = np.array([0 if v is None else v for v in values], dtype=np.int64)
+    return out
