@@ -98,12 +98,14 @@ def test_a_database_of_a_newer_schema_is_refused(repo_pg: object) -> None:
 
     assert PG_DSN is not None
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        row = conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
+        assert row is not None
         conn.execute("UPDATE complaint_engine_schema SET version = 99")
         try:
             with pytest.raises(StorageError, match="schema version 99"):
                 PostgresRepository(PG_DSN)
         finally:
-            conn.execute("UPDATE complaint_engine_schema SET version = 1")
+            conn.execute("UPDATE complaint_engine_schema SET version = %s", (row[0],))
 
 
 @needs_server
