@@ -165,6 +165,16 @@ class SQLUnit:
         sql += " ORDER BY received_us, id"
         return [from_document(doc, Complaint, key=key) for key, doc in self._execute(sql, args)]
 
+    def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
+        """Ids of complaints with a running clock due before the instant: the indexed overdue query, without
+        reading documents (a sweep then loads only those complaints)."""
+        sql = "SELECT id FROM complaints WHERE next_due_us < ?"
+        args: list[Any] = [to_us(due_before)]
+        if office is not None:
+            sql += " AND office = ?"
+            args.append(office)
+        return [row[0] for row in self._execute(sql, args).fetchall()]
+
     def next_number(self, sequence: str) -> int:
         row = self._execute(
             "INSERT INTO sequences (name, value) VALUES (?, 1) "

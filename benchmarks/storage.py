@@ -1,0 +1,140 @@
+"""Storage against raw sqlite3, in one process, on one file system.
+
+Run: python benchmarks/storage.py [--n 1000000] [--dir /tmp]
+
+  import        SQLiteRepository.add_many(n complaints)  vs  raw executemany of the same rows (documents,
+                transition rows and fact rows already built) in one transaction
+  overdue       the overdue query on n rows: ours (ids, and whole complaints) vs the raw indexed query vs the
+                same query forced to scan (NOT INDEXED)
+  verb          one desk verb persisted (register) vs one raw single-row transaction, same synchronous level
+  frame         frame() of n rows (numpy columns) vs a raw fetch of the same columns
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+import complaint_engine as ce
+from complaint_engine.facts import NAMES, facts_of
+from complaint_engine.model import replace
+from complaint_engine.period import Period
+from complaint_engine.storage import SQLiteRepository
+from complaint_engine.storage.sql import FACTS_UPSERT, _row, _transition_rows, to_us
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = dt.datetime(2024, 1, 1, 8, tzinfo=TZ)
+REC = ce.Actor("duty", ce.Role.RECEPTION, "A")
+
+
+def make_complaints(n: int) -> list[ce.Complaint]:
+    """n registered complaints over 2024 with reply clocks; about 0.1 % still running past the sweep instant."""
+    desk = ce.ComplaintDesk(clock=ce.FixedClock(T0))
+    template = desk.register(desk.receive(by=REC, owner="陳先生", unit="3-1201", channel="phone", category="noise",
+                                          summary="loud music after 23:00").id, by=REC)
+    rng = np.random.default_rng(7)
+    offsets = np.sort(rng.integers(0, 360 * 24 * 60, n))
+    out = []
+    reply = template.deadlines["reply"]
+    for i, minutes in enumerate(offsets.tolist()):
+        at = T0 + dt.timedelta(minutes=minutes)
+        met = None if i % 1000 == 0 else at + dt.timedelta(hours=5)
+        clock = replace(reply, {"started_at": at, "due": at + dt.timedelta(days=2), "met_at": met})
+        out.append(replace(template, {"id": f"c{i:07d}", "serial": f"A-2024-{i + 1:07d}", "received_at": at,
+                                      "deadlines": {"reply": clock}}))
+    return out
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--dir", default=tempfile.gettempdir())
+    args = parser.parse_args()
+    n = args.n
+    folder = Path(tempfile.mkdtemp(dir=args.dir))
+    print(f"machine: {platform.machine()} python {platform.python_version()} sqlite {sqlite3.sqlite_version}; "
+          f"n = {n:,}; files in {folder}")
+    complaints = make_complaints(n)
+
+    # --- import -------------------------------------------------------------------------------------
+    rows = [_row(c) for c in complaints]
+    transitions = [t for c in complaints for t in _transition_rows(c, 0)]
+    facts = [facts_of(c) for c in complaints]
+    raw_path = folder / "raw.sqlite"
+    SQLiteRepository(raw_path).close()  # the same schema and pragmas
+    raw = sqlite3.connect(raw_path, isolation_level=None)
+    raw.execute("PRAGMA synchronous = FULL")
+
+    def raw_import() -> None:
+        raw.execute("BEGIN")
+        raw.executemany("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        raw.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", transitions)
+        raw.executemany(FACTS_UPSERT, facts)
+        raw.execute("COMMIT")
+
+    t_raw, _ = timed(raw_import)
+    repo = SQLiteRepository(folder / "ours.sqlite")
+    t_ours, _ = timed(lambda: repo.add_many(complaints, batch=n))
+    print(f"import   ours add_many {n / t_ours:10,.0f}/s   raw executemany {n / t_raw:10,.0f}/s   "
+          f"ours = {t_raw / t_ours:.0%} of raw (target >= 40%)")
+
+    # --- overdue query --------------------------------------------------------------------------------
+    sweep = T0 + dt.timedelta(days=362)
+    cut = to_us(sweep)
+    q = "SELECT id FROM complaints WHERE next_due_us < ?"
+    t_idx = min(timed(lambda: raw.execute(q, (cut,)).fetchall())[0] for _ in range(5))
+    t_scan = min(timed(lambda: raw.execute(q.replace("complaints", "complaints NOT INDEXED"), (cut,))
+                       .fetchall())[0] for _ in range(3))
+    t_ids = min(timed(lambda: repo.due_ids(sweep))[0] for _ in range(5))
+    t_find, found = timed(lambda: repo.find(due_before=sweep))
+    print(f"overdue  {len(found):,} due of {n:,}: ours ids {t_ids * 1e3:.2f} ms, ours complaints "
+          f"{t_find * 1e3:.1f} ms, raw indexed {t_idx * 1e3:.2f} ms, raw without index {t_scan * 1e3:.1f} ms; "
+          f"ours ids = {t_ids / t_idx:.2f}x raw indexed (target <= 1.5x)")
+
+    # --- one verb ----------------------------------------------------------------------------------------
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(T0 + dt.timedelta(days=400)))
+    ids = [desk.receive(by=REC, owner="o", unit="u", channel="phone", category="noise", summary="s").id
+           for _ in range(200)]
+    t_verb, _ = timed(lambda: [desk.register(i, by=REC) for i in ids])
+    seq = iter(range(10**9))
+
+    def raw_txn() -> None:
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("UPDATE complaints SET version = version + 1 WHERE id = ?", (f"c{next(seq) % n:07d}",))
+        raw.execute("COMMIT")
+
+    t_rawtx, _ = timed(lambda: [raw_txn() for _ in range(200)])
+    print(f"verb     desk.register persisted {t_verb / 200 * 1e3:.3f} ms, raw single-row transaction "
+          f"{t_rawtx / 200 * 1e3:.3f} ms (synchronous=FULL): {t_verb / t_rawtx:.2f}x (target <= 2x)")
+
+    # --- frame ---------------------------------------------------------------------------------------
+    t_frame, cols = timed(lambda: repo.frame(period="2024"))
+    sql = f"SELECT {', '.join(NAMES)} FROM complaint_facts WHERE received_us >= ? AND received_us < ?"
+    start, end = Period.parse("2024").bounds("Asia/Shanghai")
+    t_fetch, fetched = timed(lambda: raw.execute(sql, (to_us(start), to_us(end))).fetchall())
+    print(f"frame    {len(cols['id']):,} rows: frame() {t_frame:.2f} s, raw fetch {t_fetch:.2f} s "
+          f"({len(fetched):,} rows): {t_frame / t_fetch:.2f}x (target <= 3x)")
+    size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
+    print(f"files: {size:,.0f} MiB in {folder} (delete when done)")
+    raw.close()
+    repo.close()
+    os.environ.get("KEEP") or [p.unlink() for p in folder.iterdir()]
+
+
+if __name__ == "__main__":
+    main()
