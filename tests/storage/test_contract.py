@@ -204,3 +204,14 @@ def test_frame_is_the_same_on_every_backend(repo: Any) -> None:
     assert set(got) == set(expected)
     for name, column in expected.items():
         np.testing.assert_array_equal(got[name], column, err_msg=name)  # NaT equals NaT here
+
+
+def test_a_rolled_back_save_is_not_seen_afterwards(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    c = received(desk)
+    repo.get(c.id)  # read once (a store may keep it)
+    with repo.unit_of_work() as uow:
+        uow.save(replace(uow.get(c.id), {"summary": "never committed"}))
+    assert repo.get(c.id) == c
+    assert repo.save(replace(c, {"summary": "committed"})).summary == "committed"
+    assert repo.get(c.id).summary == "committed"

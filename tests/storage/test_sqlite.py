@@ -206,3 +206,14 @@ def test_add_many_imports_in_batches(tmp_path: Path) -> None:
     with pytest.raises(ce.ValidationError):
         repo.add_many(made[:3])
     assert len(repo.find()) == 25
+
+
+def test_a_complaint_read_before_another_process_changed_it_is_read_fresh(tmp_path: Path) -> None:
+    path = tmp_path / "two.sqlite"
+    one = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    two = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    c = one.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    assert one.get(c.id).status is ce.Status.RECEIVED  # now known to one's repository
+    two.register(c.id, by=RECEPTION)
+    assert one.get(c.id).status is ce.Status.REGISTERED
+    assert one.dispatch(c.id, by=RECEPTION).serial == "A-2024-00001"

@@ -89,13 +89,14 @@ class _PgUnit(SQLUnit):
 
 class _Transaction(_PgUnit):
     def __init__(self, repo: PostgresRepository) -> None:
-        super().__init__(repo._conn, POSTGRES)
+        super().__init__(repo._conn, POSTGRES, repo._cache)
         self._repo = repo
         self.committed = False
 
     def commit(self) -> None:
         self._conn.execute("COMMIT")
         self.committed = True
+        self._committed()
 
     def __enter__(self) -> _Transaction:
         self._repo._lock.acquire()

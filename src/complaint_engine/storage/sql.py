@@ -66,12 +66,37 @@ def _transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
              t.actor.role.value, t.at.isoformat(), t.note) for i, t in enumerate(c.history[start:], start)]
 
 
+class DocumentCache:
+    """Committed complaints by id, checked against the stored version on every read.
+
+    Parsing a document costs more than the rest of a desk verb. Objects are immutable and every change
+    bumps the version, so a cached object whose version equals the stored one *is* the stored content —
+    provided only committed content is cached: reads of rows this transaction wrote are not cached, and
+    saved objects enter the cache only when their transaction commits.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._items: dict[str, Complaint] = {}
+
+    def get(self, key: str, version: int) -> Complaint | None:
+        found = self._items.get(key)
+        return found if found is not None and found.version == version else None
+
+    def put(self, complaint: Complaint) -> None:
+        if len(self._items) >= self._size:
+            self._items.pop(next(iter(self._items)))
+        self._items[complaint.id] = complaint
+
+
 class SQLUnit:
     """The repository's operations on one connection; the caller owns the transaction."""
 
-    def __init__(self, conn: Any, dialect: Dialect) -> None:
+    def __init__(self, conn: Any, dialect: Dialect, cache: DocumentCache | None = None) -> None:
         self._conn = conn
         self._dialect = dialect
+        self._cache = cache or DocumentCache()
+        self._written: dict[str, Complaint] = {}  # saved in this transaction; cached on commit
 
     def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
         return self._conn.execute(self._dialect.sql(statement), tuple(args))
@@ -91,6 +116,7 @@ class SQLUnit:
         self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                _transition_rows(complaint, 0))
         self._execute(FACTS_UPSERT, facts_of(complaint))
+        self._written[complaint.id] = complaint
         return complaint
 
     def add_many(self, complaints: Iterable[Complaint]) -> int:
@@ -108,10 +134,18 @@ class SQLUnit:
         return len(rows)
 
     def get(self, complaint_id: str) -> Complaint:
-        row = self._execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+        if complaint_id in self._written:
+            return self._written[complaint_id]
+        row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
         if row is None:
             raise NotFound("complaint", complaint_id)
-        return from_document(row[0], Complaint, key=complaint_id)
+        cached = self._cache.get(complaint_id, row[0])
+        if cached is not None:
+            return cached
+        doc = self._execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()[0]
+        complaint = from_document(doc, Complaint, key=complaint_id)
+        self._cache.put(complaint)  # read inside our transaction but not written by it: committed content
+        return complaint
 
     def save(self, complaint: Complaint) -> Complaint:
         saved = replace(complaint, {"version": complaint.version + 1})
@@ -129,7 +163,13 @@ class SQLUnit:
         self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                _transition_rows(saved, stored))
         self._execute(FACTS_UPSERT, facts_of(saved))
+        self._written[saved.id] = saved
         return saved
+
+    def _committed(self) -> None:
+        for complaint in self._written.values():
+            self._cache.put(complaint)
+        self._written = {}
 
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
               tz: str = "Asia/Shanghai") -> dict[str, Any]:
