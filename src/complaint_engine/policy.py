@@ -70,6 +70,14 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = {
 }
 
 
+# KPI targets (KPIS.md): 100 % where the procedure promises it, published minimums elsewhere.
+DEFAULT_TARGETS: Mapping[str, float] = {
+    "dispatched_on_time": 1.0, "replied_on_time": 1.0, "closed_on_time": 1.0, "callback_rate": 1.0,
+    "satisfaction": 0.85, "escalated_on_time": 1.0, "arrived_on_time": 1.0, "emergency_same_day": 1.0,
+    "minor_repair_on_time": 1.0, "capa_on_time": 1.0,
+}
+
+
 @attrs.frozen
 class Department:
     code: str
@@ -153,10 +161,15 @@ class Policy:
     require_announcement: bool = True
     # input hygiene
     clock_tolerance: dt.timedelta = dt.timedelta(minutes=5)
-    # analysis (KPIS.md)
+    # analysis (KPIS.md); thresholds the source does not set are the company's choice
     language: str = "zh-Hant"
     repeat_window_days: int = 30
     recurrence_window_days: int = 90
+    widespread_units: int = 3
+    acknowledge_within_minutes: int = 30
+    dispatch_within_minutes: int = 120
+    escalate_within_hours: int = 24
+    targets: Mapping[str, float] = attrs.field(factory=lambda: dict(DEFAULT_TARGETS))
 
     def __attrs_post_init__(self) -> None:
         problems = self._problems()
@@ -227,7 +240,8 @@ class Policy:
                              "'supervisor'"))
         if self.clock_tolerance < dt.timedelta(0):
             problems.append(("$.clock_tolerance", f"{self.clock_tolerance} is negative"))
-        for key in ("repeat_window_days", "recurrence_window_days"):
+        for key in ("repeat_window_days", "recurrence_window_days", "widespread_units", "acknowledge_within_minutes",
+                    "dispatch_within_minutes", "escalate_within_hours"):
             if getattr(self, key) < 1:
                 problems.append((f"$.{key}", f"{getattr(self, key)!r} is not >= 1"))
         deps = [d.code for d in self.departments]
@@ -333,6 +347,8 @@ def _plain(key: str, value: Any) -> Any:
         return [{"code": d.code, "labels": dict(d.labels)} for d in value]
     if key == "business_hours":
         return [list(pair) for pair in value]
+    if key == "targets":
+        return dict(value)
     if value is None:
         return "none"
     return value
@@ -363,6 +379,10 @@ def _convert(key: str, raw: Any, path: str, problems: list[tuple[str, str]]) -> 
         return tuple(Department(code=d["code"], labels=dict(d["labels"])) for d in _as_list(raw))
     if key == "business_hours":
         return tuple((str(a), str(b)) for a, b in _as_list(raw))
+    if key == "targets":
+        if not isinstance(raw, Mapping):
+            raise ValidationError.of("targets", raw, "a table of kpi = share")
+        return {**DEFAULT_TARGETS, **{str(k): float(v) for k, v in raw.items()}}
     return raw
 
 

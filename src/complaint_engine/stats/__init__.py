@@ -1,0 +1,33 @@
+"""The half-year and annual analysis: frame, Pareto, trend, control charts, KPIs, recurrence, report."""
+
+from complaint_engine.stats.counts import PeriodCounts, crosstab
+from complaint_engine.stats.frame import ComplaintFrame
+from complaint_engine.stats.kpi import KPI, KPIReport, Rate, compute_kpis
+from complaint_engine.stats.pareto import ParetoTable, pareto
+from complaint_engine.stats.recurrence import Finding, capa_recurrence, find_recurring, find_widespread
+from complaint_engine.stats.report import AnalysisReport, analyse, monthly_counts
+from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
+
+__all__ = [
+    "KPI",
+    "AnalysisReport",
+    "ComplaintFrame",
+    "ControlChart",
+    "Finding",
+    "KPIReport",
+    "MannKendall",
+    "ParetoTable",
+    "PeriodCounts",
+    "Rate",
+    "analyse",
+    "c_chart",
+    "capa_recurrence",
+    "compute_kpis",
+    "crosstab",
+    "find_recurring",
+    "find_widespread",
+    "mann_kendall",
+    "monthly_counts",
+    "pareto",
+    "u_chart",
+]

@@ -1,0 +1,158 @@
+"""ComplaintFrame: the numpy columns of a set of complaints, for the periodic analysis.
+
+Built from Complaint objects, from a repository's columnar read (``repo.frame()``), or from fact
+columns. Categorical columns are integer codes with label tables; instants are ``datetime64[us]`` UTC
+(NaT when absent); local calendar keys (month, quarter, half-year, year) use the frame's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from complaint_engine.errors import ValidationError
+from complaint_engine.facts import FACT_COLUMNS, columns, facts_of
+from complaint_engine.model import Complaint
+from complaint_engine.period import Period
+from complaint_engine.stats.pareto import ParetoTable, pareto
+
+__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of"]
+
+CATEGORICAL = ("office", "category", "channel", "department", "unit", "building", "status", "severity", "urgency",
+               "satisfaction")
+FREQS = ("month", "quarter", "half", "year")
+Array = npt.NDArray[Any]
+
+
+def building_of(unit: str | None) -> str:
+    """The building of a unit code: the part before the first '-' ("3-1201" → "3"); the unit itself otherwise."""
+    if not unit:
+        return ""
+    return unit.split("-", 1)[0] if "-" in unit else unit
+
+
+def _factorize(values: Array) -> tuple[npt.NDArray[np.int64], tuple[str, ...]]:
+    """Codes and sorted labels; None becomes the label ''."""
+    text = np.array(["" if v is None else str(v) for v in values], dtype=str) if values.dtype == object else \
+        values.astype(str)
+    labels, codes = np.unique(text, return_inverse=True)
+    return codes.astype(np.int64), tuple(str(x) for x in labels)
+
+
+class ComplaintFrame:
+    """Columns of complaints. ``codes[name]``/``labels[name]`` for categories; other columns by name."""
+
+    def __init__(self, columns: Mapping[str, Array], *, tz: str = "Asia/Shanghai",
+                 codes: Mapping[str, npt.NDArray[np.int64]] | None = None,
+                 labels: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise ValidationError.of("column lengths", sorted(lengths), "columns of one length")
+        self.tz = tz
+        self.zone = ZoneInfo(tz)
+        self.columns = dict(columns)
+        if codes is None or labels is None:
+            codes, labels = {}, {}
+            for name in CATEGORICAL:
+                if name == "building":
+                    source = np.array([building_of(u) for u in self.columns["unit"]], dtype=object)
+                else:
+                    source = self.columns[name]
+                codes[name], labels[name] = _factorize(source)
+        self.codes = dict(codes)
+        self.labels = dict(labels)
+
+    # ------------------------------------------------------------------------------------------ building
+    @classmethod
+    def from_complaints(cls, complaints: Iterable[Complaint], *, tz: str = "Asia/Shanghai") -> ComplaintFrame:
+        ordered = sorted(complaints, key=lambda c: (c.received_at, c.id))
+        return cls(columns(facts_of(c) for c in ordered), tz=tz)
+
+    @classmethod
+    def from_repository(cls, repository: Any, *, period: str | Period | None = None, office: str | None = None,
+                        tz: str = "Asia/Shanghai") -> ComplaintFrame:
+        """Straight from a store's columnar read (no Complaint objects are built)."""
+        return cls(repository.frame(period=period, office=office, tz=tz), tz=tz)
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+    def __getitem__(self, name: str) -> Array:
+        return self.columns[name]
+
+    def take(self, mask: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> ComplaintFrame:
+        """The rows selected by a boolean mask or an index array (label tables are kept)."""
+        return ComplaintFrame({k: v[mask] for k, v in self.columns.items()}, tz=self.tz,
+                              codes={k: v[mask] for k, v in self.codes.items()}, labels=self.labels)
+
+    def select(self, *, period: str | Period | None = None, office: str | None = None,
+               category: str | None = None, before: dt.datetime | None = None) -> ComplaintFrame:
+        """Rows received in ``period`` (local time), of ``office`` and ``category``, received before ``before``."""
+        mask = np.ones(len(self), dtype=bool)
+        received = self.columns["received_us"]
+        if period is not None:
+            start, end = Period.parse(period).bounds(self.zone)
+            mask &= (received >= _us64(start)) & (received < _us64(end))
+        if before is not None:
+            mask &= received < _us64(before)
+        for name, value in (("office", office), ("category", category)):
+            if value is not None:
+                if value not in self.labels[name]:
+                    mask &= False
+                else:
+                    mask &= self.codes[name] == self.labels[name].index(value)
+        return self.take(mask)
+
+    # ------------------------------------------------------------------------------------------ local time
+    def local_month_index(self, name: str = "received_us") -> npt.NDArray[np.int64]:
+        """year × 12 + (month − 1) of each instant in the frame's zone (−1 for NaT)."""
+        t = self.columns[name]
+        out = np.full(len(t), -1, dtype=np.int64)
+        ok = ~np.isnat(t)
+        if not ok.any():
+            return out
+        utc = t[ok]
+        hours = utc.astype("datetime64[h]")
+        uniq, inverse = np.unique(hours, return_inverse=True)
+        # the zone's offset per distinct UTC hour: exact across daylight-saving changes, cheap in bulk
+        offsets = np.array([int(dt.datetime.fromtimestamp(int(h.astype("datetime64[s]").astype(np.int64)),
+                                                          self.zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+                            for h in uniq], dtype=np.int64)
+        local = utc + offsets[inverse].astype("timedelta64[s]")
+        months = local.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+        out[ok] = months + 1970 * 12
+        return out
+
+    def period_index(self, freq: str, name: str = "received_us") -> npt.NDArray[np.int64]:
+        """Period number per row: months, quarters, half-years or years since year 0 (−1 for NaT)."""
+        if freq not in FREQS:
+            raise ValidationError.of("freq", freq, f"one of {list(FREQS)}")
+        m = self.local_month_index(name)
+        div = {"month": 1, "quarter": 3, "half": 6, "year": 12}[freq]
+        return np.where(m < 0, -1, m // div)
+
+    # ------------------------------------------------------------------------------------------ analysis
+    def pareto(self, by: str = "category", *, cutoff: float = 0.8, other: float | None = None) -> ParetoTable:
+        if by not in self.codes:
+            raise ValidationError.of("by", by, f"one of {list(self.codes)}")
+        codes, labels = self.codes[by], self.labels[by]
+        return pareto(codes, labels=[lab or "—" for lab in labels], cutoff=cutoff, other=other)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame of the columns (pandas is optional: installed only if you use this)."""
+        try:
+            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+        except ImportError as exc:
+            raise ImportError("ComplaintFrame.to_pandas needs pandas: pip install pandas") from exc
+        data = {name: self.columns[name] for name, _ in FACT_COLUMNS}
+        data["building"] = np.array([self.labels["building"][c] for c in self.codes["building"]], dtype=object)
+        return pd.DataFrame(data)
+
+
+def _us64(instant: dt.datetime) -> np.datetime64:
+    return np.datetime64(instant.astimezone(dt.UTC).replace(tzinfo=None), "us")

@@ -1,0 +1,204 @@
+"""The KPIs of ``KPIS.md`` that complaint data allows, each with its counts so periods merge.
+
+Every rate is a :class:`Rate` (numerator B, denominator A); ``Rate + Rate`` adds the counts, so two
+half-years merge into a year without averaging percentages. Denominators are defined in
+docs/analysis.md; in short: referred complaints are never in a rate's denominator; a clock counts once
+it was met or is already past due at ``as_of`` (an overdue open clock counts as late); callbacks that
+reached nobody count against the callback rate and are excluded from satisfaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from complaint_engine.facts import CLOCKS
+from complaint_engine.model import CAPAReport
+from complaint_engine.policy import Policy
+from complaint_engine.stats.frame import ComplaintFrame
+from complaint_engine.stats.recurrence import capa_recurrence, repeat_mask
+
+__all__ = ["KPI", "Durations", "KPIReport", "Rate", "compute_kpis"]
+
+Bool = npt.NDArray[np.bool_]
+MINUTE_US = 60_000_000
+
+
+@attrs.frozen
+class Rate:
+    """B out of A. ``rate`` is None when nothing was due (A = 0)."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    def __add__(self, other: Rate) -> Rate:
+        return Rate(self.numerator + other.numerator, self.denominator + other.denominator)
+
+    def __str__(self) -> str:
+        return "—" if self.rate is None else f"{self.rate:.1%} ({self.numerator}/{self.denominator})"
+
+
+@attrs.frozen
+class KPI:
+    """One figure of KPIS.md: its number there, its value, its target (a share) and whether it is met."""
+
+    key: str
+    number: int
+    value: Rate
+    target: float | None = None
+    scale: int = 1  # 100 for "per 100 households"
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.value.rate is None:
+            return None
+        return self.value.rate >= self.target
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "kpi": self.number, "numerator": self.value.numerator,
+                "denominator": self.value.denominator,
+                "rate": None if self.value.rate is None else self.value.rate * self.scale,
+                "target": self.target, "met": self.met}
+
+
+@attrs.frozen
+class Durations:
+    """Median and 90th percentile, in hours, of a duration over n complaints (KPI 19)."""
+
+    n: int
+    median_hours: float | None
+    p90_hours: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class KPIReport:
+    kpis: Mapping[str, KPI]
+    volume: Mapping[str, Mapping[str, int]]
+    time_to_reply: Durations
+    time_to_close: Durations
+    breaches_by_department: Mapping[str, int]
+    breaches_by_person: Mapping[str, int]
+
+    def __getitem__(self, key: str) -> KPI:
+        return self.kpis[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kpis": {k: v.to_dict() for k, v in self.kpis.items()},
+                "volume": {k: dict(v) for k, v in self.volume.items()},
+                "time_to_reply": self.time_to_reply.to_dict(), "time_to_close": self.time_to_close.to_dict(),
+                "breaches_by_department": dict(self.breaches_by_department),
+                "breaches_by_person": dict(self.breaches_by_person)}
+
+
+def _durations(start: npt.NDArray[Any], end: npt.NDArray[Any], mask: Bool) -> Durations:
+    ok = mask & ~np.isnat(start) & ~np.isnat(end)
+    if not ok.any():
+        return Durations(0, None, None)
+    hours = (end[ok] - start[ok]).astype("timedelta64[us]").astype(np.int64) / 3.6e9
+    return Durations(int(ok.sum()), float(np.median(hours)), float(np.percentile(hours, 90)))
+
+
+def _clock_rate(f: ComplaintFrame, clock: str, rows: Bool, as_of: np.datetime64) -> Rate:
+    """Met on time / (met + unmet past due at as_of), over rows that carry the clock."""
+    due, met, late = f[f"{clock}_due_us"], f[f"{clock}_met_us"], f[f"{clock}_breached"] == 1
+    has = rows & ~np.isnat(due)
+    counted = has & (~np.isnat(met) | (due < as_of))
+    on_time = counted & ~np.isnat(met) & ~late
+    return Rate(int(on_time.sum()), int(counted.sum()))
+
+
+def _within(start: npt.NDArray[Any], end: npt.NDArray[Any], limit_us: int, rows: Bool,
+            as_of: np.datetime64) -> Rate:
+    """Done within the limit / (done + not done with the limit already passed)."""
+    limit = start + np.timedelta64(limit_us, "us")
+    done = ~np.isnat(end)
+    counted = rows & (done | (limit < as_of))
+    on_time = counted & done & (end <= limit)
+    return Rate(int(on_time.sum()), int(counted.sum()))
+
+
+def _count(values: npt.NDArray[Any]) -> dict[str, int]:
+    return dict(Counter(str(v) for v in values if v))
+
+
+def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, households: int | None = None,
+                 capas: Sequence[CAPAReport] = ()) -> KPIReport:
+    """Every KPI of the frame's complaints, judged at ``as_of`` (usually the end of the period)."""
+    f = frame
+    now = np.datetime64(as_of.astimezone(dt.UTC).replace(tzinfo=None), "us")
+    status = f["status"]
+    valid = status != "referred"
+    closed = valid & ~np.isnat(f["closed_us"]) & (f["closed_us"] <= now)
+    reached = valid & (f["callback_reached"] == 1)
+    targets = policy.targets
+    kpis: dict[str, KPI] = {}
+
+    def add(key: str, number: int, value: Rate, scale: int = 1) -> None:
+        kpis[key] = KPI(key, number, value, targets.get(key), scale)
+
+    add("valid_ratio", 2, Rate(int(valid.sum()), len(f)))
+    if households is not None:
+        add("per_100_households", 3, Rate(int(valid.sum()), households), scale=100)
+    received = f["received_us"]
+    add("acknowledged_on_time", 4, _within(received, f["registered_us"],
+                                           policy.acknowledge_within_minutes * MINUTE_US, valid, now))
+    add("dispatched_on_time", 5, _within(received, f["dispatched_us"], policy.dispatch_within_minutes * MINUTE_US,
+                                         valid, now))
+    add("replied_on_time", 6, _clock_rate(f, "reply", valid, now))
+    overdue_open = np.zeros(len(f), dtype=bool)
+    any_breach = np.zeros(len(f), dtype=bool)
+    for clock in CLOCKS:
+        due, met = f[f"{clock}_due_us"], f[f"{clock}_met_us"]
+        overdue_open |= ~np.isnat(due) & np.isnat(met) & (due < now)
+        any_breach |= f[f"{clock}_breached"] == 1
+    late_open = valid & ~closed & overdue_open
+    add("closed_on_time", 7, Rate(int((closed & ~any_breach).sum()), int(closed.sum() + late_open.sum())))
+    add("callback_rate", 8, Rate(int((closed & reached).sum()), int(closed.sum())))
+    satisfied = np.isin(f["satisfaction"].astype(str), [s.value for s in policy.satisfied])
+    add("satisfaction", 9, Rate(int((reached & satisfied).sum()), int(reached.sum())))
+    add("first_contact_resolution", 10, Rate(int((closed & (f["reopened"] == 0)).sum()), int(valid.sum())))
+    add("repeat_rate", 11, Rate(int((repeat_mask(f, policy.repeat_window_days) & valid).sum()), int(valid.sum())))
+    add("reopen_rate", 12, Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum())))
+    major = valid & (f["severity"] == "major")
+    add("escalated_on_time", 13, _within(received, f["escalated_us"], policy.escalate_within_hours * 60 * MINUTE_US,
+                                         major, now))
+    add("arrived_on_time", 14, _clock_rate(f, "arrival", valid, now))
+    add("emergency_same_day", 15, _clock_rate(f, "repair", valid & (f["urgency"] == "emergency"), now))
+    add("minor_repair_on_time", 15, _clock_rate(f, "repair", valid & (f["urgency"] == "minor"), now))
+    actions = [a for r in capas for a in r.actions if a.done_at is not None or a.due <= as_of]
+    add("capa_on_time", 16, Rate(sum(1 for a in actions if a.done_at is not None and a.done_at <= a.due),
+                                 len(actions)))
+    verified = [r for r in capas if r.verification is not None]
+    add("capa_effective", 17, Rate(sum(1 for r in verified if r.verification and r.verification.effective),
+                                   len(verified)))
+    recurrence = capa_recurrence(f, capas, policy.recurrence_window_days)
+    add("recurrence_after_capa", 18, Rate(sum(1 for hits in recurrence.values() if hits), len(recurrence)))
+
+    dept: Counter[str] = Counter()
+    person: Counter[str] = Counter()
+    for clock in CLOCKS:
+        late = f[f"{clock}_breached"] == 1
+        dept.update(str(d or "—") for d in f[f"{clock}_dept"][late])
+        person.update(str(p) for p in f[f"{clock}_person"][late] if p)
+    registered = valid & ~np.isnat(f["registered_us"])
+    volume = {"channel": _count(f["channel"][registered]), "category": _count(f["category"][registered]),
+              "building": _count(np.array([f.labels["building"][c] for c in f.codes["building"][registered]],
+                                          dtype=object)),
+              "status": _count(status)}
+    return KPIReport(kpis=kpis, volume=volume,
+                     time_to_reply=_durations(received, f["replied_us"], valid),
+                     time_to_close=_durations(received, f["closed_us"], closed),
+                     breaches_by_department=dict(dept.most_common()), breaches_by_person=dict(person.most_common()))

@@ -1,0 +1,133 @@
+"""Recurring and widespread complaints (P-6.3.3, E-announce) and the CAPA effectiveness check (P-5.2).
+
+* **repeat**: the same unit and category again within the policy's window — suggests a CAPA;
+* **widespread**: the same category in one building from at least ``widespread_units`` different units
+  within the window — suggests a public announcement;
+* **recurrence after a CAPA**: complaints of the CAPA's categories and places received within the
+  recurrence window after it was implemented — the action did not work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from complaint_engine.model import CAPAReport
+from complaint_engine.stats.frame import ComplaintFrame
+
+__all__ = ["Finding", "capa_recurrence", "find_recurring", "find_widespread", "repeat_mask"]
+
+DAY_US = 86_400_000_000
+
+
+@attrs.frozen
+class Finding:
+    """A recurring (→ CAPA) or widespread (→ announcement) problem, with the complaints behind it."""
+
+    kind: str  # "repeat" or "widespread"
+    category: str
+    place: str  # the unit (repeat) or the building (widespread)
+    complaint_ids: tuple[str, ...]
+    serials: tuple[str, ...]
+    first: np.datetime64
+    last: np.datetime64
+
+    @property
+    def suggestion(self) -> str:
+        return "open a CAPA" if self.kind == "repeat" else "announce the solution publicly"
+
+    def describe(self) -> str:
+        where = f"unit {self.place}" if self.kind == "repeat" else f"building {self.place}"
+        return (f"{len(self.complaint_ids)} {self.category} complaints from {where} between "
+                f"{str(self.first)[:10]} and {str(self.last)[:10]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "category": self.category, "place": self.place, "serials": list(self.serials),
+                "complaint_ids": list(self.complaint_ids), "first": str(self.first), "last": str(self.last),
+                "suggestion": self.suggestion}
+
+
+def _valid(frame: ComplaintFrame) -> npt.NDArray[np.bool_]:
+    return np.asarray(frame["status"] != "referred", dtype=bool)
+
+
+def repeat_mask(frame: ComplaintFrame, window_days: int) -> npt.NDArray[np.bool_]:
+    """Rows that repeat an earlier valid complaint of the same unit and category within the window."""
+    valid = _valid(frame)
+    unit, cat = frame.codes["unit"], frame.codes["category"]
+    t = frame["received_us"].astype(np.int64)
+    order = np.lexsort((t, cat, unit))
+    order = order[valid[order]]
+    same = (unit[order][1:] == unit[order][:-1]) & (cat[order][1:] == cat[order][:-1])
+    close = (t[order][1:] - t[order][:-1]) <= window_days * DAY_US
+    out = np.zeros(len(frame), dtype=bool)
+    out[order[1:][same & close]] = True
+    return out
+
+
+def _groups(frame: ComplaintFrame, key: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_],
+            window_days: int) -> Iterable[npt.NDArray[np.int64]]:
+    """Runs of rows with the same key whose consecutive gaps are within the window."""
+    t = frame["received_us"].astype(np.int64)
+    order = np.lexsort((t, key))
+    order = order[valid[order]]
+    if len(order) < 2:
+        return
+    breaks = (key[order][1:] != key[order][:-1]) | ((t[order][1:] - t[order][:-1]) > window_days * DAY_US)
+    for run in np.split(order, np.flatnonzero(breaks) + 1):
+        if len(run) >= 2:
+            yield run
+
+
+def _finding(frame: ComplaintFrame, kind: str, rows: npt.NDArray[np.int64], place: str) -> Finding:
+    cat = frame.labels["category"][frame.codes["category"][rows[0]]]
+    received = frame["received_us"][rows]
+    return Finding(kind=kind, category=cat, place=place, complaint_ids=tuple(str(x) for x in frame["id"][rows]),
+                   serials=tuple(str(x) for x in frame["serial"][rows] if x), first=received.min(),
+                   last=received.max())
+
+
+def find_recurring(frame: ComplaintFrame, window_days: int) -> list[Finding]:
+    """Units that complained of the same category at least twice within the window (→ CAPA)."""
+    n_cat = len(frame.labels["category"])
+    key = frame.codes["unit"] * n_cat + frame.codes["category"]
+    return [_finding(frame, "repeat", run, frame.labels["unit"][frame.codes["unit"][run[0]]])
+            for run in _groups(frame, key, _valid(frame), window_days)]
+
+
+def find_widespread(frame: ComplaintFrame, window_days: int, min_units: int) -> list[Finding]:
+    """A category in one building from at least ``min_units`` different units within the window (→ announce)."""
+    n_cat = len(frame.labels["category"])
+    key = frame.codes["building"] * n_cat + frame.codes["category"]
+    out = []
+    for run in _groups(frame, key, _valid(frame), window_days):
+        if len(np.unique(frame.codes["unit"][run])) >= min_units:
+            out.append(_finding(frame, "widespread", run, frame.labels["building"][frame.codes["building"][run[0]]]))
+    return out
+
+
+def capa_recurrence(frame: ComplaintFrame, capas: Sequence[CAPAReport], window_days: int,
+                    as_of: dt.datetime | None = None) -> dict[str, tuple[str, ...]]:
+    """For each implemented CAPA, the complaints of its categories and units received within the window after
+    implementation (an empty tuple: no recurrence). Serials map CAPA reports to their complaints."""
+    by_serial = {str(s): i for i, s in enumerate(frame["serial"]) if s}
+    out: dict[str, tuple[str, ...]] = {}
+    received = frame["received_us"]
+    for capa in capas:
+        if capa.implemented_at is None:
+            continue
+        rows = [by_serial[s] for s in capa.complaint_serials if s in by_serial]
+        if not rows:
+            continue
+        places = {(frame.codes["unit"][r], frame.codes["category"][r]) for r in rows}
+        start = np.datetime64(capa.implemented_at.astimezone(dt.UTC).replace(tzinfo=None), "us")
+        end = start + np.timedelta64(window_days * DAY_US, "us")
+        window = (received > start) & (received <= end) & _valid(frame)
+        hits = [i for i in np.flatnonzero(window) if (frame.codes["unit"][i], frame.codes["category"][i]) in places]
+        out[capa.number] = tuple(str(frame["serial"][i] or frame["id"][i]) for i in hits)
+    return out

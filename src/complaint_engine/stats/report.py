@@ -1,0 +1,219 @@
+"""The half-year and annual analysis (P-6.3.1–P-6.3.3) as one report: Markdown, plain data and charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from complaint_engine.errors import ValidationError
+from complaint_engine.labels import LANGUAGES, label
+from complaint_engine.model import CAPAReport, CAPAStatus
+from complaint_engine.period import Period
+from complaint_engine.policy import Policy
+from complaint_engine.stats.counts import PeriodCounts, crosstab, period_label
+from complaint_engine.stats.frame import ComplaintFrame
+from complaint_engine.stats.kpi import KPIReport, compute_kpis
+from complaint_engine.stats.pareto import ParetoTable
+from complaint_engine.stats.recurrence import Finding, find_recurring, find_widespread
+from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
+
+__all__ = ["AnalysisReport", "analyse", "monthly_counts"]
+
+
+def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequence[float] | None = None,
+                   freq: str = "month") -> PeriodCounts:
+    """Valid complaints per period unit (month by default) and category over ``period``, zeros included."""
+    idx = frame.period_index(freq)
+    div = {"month": 1, "quarter": 3, "half": 6, "year": 12}[freq]
+    first = (period.start.year * 12 + period.start.month - 1) // div
+    last = (period.end.year * 12 + period.end.month - 1) // div
+    valid = frame["status"] != "referred"
+    n = last - first
+    rows = np.where(valid & (idx >= first) & (idx < last), idx - first, -1)
+    counts = crosstab(rows, frame.codes["category"], n, len(frame.labels["category"]))
+    exposure = None
+    if households is not None:
+        exposure = np.asarray(households, dtype=np.float64)
+        if exposure.shape != (n,):
+            raise ValidationError.of("households", f"{len(exposure)} values", f"one per {freq} ({n})")
+        if np.isnan(exposure).any() or (exposure <= 0).any():
+            raise ValidationError.of("households", exposure.tolist(), "positive numbers")
+    return PeriodCounts(freq=freq, periods=tuple(period_label(first + i, freq) for i in range(n)),
+                        categories=frame.labels["category"], counts=counts, exposure=exposure)
+
+
+@attrs.frozen(eq=False)
+class AnalysisReport:
+    """Everything the periodic analysis reports; ``previous`` is the same analysis of the period before."""
+
+    period: Period
+    office: str | None
+    language: str
+    received: int
+    valid: int
+    referred: int
+    pareto_category: ParetoTable
+    pareto_department: ParetoTable
+    monthly: PeriodCounts
+    trend: MannKendall | None
+    control: ControlChart | None
+    kpis: KPIReport
+    findings: tuple[Finding, ...]
+    open_capas: tuple[CAPAReport, ...]
+    previous: AnalysisReport | None = None
+    names: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)  # code → label per language
+
+    def name(self, code: str, lang: str) -> str:
+        """The label of a category or department code in ``lang`` (the code when the policy has none)."""
+        return self.names.get(code, {}).get(lang, code)
+
+    @property
+    def empty(self) -> bool:
+        return self.received == 0
+
+    def change(self) -> dict[str, float | None]:
+        """Rate changes against the previous period (percentage points), and the change in valid complaints."""
+        if self.previous is None:
+            return {}
+        out: dict[str, float | None] = {"valid": float(self.valid - self.previous.valid)}
+        for key, kpi in self.kpis.kpis.items():
+            before = self.previous.kpis.kpis[key].value.rate
+            now = kpi.value.rate
+            out[key] = None if before is None or now is None else (now - before) * 100
+        return out
+
+    # ------------------------------------------------------------------------------------------ outputs
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period.label, "office": self.office, "received": self.received, "valid": self.valid,
+            "referred": self.referred, "pareto_category": self.pareto_category.to_dict(),
+            "pareto_department": self.pareto_department.to_dict(), "monthly": self.monthly.to_dict(),
+            "trend": None if self.trend is None else attrs.asdict(self.trend),
+            "control": None if self.control is None else self.control.to_dict(),
+            "kpis": self.kpis.to_dict(), "findings": [f.to_dict() for f in self.findings],
+            "open_capas": [{"number": r.number, "status": r.status.value, "problem": r.problem}
+                           for r in self.open_capas],
+            "change": self.change(),
+        }
+
+    def to_markdown(self, lang: str | None = None) -> str:
+        lang = lang or self.language
+        if lang not in LANGUAGES:
+            raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
+
+        def t(key: str) -> str:
+            return label(key, lang)
+
+        out = [f"# {t('report.title')} — {self.period.label}", ""]
+        if self.office:
+            out += [f"{t('report.office')}: {self.office}", ""]
+        out += [f"## {t('report.summary')}", "",
+                f"- {t('report.received')}: {self.received}",
+                f"- {t('report.valid')}: {self.valid}" + self._delta("valid"),
+                f"- {t('report.referred')}: {self.referred}", ""]
+        if self.empty:
+            return "\n".join([*out, t("report.empty"), ""])
+        out += self._pareto_md(t("report.pareto_category"), self.pareto_category, t, lang)
+        out += self._pareto_md(t("report.pareto_department"), self.pareto_department, t, lang)
+        out += [f"## {t('report.trend')}", "", f"| {t('col.month')} | {t('col.total')} |", "|---|---:|"]
+        out += [f"| {p} | {int(n)} |" for p, n in zip(self.monthly.periods, self.monthly.totals, strict=True)]
+        out.append("")
+        if self.trend is not None:
+            mk = self.trend
+            out.append(f"Mann–Kendall: {t('trend.' + mk.trend)} (S = {mk.s:.0f}, Z = {mk.z:.3f}, p = {mk.p:.4f}, "
+                       f"Sen slope = {mk.slope:.3f}/{t('col.month')})")
+        if self.control is not None:
+            flagged = [self.monthly.periods[i] for i in self.control.out_of_control]
+            out.append(f"{self.control.kind}-chart: center {self.control.center:.2f}; "
+                       f"out of control: {', '.join(flagged) or '—'}")
+        out += ["", f"## {t('report.kpis')}", "",
+                f"| {t('col.kpi')} | {t('col.value')} | {t('col.counts')} | {t('col.target')} | {t('col.met')} |"
+                f" {t('report.change')} |", "|---|---:|---:|---:|---|---:|"]
+        for key, kpi in self.kpis.kpis.items():
+            rate = kpi.value.rate
+            value = "—" if rate is None else (f"{rate * kpi.scale:.2f}" if kpi.scale != 1 else f"{rate:.1%}")
+            target = "—" if kpi.target is None else f"{kpi.target:.0%}"
+            met = "—" if kpi.met is None else t("yes" if kpi.met else "no")
+            out.append(f"| {t('kpi.' + key)} | {value} | {kpi.value.numerator}/{kpi.value.denominator} | {target} "
+                       f"| {met} |{self._delta(key, points=True)} |")
+        out += ["", f"### {t('report.durations')}", ""]
+        for name, d in (("reply", self.kpis.time_to_reply), ("close", self.kpis.time_to_close)):
+            if d.n:
+                out.append(f"- {name}: median {d.median_hours:.1f}, P90 {d.p90_hours:.1f} (n = {d.n})")
+        if self.kpis.breaches_by_department:
+            out += ["", f"### {t('report.breaches')}", ""]
+            out += [f"- {k}: {v}" for k, v in self.kpis.breaches_by_department.items()]
+            out += [f"- {k}: {v}" for k, v in self.kpis.breaches_by_person.items()]
+        out += ["", f"## {t('report.findings')}", ""]
+        out += [f"- {t('finding.' + f.kind)} — {self.name(f.category, lang)}: {f.describe()} "
+                f"({', '.join(f.serials)})" for f in self.findings] or [t("report.no_findings")]
+        out += ["", f"## {t('report.capas')}", ""]
+        out += [f"- {r.number} ({r.status.value}): {r.problem}" for r in self.open_capas] or [t("report.no_capas")]
+        return "\n".join([*out, ""])
+
+    def _delta(self, key: str, points: bool = False) -> str:
+        change = self.change().get(key)
+        if change is None:
+            return "" if not points else " — "
+        return f" {change:+.1f} pp" if points else f" ({change:+.0f})"
+
+    def _pareto_md(self, title: str, table: ParetoTable, t: Any, lang: str) -> list[str]:
+        out = [f"## {title}", "", f"| {t('col.label')} | {t('col.frequency')} | {t('col.cum_frequency')} | "
+               f"{t('col.percent')} | {t('col.cum_percent')} |", "|---|---:|---:|---:|---:|"]
+        out += [f"| {self.name(lab, lang)} | {c} | {cc} | {p:.1f} | {cp:.1f} |" for lab, c, cc, p, cp in table.rows()]
+        vital = ", ".join(self.name(v, lang) for v in table.vital_few) or "—"
+        out += ["", f"{t('report.vital_few')} ({table.cutoff:.0%}): {vital}", ""]
+        return out
+
+    def plot(self, folder: str | Path, *, lang: str | None = None) -> list[Path]:
+        """Write the Pareto charts and the trend chart as PNG files (needs the ``[plot]`` extra)."""
+        from complaint_engine.stats.plot import plot_report
+
+        return plot_report(self, Path(folder), lang or self.language)
+
+
+def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | None = None, office: str | None = None,
+            households: Sequence[float] | None = None, capas: Sequence[CAPAReport] = (),
+            as_of: dt.datetime | None = None, compare: bool = True) -> AnalysisReport:
+    """The analysis of ``period`` ("2024H1", "2024", "2024Q3", "2024-05") over a frame.
+
+    ``households`` gives the homes in service per month of the period (for the u chart and the rate per
+    100 households). ``as_of`` (default: the end of the period) is when clocks are judged.
+    """
+    policy = policy or Policy.default()
+    p = Period.parse(period)
+    _start, end = p.bounds(frame.zone)
+    judged = as_of or end
+    selected = frame.select(period=p, office=office)
+    valid = int((selected["status"] != "referred").sum())
+    monthly = monthly_counts(selected, p, households=households)
+    totals = monthly.totals
+    trend = mann_kendall(totals) if len(totals) >= 3 and valid else None
+    control: ControlChart | None = None
+    if valid:
+        control = u_chart(totals, monthly.exposure) if monthly.exposure is not None else c_chart(totals)
+    kpis = compute_kpis(selected, policy, judged, households=int(np.mean(households)) if households else None,
+                        capas=capas)
+    findings = (*find_recurring(selected, policy.repeat_window_days),
+                *find_widespread(selected, policy.repeat_window_days, policy.widespread_units))
+    open_capas = tuple(r for r in capas if r.status is not CAPAStatus.CLOSED and (office is None or r.office == office))
+    previous = None
+    if compare:
+        before = p.previous()
+        if len(frame.select(period=before, office=office)):
+            previous = analyse(frame, before, policy=policy, office=office, capas=(), compare=False)
+    valid_rows = selected.take(selected["status"] != "referred")
+    return AnalysisReport(
+        period=p, office=office, language=policy.language, received=len(selected), valid=valid,
+        referred=len(selected) - valid, pareto_category=valid_rows.pareto("category"),
+        pareto_department=valid_rows.take(np.array([d is not None for d in valid_rows["department"]], dtype=bool))
+        .pareto("department"),
+        monthly=monthly, trend=trend, control=control, kpis=kpis, findings=findings, open_capas=open_capas,
+        previous=previous,
+        names={**{c.code: dict(c.labels) for c in policy.categories},
+               **{d.code: dict(d.labels) for d in policy.departments}})
