@@ -308,6 +308,14 @@ class ComplaintDesk:
         with self.repository.unit_of_work() as uow:
             complaints = [uow.get(i) for i in ids]
             for c in complaints:
+                if c.office != actor.office:
+                    raise PermissionDenied(str(actor), "open_capa", [],
+                                           reason=f"complaint {c.serial or c.id} belongs to office {c.office!r}")
+                if c.status is Status.REFERRED:
+                    raise ValidationError.of("complaint for a CAPA", c.id, "a registered complaint, not a referral")
+            # closed complaints are final quality records: the CAPA report lists them, their notices stay as closed
+            open_ones = [c for c in complaints if c.status is not Status.CLOSED]
+            for c in open_ones:
                 self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
             seq = uow.next_number(sequence_key("capa", actor.office, instant.year))
             number = format_serial(self.policy.capa_format, actor.office, instant, seq)
@@ -315,7 +323,7 @@ class ComplaintDesk:
                                 complaint_serials=tuple(c.serial or c.id for c in complaints), problem=text,
                                 opened_at=instant,
                                 history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, text),))
-            for c in complaints:
+            for c in open_ones:
                 uow.save(step(c, "link_capa", actor, self.policy, self.calendar, instant, number=number)[0])
             uow.add_capa(report)
             uow.commit()

@@ -1,0 +1,289 @@
+"""ComplaintFrame, KPIs (KPIS.md), recurrence (P-6.3.3) and the periodic report (P-6.3.1, P-6.3.2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.conftest import CALLBACK, MANAGER, RECEPTION, TECH, at
+
+import complaint_engine as ce
+from complaint_engine.stats import ComplaintFrame, Rate, analyse, compute_kpis, find_recurring, find_widespread
+from complaint_engine.storage import SQLiteRepository
+
+NEW_YEAR = at(2024, 1, 2, 9)
+
+
+class Estate:
+    """A desk on a fixed clock, with complaints placed at chosen instants."""
+
+    def __init__(self, start: dt.datetime = NEW_YEAR, repository: object = None) -> None:
+        self.clock = ce.FixedClock(start)
+        self.desk = ce.ComplaintDesk(clock=self.clock, repository=repository)  # type: ignore[arg-type]
+
+    def complaint(self, when: dt.datetime, *, unit: str = "3-1201", category: str = "noise", until: str = "close",
+                  satisfaction: str = "satisfied", reached: bool = True, **kw: object) -> ce.Complaint:
+        self.clock.set(when)
+        c = self.desk.receive(by=RECEPTION, owner="o", unit=unit, channel="phone", category=category,
+                              summary="s", **kw)  # type: ignore[arg-type]
+        steps = ["register", "dispatch", "work", "resolve", "reply", "callback", "close"]
+        for step in steps[:steps.index(until) + 1] if until != "received" else []:
+            self.clock.advance(hours=1)
+            if step == "register":
+                self.desk.register(c.id, by=RECEPTION)
+            elif step == "dispatch":
+                self.desk.dispatch(c.id, by=RECEPTION, assignee=TECH.id)
+            elif step == "work":
+                if c.is_repair:
+                    self.desk.record_arrival(c.id, by=TECH)
+                else:
+                    self.desk.start(c.id, by=MANAGER)
+            elif step == "resolve":
+                self.desk.resolve(c.id, by=MANAGER, result="done")
+            elif step == "reply":
+                self.desk.reply(c.id, by=RECEPTION)
+            elif step == "callback":
+                if reached:
+                    self.desk.record_callback(c.id, by=CALLBACK, method="phone", satisfaction=satisfaction)
+                else:
+                    for _ in range(3):
+                        self.desk.record_callback(c.id, by=CALLBACK, method="phone", reached=False)
+            elif step == "close":
+                self.desk.close(c.id, by=CALLBACK)
+        return self.desk.get(c.id)
+
+    def frame(self) -> ComplaintFrame:
+        return ComplaintFrame.from_complaints(self.desk.find())
+
+
+# --- frame ---------------------------------------------------------------------------------------------
+def test_the_frame_from_objects_equals_the_frame_read_from_sql(tmp_path: Path) -> None:
+    e = Estate(repository=SQLiteRepository(tmp_path / "f.sqlite"))
+    e.complaint(at(2024, 1, 5, 10))
+    e.complaint(at(2024, 2, 5, 10), category="repair", urgency="emergency", unit="5-0101")
+    e.complaint(at(2024, 3, 5, 10), until="dispatch")
+    from_objects = e.frame()
+    from_sql = ComplaintFrame.from_repository(e.desk.repository, period="2024H1")
+    for name in from_objects.columns:
+        np.testing.assert_array_equal(from_objects[name], from_sql[name], err_msg=name)
+    assert from_sql.labels["building"] == ("3", "5")
+
+
+def test_periods_are_cut_at_local_midnight() -> None:
+    e = Estate()
+    e.complaint(at(2024, 6, 30, 23, 59), until="register")
+    e.complaint(at(2024, 7, 1, 0, 0), until="register")  # 16:00 UTC on 30 June
+    f = e.frame()
+    assert len(f.select(period="2024H1")) == 1
+    assert len(f.select(period="2024H2")) == 1
+    assert f.period_index("month").tolist() == [2024 * 12 + 5, 2024 * 12 + 6]
+
+
+def test_pareto_by_building_and_to_pandas() -> None:
+    e = Estate()
+    for unit in ("3-0101", "3-0202", "5-0101"):
+        e.complaint(at(2024, 1, 8, 10), unit=unit, until="register")
+    f = e.frame()
+    assert f.pareto("building").labels == ("3", "5")
+    pytest.importorskip("pandas")  # optional: to_pandas is only offered when pandas is installed
+    df = f.to_pandas()
+    assert sorted(df["building"]) == ["3", "3", "5"]
+    assert len(df.columns) > 40
+
+
+# --- KPIs -------------------------------------------------------------------------------------------
+def test_kpi_callback_rate_counts_unreachable_owners_against_and_satisfaction_excludes_them() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    e.complaint(at(2024, 1, 9, 10), satisfaction="dissatisfied", until="callback")  # reopened, still open
+    e.complaint(at(2024, 1, 10, 10), reached=False)
+    e.complaint(at(2024, 1, 11, 10), satisfaction="basically_satisfied")
+    k = compute_kpis(e.frame(), e.desk.policy, at(2024, 7, 1))
+    assert k["callback_rate"].value == Rate(2, 3)  # three closed, two reached
+    assert k["satisfaction"].value == Rate(2, 3)  # reached: satisfied, dissatisfied, basically satisfied
+    assert k["reopen_rate"].value == Rate(0, 3)
+
+
+def test_kpi_referred_complaints_are_counted_but_never_in_a_rate() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    c = e.complaint(at(2024, 1, 9, 10), until="received")
+    e.desk.refer(c.id, by=RECEPTION, reason="not ours", referred_to="utility")
+    k = compute_kpis(e.frame(), e.desk.policy, at(2024, 7, 1))
+    assert k["valid_ratio"].value == Rate(1, 2)
+    assert k["replied_on_time"].value == Rate(1, 1)
+    assert k["callback_rate"].value == Rate(1, 1)
+
+
+def test_kpi_an_open_overdue_complaint_counts_as_late() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    e.complaint(at(2024, 1, 9, 10), until="dispatch")  # reply due 11 Jan, never replied
+    k = compute_kpis(e.frame(), e.desk.policy, at(2024, 1, 20))
+    assert k["replied_on_time"].value == Rate(1, 2)
+    assert k["closed_on_time"].value == Rate(1, 2)
+    early = compute_kpis(e.frame(), e.desk.policy, at(2024, 1, 10))  # the second is not due yet: not counted
+    assert early["replied_on_time"].value == Rate(1, 1)
+
+
+def test_kpi_repair_arrival_and_emergency_same_day() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10), category="repair", urgency="emergency")  # arrival 1 h after dispatch: late
+    e.complaint(at(2024, 1, 8, 11), category="repair", urgency="minor")
+    k = compute_kpis(e.frame(), e.desk.policy, at(2024, 7, 1))
+    assert k["arrived_on_time"].value == Rate(0, 2)
+    assert k["emergency_same_day"].value == Rate(1, 1)
+    assert k["minor_repair_on_time"].value == Rate(1, 1)
+    assert k.breaches_by_person == {TECH.id: 2}
+
+
+def test_rates_merge_by_adding_counts() -> None:
+    h1, h2 = Rate(9, 10), Rate(1, 10)
+    assert (h1 + h2).rate == pytest.approx(0.5)  # not the mean of 90 % and 10 % weighted wrongly
+    assert Rate(0, 0).rate is None
+
+
+# --- recurrence ---------------------------------------------------------------------------------------
+def test_p_6_3_3_a_unit_complaining_again_within_the_window_is_a_recurring_finding() -> None:
+    e = Estate()
+    a = e.complaint(at(2024, 1, 8, 10), unit="3-1201")
+    b = e.complaint(at(2024, 1, 30, 10), unit="3-1201")
+    e.complaint(at(2024, 4, 30, 10), unit="3-1201")  # outside the 30-day window
+    e.complaint(at(2024, 1, 9, 10), unit="3-1201", category="fees")  # another category
+    findings = find_recurring(e.frame(), 30)
+    assert [f.serials for f in findings] == [(a.serial, b.serial)]
+    e.clock.set(at(2024, 5, 6, 9))
+    report = e.desk.open_capa(by=MANAGER, finding=findings[0])
+    assert report.complaint_serials == (a.serial, b.serial)
+    assert report.problem == findings[0].describe()
+
+
+def test_e_announce_widespread_needs_enough_units_in_one_building() -> None:
+    e = Estate()
+    for unit in ("6-0101", "6-0202"):
+        e.complaint(at(2024, 1, 8, 10), unit=unit)
+    assert find_widespread(e.frame(), 30, 3) == []
+    e.complaint(at(2024, 1, 10, 10), unit="6-0303")
+    e.complaint(at(2024, 1, 10, 10), unit="7-0303")
+    [finding] = find_widespread(e.frame(), 30, 3)
+    assert (finding.kind, finding.place, len(finding.complaint_ids)) == ("widespread", "6", 3)
+
+
+def test_p_5_2_capa_recurrence_after_implementation() -> None:
+    e = Estate()
+    a = e.complaint(at(2024, 1, 8, 10), until="dispatch")
+    capa = e.desk.open_capa(by=MANAGER, complaint_ids=[a.id], problem="noise from 3-1201")
+    e.desk.plan_capa(capa.number, by=MANAGER, cause="c", actions=[("a", at(2024, 2, 1))])
+    e.desk.implement_capa(capa.number, by=MANAGER)
+    e.complaint(at(2024, 2, 20, 10), unit="3-1201")  # same unit and category, within 90 days
+    capas = e.desk.repository.find_capas()
+    k = compute_kpis(e.frame(), e.desk.policy, at(2024, 7, 1), capas=capas)
+    assert k["recurrence_after_capa"].value == Rate(1, 1)
+    assert k["capa_on_time"].value == Rate(1, 1)
+
+
+# --- the report -------------------------------------------------------------------------------------
+def test_p_6_3_1_half_year_and_annual_reports() -> None:
+    e = Estate()
+    for month in range(1, 13):
+        for k in range(month):  # a rising trend
+            e.complaint(at(2024, month, 3 + k, 10), unit=f"{k % 4}-0{month:02d}{k:02d}",
+                        category="repair" if k % 3 == 0 else "noise", urgency=None)
+    f = e.frame()
+    h1, year = analyse(f, "2024H1"), analyse(f, "2024")
+    assert h1.monthly.periods == ("2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06")
+    assert h1.monthly.totals.tolist() == [1, 2, 3, 4, 5, 6]
+    assert year.valid == 78
+    assert year.trend is not None
+    assert year.trend.trend == "increasing"
+    assert year.pareto_category.labels[0] == "noise"
+    h2 = analyse(f, "2024H2")
+    assert h2.previous is not None
+    assert h2.previous.valid == h1.valid
+    assert h2.change()["valid"] == h2.valid - h1.valid
+    # half-years merge into the year by adding counts
+    for key in ("replied_on_time", "callback_rate"):
+        assert h1.kpis[key].value + h2.kpis[key].value == year.kpis[key].value
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans", "en"])
+def test_p_6_3_2_the_report_has_pareto_trend_and_kpis_in_each_language(lang: str) -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    e.complaint(at(2024, 2, 8, 10), category="repair", urgency="minor")
+    text = analyse(e.frame(), "2024H1").to_markdown(lang)
+    heading = {"zh-Hant": "排列圖", "zh-Hans": "排列图", "en": "Pareto chart"}[lang]
+    callback = {"zh-Hant": "回訪率", "zh-Hans": "回访率", "en": "Callback rate"}[lang]
+    noise = {"zh-Hant": "噪音", "zh-Hans": "噪音", "en": "Noise"}[lang]
+    assert heading in text
+    assert callback in text
+    assert noise in text
+    assert "Mann–Kendall" in text
+
+
+def test_an_empty_period_reports_no_complaints() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    report = analyse(e.frame(), "2023H2")
+    assert report.empty
+    assert "沒有投訴" in report.to_markdown("zh-Hant")
+    assert report.to_dict()["valid"] == 0
+
+
+def test_bad_periods_and_households_are_refused() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    with pytest.raises(ce.ValidationError, match="period '2024H3'"):
+        analyse(e.frame(), "2024H3")
+    with pytest.raises(ce.ValidationError, match="households"):
+        analyse(e.frame(), "2024H1", households=[300] * 5)
+    with pytest.raises(ce.ValidationError, match="households"):
+        analyse(e.frame(), "2024H1", households=[300, 0, 300, 300, 300, 300])
+
+
+def test_households_give_a_u_chart_and_a_rate_per_100() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    report = analyse(e.frame(), "2024H1", households=[400] * 6)
+    assert report.control is not None
+    assert report.control.kind == "u"
+    assert report.kpis["per_100_households"].to_dict()["rate"] == pytest.approx(0.25)
+
+
+def test_charts_are_written_as_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # the [plot] extra; CI installs it (see test_plot_needs_matplotlib)
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    e.complaint(at(2024, 2, 8, 10), category="repair", urgency="minor")
+    files = analyse(e.frame(), "2024H1").plot(tmp_path)
+    assert [p.name for p in files] == ["2024H1-pareto-category.png", "2024H1-pareto-department.png",
+                                       "2024H1-trend.png"]
+    for p in files:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_a_cjk_font_charts_fall_back_to_english_with_a_warning(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    from complaint_engine.stats import plot
+
+    monkeypatch.setattr(plot, "cjk_font", lambda: None)
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    with pytest.warns(UserWarning, match="fonts-wqy-zenhei"):
+        analyse(e.frame(), "2024H1").plot(tmp_path)
+
+
+def test_plot_needs_matplotlib_and_ci_has_it() -> None:
+    import os
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert os.environ.get("CI") != "true", "CI installs the [plot] extra so charts are tested"
+        from complaint_engine.stats.plot import _pyplot
+
+        with pytest.raises(ImportError, match=r"complaint_engine\[plot\]"):
+            _pyplot()
