@@ -73,3 +73,35 @@ def test_bad_exposure_is_refused(exposure: list[float], fragment: str) -> None:
 def test_negative_counts_are_refused() -> None:
     with pytest.raises(ValidationError, match="non-negative"):
         c_chart([1, -2, 3])
+
+
+def test_crosstab_counts_pairs_ignores_negative_codes_and_refuses_out_of_range() -> None:
+    from complaint_engine.stats import crosstab
+
+    rows = np.array([0, 0, 1, 2, -1, 2])
+    cols = np.array([1, 1, 0, 2, 0, -1])
+    assert crosstab(rows, cols, 3, 3).tolist() == [[0, 2, 0], [1, 0, 0], [0, 0, 1]]
+    with pytest.raises(ValidationError, match="row codes"):
+        crosstab(np.array([3]), np.array([0]), 3, 3)
+    with pytest.raises(ValidationError, match="column codes"):
+        crosstab(np.array([0]), np.array([3]), 3, 3)
+    assert crosstab(np.array([], dtype=np.int64), np.array([], dtype=np.int64), 2, 2).tolist() == [[0, 0], [0, 0]]
+
+
+@given(st.lists(st.tuples(st.integers(-1, 4), st.integers(-1, 3)), max_size=300))
+def test_crosstab_equals_a_python_count(pairs: list[tuple[int, int]]) -> None:
+    from complaint_engine.stats import counts as counts_module
+    from complaint_engine.stats import crosstab
+
+    rows = np.array([p[0] for p in pairs], dtype=np.int64)
+    cols = np.array([p[1] for p in pairs], dtype=np.int64)
+    expected = np.zeros((5, 4), dtype=np.int64)
+    for r, c in pairs:
+        if r >= 0 and c >= 0:
+            expected[r, c] += 1
+    old = counts_module.CHUNK
+    counts_module.CHUNK = 7  # several chunks, so chunk boundaries are exercised
+    try:
+        assert crosstab(rows, cols, 5, 4).tolist() == expected.tolist()
+    finally:
+        counts_module.CHUNK = old

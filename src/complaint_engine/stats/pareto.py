@@ -82,9 +82,14 @@ def _counts_by_label(values: Any, counts: Any, labels: Sequence[str] | None) -> 
     if labels is not None:
         if arr.dtype.kind not in "iu":
             raise ValidationError.of("values", arr.dtype, "integer codes when labels are given")
-        if arr.size and (arr.min() < 0 or arr.max() >= len(labels)):
-            raise ValidationError.of("codes", f"{arr.min()}..{arr.max()}", f"codes in 0..{len(labels) - 1}")
-        return list(labels), np.bincount(arr, minlength=len(labels)).astype(np.int64)
+        # bincount refuses negative codes and shows too-large ones by its length: no extra pass over the data
+        try:
+            freq = np.bincount(arr, minlength=len(labels))
+        except ValueError:
+            raise ValidationError.of("codes", int(arr.min()), f"codes in 0..{len(labels) - 1}") from None
+        if len(freq) > len(labels):
+            raise ValidationError.of("codes", len(freq) - 1, f"codes in 0..{len(labels) - 1}")
+        return list(labels), freq.astype(np.int64, copy=False)
     if arr.dtype.kind in "iu":
         uniq, cnt = np.unique(arr, return_counts=True)
         return [str(u) for u in uniq], cnt.astype(np.int64)
