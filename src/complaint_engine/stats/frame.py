@@ -90,6 +90,10 @@ class ComplaintFrame:
         return ComplaintFrame({k: v[mask] for k, v in self.columns.items()}, tz=self.tz,
                               codes={k: v[mask] for k, v in self.codes.items()}, labels=self.labels)
 
+    def valid(self) -> ComplaintFrame:
+        """The valid complaints: every row except referrals (which the KPIs and Pareto tables leave out)."""
+        return self.take(np.asarray(self.columns["status"] != "referred", dtype=bool))
+
     def select(self, *, period: str | Period | None = None, office: str | None = None,
                category: str | None = None, before: dt.datetime | None = None) -> ComplaintFrame:
         """Rows received in ``period`` (local time), of ``office`` and ``category``, received before ``before``."""

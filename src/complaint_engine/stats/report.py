@@ -207,7 +207,7 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
         before = p.previous()
         if len(frame.select(period=before, office=office)):
             previous = analyse(frame, before, policy=policy, office=office, capas=(), compare=False)
-    valid_rows = selected.take(selected["status"] != "referred")
+    valid_rows = selected.valid()
     return AnalysisReport(
         period=p, office=office, language=policy.language, received=len(selected), valid=valid,
         referred=len(selected) - valid, pareto_category=valid_rows.pareto("category"),
