@@ -1,12 +1,21 @@
-"""``python -m complaint_engine demo`` runs the scripted day through the real desk."""
+"""The main job: ``python -m complaint_engine demo | report | export`` on a fresh database."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import complaint_engine as ce
+from complaint_engine.cli import main
 from complaint_engine.demo import format_register, run_scripted_day
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "complaint_engine", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
 
 
 def test_the_scripted_day_exercises_every_path() -> None:
@@ -28,9 +37,94 @@ def test_the_register_masks_owners_unless_asked() -> None:
     assert "陳先生" in format_register(complaints, show_personal_data=True)
 
 
-def test_the_demo_command_prints_the_register() -> None:
-    out = subprocess.run([sys.executable, "-m", "complaint_engine", "demo"], capture_output=True, text=True,
-                         check=True).stdout
-    assert "投訴登記表" in out
-    assert "A-2024-00006" in out
-    assert "CAPA-A-2024-0001" in out
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("demo")
+    done = run("demo", "--seed", "3", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "complaints.sqlite", done.stdout
+
+
+def test_demo_simulates_a_year_and_prints_both_analyses(demo_db: tuple[Path, str]) -> None:
+    db, out = demo_db
+    assert db.exists()
+    assert "業主投訴分析報告 — 2024H1" in out
+    assert "業主投訴分析報告 — 2024" in out
+    for heading in ("排列圖", "曲線圖", "回訪率", "急修不過夜率", "Mann–Kendall"):
+        assert heading in out
+    pytest.importorskip("matplotlib")
+    assert (db.parent / "2024H1-pareto-category.png").exists()
+
+
+def test_demo_is_deterministic_for_a_seed(demo_db: tuple[Path, str], tmp_path: Path) -> None:
+    _, first = demo_db
+    again = run("demo", "--seed", "3", "--db", str(tmp_path / "again.sqlite"), cwd=tmp_path)
+    assert again.returncode == 0
+    strip = [line for line in first.splitlines() if "stored in" not in line and not line.startswith("charts:")
+             and "python -m complaint_engine export" not in line]
+    strip2 = [line for line in again.stdout.splitlines() if "stored in" not in line
+              and not line.startswith("charts:") and "python -m complaint_engine export" not in line]
+    assert strip == strip2
+
+
+def test_the_demo_year_has_every_kind_of_event(demo_db: tuple[Path, str]) -> None:
+    from complaint_engine.storage import SQLiteRepository
+
+    repo = SQLiteRepository(demo_db[0])
+    complaints = repo.find()
+    assert len(complaints) > 300
+    statuses = {c.status for c in complaints}
+    assert {ce.Status.REFERRED, ce.Status.CLOSED} <= statuses
+    assert any(c.escalation and c.escalation.decision for c in complaints)
+    assert any(c.deferral for c in complaints)
+    assert any(not cb.reached for c in complaints for cb in c.callbacks)
+    assert any(cb.satisfaction is ce.Satisfaction.DISSATISFIED for c in complaints for cb in c.callbacks)
+    assert any(d.breached for c in complaints for d in c.deadlines.values())
+    [capa] = repo.find_capas()
+    assert capa.status is ce.CAPAStatus.CLOSED
+    assert len(repo.find_announcements()) == 1
+
+
+def test_report_and_export_from_the_demo_database(demo_db: tuple[Path, str], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(demo_db[0])
+    assert main(["report", "--db", db, "--period", "2024Q2", "--lang", "en"]) == 0
+    assert "Complaint analysis — 2024Q2" in capsys.readouterr().out
+    assert main(["export", "--db", db, "--period", "2024H1", "--what", "register", "--format", "csv"]) == 0
+    csv_text = capsys.readouterr().out
+    assert csv_text.splitlines()[0].startswith("編號,投訴日期,業主(客戶)名稱")
+    assert "A-2024-00001" in csv_text
+    assert main(["export", "--db", db, "--period", "2024", "--what", "notices", "--format", "md", "--lang",
+                 "zh-Hans"]) == 0
+    assert "业主(客户)投诉处理通知单" in capsys.readouterr().out
+    assert main(["export", "--db", db, "--period", "2024", "--what", "capa", "--format", "md", "--lang", "en"]) == 0
+    assert "CAPA-A-2024-0001" in capsys.readouterr().out
+    assert main(["report", "--db", db, "--period", "2024H1", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "report-2024H1.md").exists()
+    assert (tmp_path / "out" / "report-2024H1.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["report", "--db", "missing.sqlite", "--period", "2024H1"], "database 'missing.sqlite' does not exist"),
+        (["report", "--db", "DB", "--period", "2024H3"], "invalid period '2024H3'"),
+        (["report", "--db", "DB", "--period", "2024", "--office", "Z"], "unknown office 'Z'"),
+        (["export", "--db", "DB", "--period", "2024", "--what", "minutes"], "invalid choice: 'minutes'"),
+        (["export", "--db", "DB", "--period", "2024", "--what", "register", "--format", "xls"], "invalid choice"),
+        (["demo", "--db", "DB"], "exists; pass --overwrite"),
+        (["demo", "--year", "1850", "--db", "new.sqlite"], "year 1850"),
+        (["report", "--db", "DB"], "the following arguments are required: --period"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_cli_input_is_one_clear_line_and_exit_status_2(demo_db: tuple[Path, str], tmp_path: Path,
+                                                            args: list[str], fragment: str) -> None:
+    args = [str(demo_db[0]) if a == "DB" else a for a in args]
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in done.stderr

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from complaint_engine.model import Complaint, Status
+from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
 __all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "columns", "facts_of"]
@@ -31,7 +31,7 @@ _TEXT = ("id", "office", "serial", "category", "channel", "department", "unit", 
 _INSTANTS = ("received_us", "registered_us", "dispatched_us", "escalated_us", "decided_us", "replied_us",
              "closed_us")
 _COUNTS = ("callback_reached", "callback_attempts", "reopened", "needs_capa", "widespread", "capa_count",
-           "announced")
+           "announced", "answers_satisfied", "answers_basically_satisfied", "answers_dissatisfied")
 _CLOCK_COLUMNS = tuple(f"{clock}_{part}" for clock in CLOCKS
                        for part in ("due_us", "met_us", "breached", "dept", "person"))
 FACT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -91,6 +91,7 @@ def facts_of(c: Complaint) -> tuple[Any, ...]:
         _us(first.get("reply")), _us(last_close),
         int(reached is not None), sum(1 for cb in c.callbacks if not cb.reached), reopened, int(c.needs_capa),
         int(c.widespread), len(c.notice.capa_numbers) if c.notice else 0, len(c.announcements),
+        *(sum(1 for cb in c.callbacks if cb.reached and cb.satisfaction is s) for s in Satisfaction),
     ]
     for name in CLOCKS:
         row.extend(_clock_facts(c, name))

@@ -165,7 +165,8 @@ class Policy:
     language: str = "zh-Hant"
     repeat_window_days: int = 30
     recurrence_window_days: int = 90
-    widespread_units: int = 3
+    widespread_units: int = 4
+    widespread_window_days: int = 7
     acknowledge_within_minutes: int = 30
     dispatch_within_minutes: int = 120
     escalate_within_hours: int = 24
@@ -240,7 +241,8 @@ class Policy:
                              "'supervisor'"))
         if self.clock_tolerance < dt.timedelta(0):
             problems.append(("$.clock_tolerance", f"{self.clock_tolerance} is negative"))
-        for key in ("repeat_window_days", "recurrence_window_days", "widespread_units", "acknowledge_within_minutes",
+        for key in ("repeat_window_days", "recurrence_window_days", "widespread_units", "widespread_window_days",
+                    "acknowledge_within_minutes",
                     "dispatch_within_minutes", "escalate_within_hours"):
             if getattr(self, key) < 1:
                 problems.append((f"$.{key}", f"{getattr(self, key)!r} is not >= 1"))

@@ -287,3 +287,40 @@ def test_plot_needs_matplotlib_and_ci_has_it() -> None:
 
         with pytest.raises(ImportError, match=r"complaint_engine\[plot\]"):
             _pyplot()
+
+
+def test_category_and_department_codes_that_coincide_keep_their_own_labels() -> None:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10), category="cleaning")  # category "cleaning" → department "cleaning"
+    text = analyse(e.frame(), "2024H1").to_markdown("zh-Hant")
+    category_table = text.split("## 排列圖:責任部門")[0]
+    department_table = text.split("## 排列圖:責任部門")[1].split("##")[0]
+    assert "清潔衛生" in category_table
+    assert "清潔部" not in category_table
+    assert "清潔部" in department_table
+
+
+def test_widespread_is_a_sliding_window_not_a_chain_of_gaps() -> None:
+    e = Estate()
+    for k, unit in enumerate(("6-0101", "6-0202", "6-0303", "6-0404", "6-0505")):
+        e.complaint(at(2024, 1, 1 + 6 * k, 10), unit=unit)  # one every 6 days: never 4 within 7 days
+    assert find_widespread(e.frame(), 7, 4) == []
+    assert len(find_widespread(e.frame(), 30, 4)) == 1
+    for unit in ("6-0606", "6-0707", "6-0808"):
+        e.complaint(at(2024, 1, 26, 12), unit=unit)  # with the 5th (25 Jan): 4 units within a week
+    [finding] = find_widespread(e.frame(), 7, 4)
+    assert len(finding.complaint_ids) == 4
+
+
+def test_kpi_satisfaction_counts_every_answer_including_one_that_reopened() -> None:
+    e = Estate()
+    c = e.complaint(at(2024, 1, 8, 10), satisfaction="dissatisfied", until="callback")
+    e.clock.advance(hours=2)
+    e.desk.resolve(c.id, by=MANAGER, result="fixed again")
+    e.desk.reply(c.id, by=RECEPTION)
+    e.desk.record_callback(c.id, by=CALLBACK, method="phone", satisfaction="satisfied")
+    e.desk.close(c.id, by=CALLBACK)
+    k = compute_kpis(e.frame(), e.desk.policy, at(2024, 7, 1))
+    assert k["satisfaction"].value == Rate(1, 2)
+    assert k["reopen_rate"].value == Rate(1, 1)
+    assert k["callback_rate"].value == Rate(1, 1)

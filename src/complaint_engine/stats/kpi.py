@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.facts import CLOCKS
-from complaint_engine.model import CAPAReport
+from complaint_engine.model import CAPAReport, Satisfaction
 from complaint_engine.policy import Policy
 from complaint_engine.stats.frame import ComplaintFrame
 from complaint_engine.stats.recurrence import capa_recurrence, repeat_mask
@@ -167,8 +167,10 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     late_open = valid & ~closed & overdue_open
     add("closed_on_time", 7, Rate(int((closed & ~any_breach).sum()), int(closed.sum() + late_open.sum())))
     add("callback_rate", 8, Rate(int((closed & reached).sum()), int(closed.sum())))
-    satisfied = np.isin(f["satisfaction"].astype(str), [s.value for s in policy.satisfied])
-    add("satisfaction", 9, Rate(int((reached & satisfied).sum()), int(reached.sum())))
+    # every callback that reached the owner counts once, including a dissatisfied one that reopened the complaint
+    answers = {s: f[f"answers_{s.value}"][valid] for s in Satisfaction}
+    add("satisfaction", 9, Rate(int(sum(answers[s].sum() for s in policy.satisfied)),
+                                int(sum(a.sum() for a in answers.values()))))
     add("first_contact_resolution", 10, Rate(int((closed & (f["reopened"] == 0)).sum()), int(valid.sum())))
     add("repeat_rate", 11, Rate(int((repeat_mask(f, policy.repeat_window_days) & valid).sum()), int(valid.sum())))
     add("reopen_rate", 12, Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum())))

@@ -63,6 +63,7 @@ def _language(lang: str) -> tuple[str, str | None]:
 
 def plot_pareto(table: ParetoTable, path: Path, title: str, lang: str, font: str | None,
                 names: Mapping[str, Mapping[str, str]] | None = None) -> Path:
+    """``names``: code → language → label, for the bars' labels."""
     """Bars by descending count, the cumulative-percent line, and the cutoff line."""
     plt = _pyplot()
     names = names or {}
@@ -91,11 +92,11 @@ def plot_report(report: AnalysisReport, folder: Path, lang: str) -> list[Path]:
     lang, font = _language(lang)
     stem = f"{report.period.label}{'-' + report.office if report.office else ''}"
     written = []
-    for name, table, key in (("pareto-category", report.pareto_category, "report.pareto_category"),
-                             ("pareto-department", report.pareto_department, "report.pareto_department")):
+    for kind, table in (("category", report.pareto_category), ("department", report.pareto_department)):
         if len(table):
-            written.append(plot_pareto(table, folder / f"{stem}-{name}.png",
-                                       f"{label(key, lang)} — {report.period.label}", lang, font, report.names))
+            written.append(plot_pareto(table, folder / f"{stem}-pareto-{kind}.png",
+                                       f"{label('report.pareto_' + kind, lang)} — {report.period.label}", lang, font,
+                                       report.names.get(kind, {})))
     plt = _pyplot()
     with plt.rc_context({"font.family": [font, "sans-serif"] if font else ["sans-serif"],
                          "axes.unicode_minus": False}):

@@ -2,7 +2,7 @@
 
 * **repeat**: the same unit and category again within the policy's window — suggests a CAPA;
 * **widespread**: the same category in one building from at least ``widespread_units`` different units
-  within the window — suggests a public announcement;
+  within any ``widespread_window_days`` — suggests a public announcement;
 * **recurrence after a CAPA**: complaints of the CAPA's categories and places received within the
   recurrence window after it was implemented — the action did not work.
 """
@@ -101,13 +101,34 @@ def find_recurring(frame: ComplaintFrame, window_days: int) -> list[Finding]:
 
 
 def find_widespread(frame: ComplaintFrame, window_days: int, min_units: int) -> list[Finding]:
-    """A category in one building from at least ``min_units`` different units within the window (→ announce)."""
+    """A category reported from at least ``min_units`` different units of one building within any window of
+    ``window_days`` (→ announce). Overlapping windows merge into one finding."""
+    valid = _valid(frame)
     n_cat = len(frame.labels["category"])
     key = frame.codes["building"] * n_cat + frame.codes["category"]
+    unit = frame.codes["unit"]
+    t = frame["received_us"].astype(np.int64)
+    order = np.lexsort((t, key))
+    order = order[valid[order]]
+    width = window_days * DAY_US
     out = []
-    for run in _groups(frame, key, _valid(frame), window_days):
-        if len(np.unique(frame.codes["unit"][run])) >= min_units:
-            out.append(_finding(frame, "widespread", run, frame.labels["building"][frame.codes["building"][run[0]]]))
+    for group in np.split(order, np.flatnonzero(key[order][1:] != key[order][:-1]) + 1):
+        if len(np.unique(unit[group])) < min_units:
+            continue
+        spans: list[list[int]] = []
+        start = 0
+        for end in range(len(group)):
+            while t[group[end]] - t[group[start]] > width:
+                start += 1
+            if len(set(unit[group[start:end + 1]].tolist())) >= min_units:
+                if spans and start <= spans[-1][1]:
+                    spans[-1][1] = end
+                else:
+                    spans.append([start, end])
+        for first, last in spans:
+            rows = group[first:last + 1]
+            out.append(_finding(frame, "widespread", rows,
+                                frame.labels["building"][frame.codes["building"][rows[0]]]))
     return out
 
 

@@ -66,11 +66,12 @@ class AnalysisReport:
     findings: tuple[Finding, ...]
     open_capas: tuple[CAPAReport, ...]
     previous: AnalysisReport | None = None
-    names: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)  # code → label per language
+    # kind ("category" | "department") → code → language → label; codes of the two kinds may coincide
+    names: Mapping[str, Mapping[str, Mapping[str, str]]] = attrs.field(factory=dict)
 
-    def name(self, code: str, lang: str) -> str:
+    def name(self, code: str, lang: str, kind: str = "category") -> str:
         """The label of a category or department code in ``lang`` (the code when the policy has none)."""
-        return self.names.get(code, {}).get(lang, code)
+        return self.names.get(kind, {}).get(code, {}).get(lang, code)
 
     @property
     def empty(self) -> bool:
@@ -118,8 +119,8 @@ class AnalysisReport:
                 f"- {t('report.referred')}: {self.referred}", ""]
         if self.empty:
             return "\n".join([*out, t("report.empty"), ""])
-        out += self._pareto_md(t("report.pareto_category"), self.pareto_category, t, lang)
-        out += self._pareto_md(t("report.pareto_department"), self.pareto_department, t, lang)
+        out += self._pareto_md(t("report.pareto_category"), self.pareto_category, t, lang, "category")
+        out += self._pareto_md(t("report.pareto_department"), self.pareto_department, t, lang, "department")
         out += [f"## {t('report.trend')}", "", f"| {t('col.month')} | {t('col.total')} |", "|---|---:|"]
         out += [f"| {p} | {int(n)} |" for p, n in zip(self.monthly.periods, self.monthly.totals, strict=True)]
         out.append("")
@@ -162,11 +163,12 @@ class AnalysisReport:
             return "" if not points else " — "
         return f" {change:+.1f} pp" if points else f" ({change:+.0f})"
 
-    def _pareto_md(self, title: str, table: ParetoTable, t: Any, lang: str) -> list[str]:
+    def _pareto_md(self, title: str, table: ParetoTable, t: Any, lang: str, kind: str) -> list[str]:
         out = [f"## {title}", "", f"| {t('col.label')} | {t('col.frequency')} | {t('col.cum_frequency')} | "
                f"{t('col.percent')} | {t('col.cum_percent')} |", "|---|---:|---:|---:|---:|"]
-        out += [f"| {self.name(lab, lang)} | {c} | {cc} | {p:.1f} | {cp:.1f} |" for lab, c, cc, p, cp in table.rows()]
-        vital = ", ".join(self.name(v, lang) for v in table.vital_few) or "—"
+        out += [f"| {self.name(lab, lang, kind)} | {c} | {cc} | {p:.1f} | {cp:.1f} |"
+                for lab, c, cc, p, cp in table.rows()]
+        vital = ", ".join(self.name(v, lang, kind) for v in table.vital_few) or "—"
         out += ["", f"{t('report.vital_few')} ({table.cutoff:.0%}): {vital}", ""]
         return out
 
@@ -200,7 +202,7 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
     kpis = compute_kpis(selected, policy, judged, households=int(np.mean(households)) if households else None,
                         capas=capas)
     findings = (*find_recurring(selected, policy.repeat_window_days),
-                *find_widespread(selected, policy.repeat_window_days, policy.widespread_units))
+                *find_widespread(selected, policy.widespread_window_days, policy.widespread_units))
     open_capas = tuple(r for r in capas if r.status is not CAPAStatus.CLOSED and (office is None or r.office == office))
     previous = None
     if compare:
@@ -215,5 +217,5 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
         .pareto("department"),
         monthly=monthly, trend=trend, control=control, kpis=kpis, findings=findings, open_capas=open_capas,
         previous=previous,
-        names={**{c.code: dict(c.labels) for c in policy.categories},
-               **{d.code: dict(d.labels) for d in policy.departments}})
+        names={"category": {c.code: dict(c.labels) for c in policy.categories},
+               "department": {d.code: dict(d.labels) for d in policy.departments}})

@@ -1,0 +1,217 @@
+"""``python -m complaint_engine demo | report | export | lifecycle``.
+
+Every failure is one line on stderr (``error: …``, naming the value and what is allowed) and exit
+status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from complaint_engine.errors import ComplaintEngineError
+from complaint_engine.labels import LANGUAGES
+from complaint_engine.period import Period
+from complaint_engine.policy import Policy
+
+__all__ = ["main"]
+
+
+class CLIError(Exception):
+    """A usage problem, reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        raise CLIError(f"{message} (see: python -m complaint_engine {self.prog.split()[-1]} --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="python -m complaint_engine", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="simulate a year at an estate into SQLite and print the analysis")
+    demo.add_argument("--db", default="complaints.sqlite", help="SQLite file to create (default: %(default)s)")
+    demo.add_argument("--year", type=int, default=2024, help="the year to simulate (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same year")
+    demo.add_argument("--lang", default=None, choices=LANGUAGES, help="report language (default: the policy's)")
+    demo.add_argument("--overwrite", action="store_true", help="replace the database file if it exists")
+    demo.add_argument("--policy", help="a policy TOML file (default: Policy.default())")
+    demo.add_argument("--show-personal-data", action="store_true", help="print owners' names unmasked")
+
+    report = sub.add_parser("report", help="the analysis of a period from a database")
+    _common(report)
+    report.add_argument("--out", help="a folder for report.md, report.json and the charts")
+
+    export = sub.add_parser("export", help="the register, the handling notices or the CAPA reports")
+    _common(export)
+    export.add_argument("--what", required=True, choices=("register", "notices", "capa"))
+    export.add_argument("--format", default="csv", choices=("csv", "md"))
+    export.add_argument("--out", help="a file to write (default: standard output)")
+
+    sub.add_parser("lifecycle", help="print docs/lifecycle.md, generated from the transition tables")
+    return root
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", required=True, help="an existing SQLite file")
+    p.add_argument("--period", required=True, help="'2024', '2024H1', '2024Q3' or '2024-05'")
+    p.add_argument("--office", help="one office (default: all)")
+    p.add_argument("--lang", default=None, choices=LANGUAGES)
+    p.add_argument("--policy", help="a policy TOML file (default: Policy.default())")
+
+
+def _policy(path: str | None) -> Policy:
+    return Policy.from_toml(path) if path else Policy.default()
+
+
+def _open_existing(path: str) -> object:
+    from complaint_engine.storage import SQLiteRepository
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"database {path!r} does not exist (create one with: python -m complaint_engine demo --db "
+                       f"{path})")
+    return SQLiteRepository(p)
+
+
+def _check_office(repo: object, office: str | None, period: Period, tz: str) -> None:
+    if office is None:
+        return
+    offices = sorted({str(o) for o in repo.frame(tz=tz)["office"]})  # type: ignore[attr-defined]
+    if office not in offices:
+        raise CLIError(f"unknown office {office!r}; offices in this database: {offices or 'none'}")
+
+
+def _progress(total_days: int) -> object:
+    started = time.monotonic()
+    interactive = sys.stderr.isatty()
+
+    def show(day: object, complaints: int) -> None:
+        done = min(1.0, (day.timetuple().tm_yday) / total_days)  # type: ignore[attr-defined]
+        if interactive:
+            bar = "#" * int(done * 30)
+            sys.stderr.write(f"\r[{bar:<30}] {done:4.0%} {day} {complaints:5d} complaints "
+                             f"{time.monotonic() - started:5.1f}s")
+            sys.stderr.flush()
+        elif day.day == 1:  # type: ignore[attr-defined]
+            sys.stderr.write(f"{day:%Y-%m}: {complaints} complaints so far\n")
+
+    return show
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from complaint_engine.demo import format_register
+    from complaint_engine.simulation import simulate_year
+    from complaint_engine.stats import ComplaintFrame, analyse
+    from complaint_engine.storage import SQLiteRepository
+
+    if not 1900 < args.year < 2100:
+        raise CLIError(f"year {args.year} is outside 1901..2099")
+    policy = _policy(args.policy)
+    db = Path(args.db)
+    if db.exists():
+        if not args.overwrite:
+            raise CLIError(f"database {args.db!r} exists; pass --overwrite to replace it, or another --db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    repo = SQLiteRepository(db)
+    days = 366 if args.year % 4 == 0 else 365
+    result = simulate_year(repo, year=args.year, seed=args.seed, policy=policy,
+                           progress=_progress(days))  # type: ignore[arg-type]
+    sys.stderr.write("\n")
+    if result.interrupted:
+        sys.stderr.write(f"interrupted: {result.complaints} complaints stored so far in {db} (consistent: every "
+                         "step is its own transaction)\n")
+        return 130
+    lang = args.lang or policy.language
+    print(f"{result.complaints} complaints, {result.transitions} desk steps, stored in {db}\n")
+    complaints = repo.find()
+    print(format_register(complaints[:12], show_personal_data=args.show_personal_data))
+    print(f"… {len(complaints) - 12} more in the register (python -m complaint_engine export --db {db} "
+          f"--period {args.year} --what register)\n")
+    frame = ComplaintFrame.from_repository(repo, tz=policy.tz)
+    capas = repo.find_capas()
+    for period in (f"{args.year}H1", str(args.year)):
+        report = analyse(frame, period, policy=policy, capas=capas, households=[300] * (6 if "H" in period
+                                                                                        else 12))
+        print(report.to_markdown(lang))
+        try:
+            files = report.plot(db.parent, lang=lang)
+            print("charts: " + ", ".join(str(f) for f in files) + "\n")
+        except ImportError as exc:
+            print(f"(charts skipped: {exc})\n")
+    return 0
+
+
+def _load(args: argparse.Namespace) -> tuple[object, Policy, Period, str]:
+    policy = _policy(args.policy)
+    period = Period.parse(args.period)
+    repo = _open_existing(args.db)
+    _check_office(repo, args.office, period, policy.tz)
+    return repo, policy, period, args.lang or policy.language
+
+
+def _report(args: argparse.Namespace) -> int:
+    import json
+
+    from complaint_engine.stats import ComplaintFrame, analyse
+
+    repo, policy, period, lang = _load(args)
+    frame = ComplaintFrame.from_repository(repo, office=args.office, tz=policy.tz)
+    capas = repo.find_capas(office=args.office)  # type: ignore[attr-defined]
+    report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
+    text = report.to_markdown(lang)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"report-{period.label}.md").write_text(text, encoding="utf-8")
+        (out / f"report-{period.label}.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1,
+                                                                    default=str), encoding="utf-8")
+        try:
+            report.plot(out, lang=lang)
+        except ImportError as exc:
+            sys.stderr.write(f"charts skipped: {exc}\n")
+        print(f"written to {out}")
+    else:
+        print(text)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from complaint_engine.export import export_table
+
+    repo, policy, period, lang = _load(args)
+    start, end = period.bounds(policy.tz)
+    complaints = [c for c in repo.find(office=args.office)  # type: ignore[attr-defined]
+                  if start <= c.received_at < end]
+    capas = [r for r in repo.find_capas(office=args.office)  # type: ignore[attr-defined]
+             if start <= r.opened_at < end]
+    text = export_table(args.what, args.format, complaints, capas, policy, lang)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
+        print(f"written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "lifecycle":
+            from complaint_engine.lifecycle import render_markdown
+
+            sys.stdout.write(render_markdown())
+            return 0
+        return {"demo": _demo, "report": _report, "export": _export}[args.command](args)
+    except (CLIError, ComplaintEngineError, OSError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
