@@ -15,7 +15,7 @@ from complaint_engine.testing import Scenario, calendars, complaints, event_sequ
 
 def test_clock_assertions_fail_with_a_message_when_the_rule_does_not_hold() -> None:
     s = Scenario(ce.Policy.estate()).given_a_complaint(received_at=at(2024, 6, 3, 9)).when_replied_at(at(2024, 6, 4))
-    with pytest.raises(AssertionError, match="reply .* is not breached"):
+    with pytest.raises(AssertionError, match=r"reply .* is not breached"):
         s.then_clock("reply").is_breached()
     with pytest.raises(AssertionError, match="not department 'engineering'"):
         s.then_clock("reply").owned_by(department="engineering")

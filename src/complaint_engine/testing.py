@@ -242,7 +242,6 @@ def complaints(policy: Policy | None = None) -> Any:
     """Complaints taken a random way along the procedure on a real desk (referrals and repairs included)."""
     st = _st()
 
-    @st.composite
     def build(draw: Any) -> Complaint:
         start = DEFAULT_START + dt.timedelta(minutes=draw(st.integers(0, 60 * 24 * 365)))
         category = draw(st.sampled_from(["noise", "repair", "fees", "cleaning", "municipal"]))
@@ -266,4 +265,4 @@ def complaints(policy: Policy | None = None) -> Any:
             steps[event](at)
         return s.complaint
 
-    return build()
+    return st.composite(build)()
