@@ -3,7 +3,8 @@
 # Usage:  export COMPLAINT_ENGINE_PG_DSN=$(bash .ci/postgres.sh)      (stop: bash .ci/postgres.sh stop)
 # Installs Debian's postgresql when no server binaries are found. Runs the server as the postgres user.
 set -euo pipefail
-STATE=${COMPLAINT_ENGINE_PG_DIR:-/tmp/complaint-engine-pg}
+# one state folder per user of the script: CI passes its own (mktemp), so it never touches a developer's server
+STATE=${COMPLAINT_ENGINE_PG_DIR:-/tmp/complaint-engine-pg-dev}
 find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 if [ "${1:-}" = "stop" ]; then
   BIN=$(find_bin); [ -n "$BIN" ] && [ -d "$STATE/data" ] && runuser -u postgres -- "$BIN/pg_ctl" -D "$STATE/data" stop -m fast >&2 || true

@@ -14,15 +14,14 @@ The same schema and behaviour as SQLite (see ``storage/sqlite.py``), with Postgr
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from complaint_engine.errors import StorageError
 from complaint_engine.facts import facts_of
-from complaint_engine.model import Announcement, CAPAReport, Complaint
+from complaint_engine.model import Complaint
 from complaint_engine.serialization import from_document
-from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLUnit, facts_ddl, to_us
+from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLRepository, SQLTransaction, SQLUnit, facts_ddl, to_us
 
 try:
     import psycopg
@@ -87,40 +86,18 @@ class _PgUnit(SQLUnit):
         return [from_document(doc, Complaint, key=key) for key, doc in rows]
 
 
-class _Transaction(_PgUnit):
-    def __init__(self, repo: PostgresRepository) -> None:
-        super().__init__(repo._conn, POSTGRES, repo._cache)
-        self._repo = repo
-        self.committed = False
-
-    def commit(self) -> None:
-        self._conn.execute("COMMIT")
-        self.committed = True
-        self._committed()
-
-    def __enter__(self) -> _Transaction:
-        self._repo._lock.acquire()
-        try:
-            self._conn.execute("BEGIN")
-        except psycopg.Error as exc:
-            self._repo._lock.release()
-            raise StorageError(f"cannot start a transaction on {self._repo.location}: {exc}",
-                               location=self._repo.location) from exc
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if not self.committed:
-                self._conn.execute("ROLLBACK")
-        finally:
-            self._repo._lock.release()
+class _PgTransaction(SQLTransaction, _PgUnit):
+    """A PostgreSQL unit of work (with ``claim_overdue``)."""
 
 
-class PostgresRepository(_PgUnit):
+class PostgresRepository(SQLRepository, _PgUnit):
     """A complaint store in a PostgreSQL database, shared by many desks and offices.
 
     Calls made directly commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
     """
+
+    driver_error = psycopg.Error
+    transaction_class = _PgTransaction
 
     def __init__(self, dsn: str, *, connect_timeout: int = 10) -> None:
         self.location = _safe_dsn(dsn)
@@ -130,7 +107,6 @@ class PostgresRepository(_PgUnit):
             raise StorageError(f"cannot connect to PostgreSQL ({self.location}): {exc}".strip(),
                                location=self.location) from exc
         super().__init__(conn, POSTGRES)
-        self._lock = threading.RLock()
         self._migrate()
 
     def _migrate(self) -> None:
@@ -161,63 +137,6 @@ class PostgresRepository(_PgUnit):
         row = self._conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
         return int(row[0])
 
-    def unit_of_work(self) -> _Transaction:
-        return _Transaction(self)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> PostgresRepository:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def drop_all_data_for_tests(self) -> None:
         """Empty every table (TRUNCATE does not fire the append-only row trigger). For test suites only."""
         self._conn.execute("TRUNCATE complaints, transitions, sequences, capas, announcements, complaint_facts")
-
-    # Direct calls: each its own committed transaction.
-    def _direct(self, name: str, *args: Any) -> Any:
-        with self.unit_of_work() as uow:
-            out = getattr(uow, name)(*args)
-            uow.commit()
-        return out
-
-    def add(self, complaint: Complaint) -> Complaint:
-        result: Complaint = self._direct("add", complaint)
-        return result
-
-    def add_many(self, complaints: Iterable[Complaint], *, batch: int = 50_000) -> int:
-        """Import complaints in batched transactions; returns how many were added."""
-        total, chunk = 0, []
-        for c in complaints:
-            chunk.append(c)
-            if len(chunk) >= batch:
-                total += int(self._direct("add_many", chunk))
-                chunk = []
-        if chunk:
-            total += int(self._direct("add_many", chunk))
-        return total
-
-    def save(self, complaint: Complaint) -> Complaint:
-        result: Complaint = self._direct("save", complaint)
-        return result
-
-    def next_number(self, sequence: str) -> int:
-        return int(self._direct("next_number", sequence))
-
-    def add_capa(self, report: CAPAReport) -> CAPAReport:
-        result: CAPAReport = self._direct("add_capa", report)
-        return result
-
-    def save_capa(self, report: CAPAReport) -> CAPAReport:
-        result: CAPAReport = self._direct("save_capa", report)
-        return result
-
-    def add_announcement(self, announcement: Announcement) -> Announcement:
-        result: Announcement = self._direct("add_announcement", announcement)
-        return result
-
-    def commit(self) -> None:
-        """Direct calls are already committed."""

@@ -14,17 +14,15 @@
 
 from __future__ import annotations
 
-import gc
 import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
 from complaint_engine.facts import facts_of
-from complaint_engine.model import Announcement, CAPAReport, Complaint
+from complaint_engine.model import Complaint
 from complaint_engine.serialization import from_document
-from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLUnit, facts_ddl
+from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLRepository, facts_ddl
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
 
@@ -70,43 +68,18 @@ SCHEMA_VERSION = len(MIGRATIONS) + 1  # version 2: the facts table, back-filled 
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError)
 
 
-class _Transaction(SQLUnit):
-    def __init__(self, repo: SQLiteRepository) -> None:
-        super().__init__(repo._conn, SQLITE, repo._cache)
-        self._repo = repo
-        self.committed = False
-
-    def commit(self) -> None:
-        self._conn.execute("COMMIT")
-        self.committed = True
-        self._committed()
-
-    def __enter__(self) -> _Transaction:
-        self._repo._lock.acquire()
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            self._repo._lock.release()
-            raise StorageError(f"cannot start a transaction on {self._repo.path}: {exc}",
-                               location=str(self._repo.path)) from exc
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if not self.committed:
-                self._conn.execute("ROLLBACK")
-        finally:
-            self._repo._lock.release()
-
-
-class SQLiteRepository(SQLUnit):
+class SQLiteRepository(SQLRepository):
     """A complaint store in one SQLite file (``":memory:"`` for a private in-memory database).
 
     Calls made directly commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
     """
 
+    begin_statement = "BEGIN IMMEDIATE"  # the write lock at once: serials allocated inside stay gap-free
+    driver_error = sqlite3.Error
+
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 30_000) -> None:
         self.path = str(path)
+        self.location = self.path
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValidationError.of("synchronous", synchronous, "'OFF', 'NORMAL', 'FULL' or 'EXTRA'")
         if self.path != ":memory:":
@@ -126,7 +99,6 @@ class SQLiteRepository(SQLUnit):
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {self.path!r}: {exc}", location=self.path) from exc
         super().__init__(conn, SQLITE)
-        self._lock = threading.RLock()
         self._migrate()
 
     def _migrate(self) -> None:
@@ -166,83 +138,3 @@ class SQLiteRepository(SQLUnit):
     @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
-    def unit_of_work(self) -> _Transaction:
-        return _Transaction(self)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> SQLiteRepository:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # Direct calls: each its own committed transaction.
-    def add(self, complaint: Complaint) -> Complaint:
-        with self.unit_of_work() as uow:
-            out = uow.add(complaint)
-            uow.commit()
-        return out
-
-    def add_many(self, complaints: Iterable[Complaint], *, batch: int = 50_000) -> int:
-        """Import complaints in batched transactions; returns how many were added."""
-        total, chunk = 0, []
-        for c in complaints:
-            chunk.append(c)
-            if len(chunk) >= batch:
-                total += self._add_chunk(chunk)
-                chunk = []
-        if chunk:
-            total += self._add_chunk(chunk)
-        return total
-
-    def _add_chunk(self, chunk: list[Complaint]) -> int:
-        # An import allocates millions of short-lived row tuples while the caller holds its complaints; the
-        # cyclic collector would rescan that heap again and again (~10 % of the import). Rows have no cycles.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            with self.unit_of_work() as uow:
-                n = uow.add_many(chunk)
-                uow.commit()
-        finally:
-            if collecting:
-                gc.enable()
-        return n
-
-    def save(self, complaint: Complaint) -> Complaint:
-        with self.unit_of_work() as uow:
-            out = uow.save(complaint)
-            uow.commit()
-        return out
-
-    def next_number(self, sequence: str) -> int:
-        with self.unit_of_work() as uow:
-            out = uow.next_number(sequence)
-            uow.commit()
-        return out
-
-    def add_capa(self, report: CAPAReport) -> CAPAReport:
-        with self.unit_of_work() as uow:
-            out = uow.add_capa(report)
-            uow.commit()
-        return out
-
-    def save_capa(self, report: CAPAReport) -> CAPAReport:
-        with self.unit_of_work() as uow:
-            out = uow.save_capa(report)
-            uow.commit()
-        return out
-
-    def add_announcement(self, announcement: Announcement) -> Announcement:
-        with self.unit_of_work() as uow:
-            out = uow.add_announcement(announcement)
-            uow.commit()
-        return out
-
-    def commit(self) -> None:
-        """Direct calls are already committed."""
-
-
