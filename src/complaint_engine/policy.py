@@ -8,7 +8,6 @@ See docs/policy.md for every setting, its SPEC ID and its default.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from complaint_engine.rules.deadlines import (
     WorkingDays,
 )
 from complaint_engine.rules.text import parse_rule, rule_text
+from complaint_engine.tomlfile import read_toml
 
 __all__ = ["COMPLAINT_EVENTS", "Category", "Department", "Policy"]
 
@@ -278,13 +278,7 @@ class Policy:
     @classmethod
     def from_toml(cls, path: str | Path) -> Policy:
         """Load a policy file; every problem is reported with its path."""
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError.of("policy file", str(p), f"a readable UTF-8 TOML file ({exc})") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise PolicyError.of("policy file", str(p), f"valid TOML ({exc})") from exc
+        data = read_toml(path, "policy file", PolicyError)
         return cls.from_dict(data)
 
     @classmethod

@@ -16,7 +16,6 @@ A calendar is immutable; overrides make a new one.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
@@ -30,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import CalendarError
+from complaint_engine.tomlfile import read_toml
 
 __all__ = [
     "CalendarNotice",
@@ -105,13 +105,7 @@ class CalendarNotice:
     @classmethod
     def from_toml(cls, path: str | Path) -> CalendarNotice:
         """Load a TOML file; see docs/deadlines.md for the layout."""
-        p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CalendarError.of("calendar file", str(p), f"a readable UTF-8 TOML file ({exc})") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise CalendarError.of("calendar file", str(p), f"valid TOML ({exc})") from exc
+        data = read_toml(path, "calendar file", CalendarError)
         return cls.from_dict(data)
 
     @classmethod
