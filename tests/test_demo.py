@@ -128,3 +128,39 @@ def test_bad_cli_input_is_one_clear_line_and_exit_status_2(demo_db: tuple[Path, 
     assert lines[0].startswith("error: ")
     assert fragment in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_during_the_demo_leaves_a_consistent_database(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    db = tmp_path / "interrupted.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "complaint_engine", "demo", "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the simulation is well under way
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as conn:
+                    if conn.execute("SELECT count(*) FROM complaints").fetchone()[0] >= 40:
+                        break
+            except sqlite3.Error:
+                pass
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    from complaint_engine.storage import SQLiteRepository
+
+    stored = SQLiteRepository(db).find()
+    assert 40 <= len(stored) < 500
+    serials = sorted(c.serial for c in stored if c.serial)
+    assert serials == [f"A-2024-{n:05d}" for n in range(1, len(serials) + 1)]
+    for c in stored:  # each complaint is whole: its history is an unbroken chain ending in its status
+        assert c.history[-1].target is c.status

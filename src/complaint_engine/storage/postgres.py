@@ -132,6 +132,9 @@ class PostgresRepository(SQLRepository, _PgUnit):
                 self._conn.execute("UPDATE complaint_engine_schema SET version = %s", (SCHEMA_VERSION,))
             uow.commit()
 
+    def in_transaction(self) -> bool:
+        return bool(self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+
     @property
     def schema_version(self) -> int:
         row = self._conn.execute("SELECT version FROM complaint_engine_schema").fetchone()

@@ -311,11 +311,20 @@ class SQLTransaction(SQLUnit):
             self._repo._lock.release()
             raise StorageError(f"cannot start a transaction on {self._repo.location}: {exc}",
                                location=self._repo.location) from exc
+        except BaseException:  # an interrupt while beginning: leave no transaction and no lock behind
+            try:
+                if self._repo.in_transaction():
+                    self._conn.execute("ROLLBACK")
+            finally:
+                self._repo._lock.release()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # Ask the driver, not only our flag: an interrupt (Ctrl-C) can land after COMMIT finished and before
+        # ``committed`` was set, and a ROLLBACK then would fail and hide the interrupt.
         try:
-            if not self.committed:
+            if not self.committed and self._repo.in_transaction():
                 self._conn.execute("ROLLBACK")
         finally:
             self._repo._lock.release()
@@ -337,6 +346,10 @@ class SQLRepository(SQLUnit):
 
     def unit_of_work(self) -> Any:
         return self.transaction_class(self)
+
+    def in_transaction(self) -> bool:
+        """Whether the connection has a transaction open (each backend asks its driver)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         self._conn.close()

@@ -135,6 +135,9 @@ class SQLiteRepository(SQLRepository):
         if facts:
             self._conn.executemany(FACTS_UPSERT, facts)
 
+    def in_transaction(self) -> bool:
+        return bool(self._conn.in_transaction)
+
     @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
