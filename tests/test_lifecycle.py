@@ -85,3 +85,13 @@ def test_a_step_returns_the_new_complaint_and_the_transition(s: Scenario) -> Non
                                                                        ce.Status.REGISTERED)
     assert new.history[-1] == transition
     assert c.status is ce.Status.RECEIVED  # the input is untouched
+
+
+def test_a_recorded_transition_equals_a_constructed_one() -> None:
+    actor = ce.Actor("li", ce.Role.RECEPTION, "A")
+    at = ce.FixedClock(__import__("tests.conftest", fromlist=["MONDAY"]).MONDAY).now()
+    fast = ce.Transition.record("register", ce.Status.RECEIVED, ce.Status.REGISTERED, actor, at, None)
+    slow = ce.Transition("register", ce.Status.RECEIVED, ce.Status.REGISTERED, actor, at, None)
+    assert fast == slow
+    assert hash(fast) == hash(slow)
+    assert repr(fast) == repr(slow)

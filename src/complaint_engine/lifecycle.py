@@ -333,33 +333,29 @@ def _text(params: Mapping[str, Any], key: str, *, required: bool = True) -> str 
     return value
 
 
-def _clock(c: Complaint, name: str, deadline: Deadline | None) -> dict[str, Deadline]:
-    clocks = dict(c.deadlines)
-    if deadline is None:
-        clocks.pop(name, None)
-    else:
-        clocks[name] = deadline
-    return clocks
+Changes = dict[str, Any]
+"""What an effect returns: the fields it changes. The step applies them, with the status and the history,
+in one copy of the complaint."""
 
 
-def _meet(c: Complaint, at: dt.datetime, *names: str) -> dict[str, Deadline]:
-    clocks = dict(c.deadlines)
+def _meet(clocks: Mapping[str, Deadline], at: dt.datetime, *names: str) -> dict[str, Deadline]:
+    out = dict(clocks)
     for name in names:
-        if name in clocks:
-            clocks[name] = clocks[name].meet(at)
-    return clocks
+        if name in out:
+            out[name] = out[name].meet(at)
+    return out
 
 
-def _restart_reply(c: Complaint, ctx: Context) -> Complaint:
-    """Reopening: the old reply and callback clocks are archived; a new reply clock starts now."""
-    archived = tuple(c.deadlines[n] for n in ("reply", "callback", "plan") if n in c.deadlines)
-    clocks = {n: d for n, d in c.deadlines.items() if n not in ("reply", "callback", "plan")}
+def _restart_reply(c: Complaint, clocks: Mapping[str, Deadline], ctx: Context) -> Changes:
+    """Reopening: the old reply, callback and plan clocks are archived; a new reply clock starts now."""
+    archived = tuple(clocks[n] for n in ("reply", "callback", "plan") if n in clocks)
+    fresh = {n: d for n, d in clocks.items() if n not in ("reply", "callback", "plan")}
     owner = Responsible(c.notice.department, c.notice.assignee) if c.notice else Responsible()
-    clocks["reply"] = Deadline.start("reply", ctx.policy.reply, ctx.at, ctx.calendar, owner)
-    return _with(c, deadlines=clocks, past_deadlines=c.past_deadlines + archived, deferral=None)
+    fresh["reply"] = Deadline.start("reply", ctx.policy.reply, ctx.at, ctx.calendar, owner)
+    return {"deadlines": fresh, "past_deadlines": c.past_deadlines + archived, "deferral": None}
 
 
-def _register(c: Complaint, ctx: Context) -> Complaint:
+def _register(c: Complaint, ctx: Context) -> Changes:
     serial = ctx.params["serial"]
     reception = Responsible(ctx.policy.reception_department, ctx.actor.id)
     clocks = dict(c.deadlines)
@@ -368,10 +364,10 @@ def _register(c: Complaint, ctx: Context) -> Complaint:
         rule = ctx.policy.repair_rule(c.urgency is Urgency.EMERGENCY)
         if rule is not None:
             clocks["repair"] = Deadline.start("repair", rule, c.received_at, ctx.calendar, reception)
-    return _with(c, serial=serial, document_number=serial, deadlines=clocks)
+    return {"serial": serial, "document_number": serial, "deadlines": clocks}
 
 
-def _dispatch(c: Complaint, ctx: Context) -> Complaint:
+def _dispatch(c: Complaint, ctx: Context) -> Changes:
     p = ctx.params
     department = p["department"]
     ctx.policy.department(department)  # refuses unknown codes
@@ -388,38 +384,37 @@ def _dispatch(c: Complaint, ctx: Context) -> Complaint:
         clocks["reply"] = _with(clocks["reply"], due=agreed)  # the owner was promised this time
     if c.is_repair and ctx.policy.arrival is not None:
         clocks["arrival"] = Deadline.start("arrival", ctx.policy.arrival, ctx.at, ctx.calendar, owner)
-    return _with(c, notice=notice, deadlines=clocks)
+    return {"notice": notice, "deadlines": clocks}
 
 
-def _defer(c: Complaint, ctx: Context) -> Complaint:
+def _defer(c: Complaint, ctx: Context) -> Changes:
     plan = _text(ctx.params, "plan")
     planned_for = ctx.params.get("planned_for")
     if not isinstance(planned_for, dt.datetime) or planned_for.utcoffset() is None or planned_for <= ctx.at:
         raise ValidationError.of("planned_for", planned_for, f"an aware datetime after {ctx.at.isoformat()}")
     minutes = max(1, math.ceil((planned_for - ctx.at) / dt.timedelta(minutes=1)))
     owner = Responsible(c.notice.department, c.notice.assignee) if c.notice else Responsible()
-    plan_clock = Deadline(name="plan", rule=ClockMinutes(minutes), started_at=ctx.at, due=planned_for,
-                          responsible=owner)
-    clocks = _meet(c, ctx.at, "reply")  # the owner was answered with the plan (E-defer)
-    clocks["plan"] = plan_clock
-    return _with(c, deferral=Deferral(plan=str(plan), planned_for=planned_for), deadlines=clocks)
+    clocks = _meet(c.deadlines, ctx.at, "reply")  # the owner was answered with the plan (E-defer)
+    clocks["plan"] = Deadline(name="plan", rule=ClockMinutes(minutes), started_at=ctx.at, due=planned_for,
+                              responsible=owner)
+    return {"deferral": Deferral(plan=str(plan), planned_for=planned_for), "deadlines": clocks}
 
 
-def _resolve(c: Complaint, ctx: Context) -> Complaint:
+def _resolve(c: Complaint, ctx: Context) -> Changes:
     result = _text(ctx.params, "result")
     assert c.notice is not None  # resolve is reachable only after dispatch
-    return _with(c, notice=_with(c.notice, result=result), deadlines=_meet(c, ctx.at, "repair", "plan"))
+    return {"notice": _with(c.notice, result=result), "deadlines": _meet(c.deadlines, ctx.at, "repair", "plan")}
 
 
-def _reply(c: Complaint, ctx: Context) -> Complaint:
-    clocks = _meet(c, ctx.at, "reply")
+def _reply(c: Complaint, ctx: Context) -> Changes:
+    clocks = _meet(c.deadlines, ctx.at, "reply")
     if ctx.policy.callback is not None:
         owner = Responsible(ctx.policy.reception_department, None)
         clocks["callback"] = Deadline.start("callback", ctx.policy.callback, ctx.at, ctx.calendar, owner)
-    return _with(c, deadlines=clocks, reply_note=_text(ctx.params, "note", required=False))
+    return {"deadlines": clocks, "reply_note": _text(ctx.params, "note", required=False)}
 
 
-def _record_callback(c: Complaint, ctx: Context) -> Complaint:
+def _record_callback(c: Complaint, ctx: Context) -> Changes:
     p = ctx.params
     method, reached, satisfaction = p.get("method"), p.get("reached", True), p.get("satisfaction")
     if not isinstance(method, CallbackMethod):
@@ -435,15 +430,17 @@ def _record_callback(c: Complaint, ctx: Context) -> Complaint:
         raise ValidationError.of("opinion", opinion, "None or a string")
     cb = Callback(method=method, reached=reached, satisfaction=satisfaction, opinion=opinion, by=ctx.actor.id,
                   at=ctx.at)
-    c = _with(c, callbacks=(*c.callbacks, cb))
+    changes: Changes = {"callbacks": (*c.callbacks, cb)}
     if not reached:
-        return c
-    c = _with(c, deadlines=_meet(c, ctx.at, "callback"))
-    return _restart_reply(c, ctx) if satisfaction is Satisfaction.DISSATISFIED else c
+        return changes
+    clocks = _meet(c.deadlines, ctx.at, "callback")
+    if satisfaction is Satisfaction.DISSATISFIED:
+        return {**changes, **_restart_reply(c, clocks, ctx)}
+    return {**changes, "deadlines": clocks}
 
 
-def _flag(c: Complaint, ctx: Context) -> Complaint:
-    changes: dict[str, Any] = {}
+def _flag(c: Complaint, ctx: Context) -> Changes:
+    changes: Changes = {}
     for key in ("needs_capa", "widespread"):
         value = ctx.params.get(key)
         if value is not None:
@@ -452,77 +449,77 @@ def _flag(c: Complaint, ctx: Context) -> Complaint:
             changes[key] = value
     if not changes:
         raise ValidationError.of("flag", ctx.params, "needs_capa and/or widespread set to True or False")
-    return _with(c, **changes)
+    return changes
 
 
-def _link_capa(c: Complaint, ctx: Context) -> Complaint:
+def _link_capa(c: Complaint, ctx: Context) -> Changes:
     number = str(ctx.params["number"])
     if c.notice is None:
         raise InvalidTransition("link_capa", f"complaint {c.serial or c.id}", c.status.value, [],
                                 reason="it has no handling notice yet; dispatch it first")
     if number in c.notice.capa_numbers:
-        return c
-    return _with(c, notice=_with(c.notice, capa_numbers=(*c.notice.capa_numbers, number)))
+        return {}
+    return {"notice": _with(c.notice, capa_numbers=(*c.notice.capa_numbers, number))}
 
 
-def _close(c: Complaint, ctx: Context) -> Complaint:
-    return _with(c, deadlines=_meet(c, ctx.at, "callback"))
-
-
-def _pause(c: Complaint, ctx: Context) -> Complaint:
+def _pause(c: Complaint, ctx: Context) -> Changes:
     _text(ctx.params, "reason")
     clocks = {n: d.pause(ctx.at) if d.state is ClockState.RUNNING else d for n, d in c.deadlines.items()}
-    return _with(c, deadlines=clocks, paused_since=ctx.at)
+    return {"deadlines": clocks, "paused_since": ctx.at}
 
 
-def _resume(c: Complaint, ctx: Context) -> Complaint:
+def _resume(c: Complaint, ctx: Context) -> Changes:
     clocks = {n: d.resume(ctx.at, ctx.calendar) if d.state is ClockState.PAUSED else d
               for n, d in c.deadlines.items()}
-    return _with(c, deadlines=clocks, paused_since=None)
+    return {"deadlines": clocks, "paused_since": None}
 
 
-def _escalate(c: Complaint, ctx: Context) -> Complaint:
+def _escalate(c: Complaint, ctx: Context) -> Changes:
     reason = _text(ctx.params, "reason")
-    return _with(c, severity=Severity.MAJOR,
-                        escalation=Escalation(reason=str(reason), escalated_by=ctx.actor.id, escalated_at=ctx.at))
+    return {"severity": Severity.MAJOR,
+            "escalation": Escalation(reason=str(reason), escalated_by=ctx.actor.id, escalated_at=ctx.at)}
 
 
-def _decide(c: Complaint, ctx: Context) -> Complaint:
+def _decide(c: Complaint, ctx: Context) -> Changes:
     decision = _text(ctx.params, "decision")
     assert c.escalation is not None  # ESCALATED is entered only through escalate
-    return _with(c, escalation=_with(c.escalation, decision=decision, decided_by=ctx.actor.id,
-                                                   decided_at=ctx.at))
+    return {"escalation": _with(c.escalation, decision=decision, decided_by=ctx.actor.id, decided_at=ctx.at)}
 
 
-def _refer(c: Complaint, ctx: Context) -> Complaint:
+def _refer(c: Complaint, ctx: Context) -> Changes:
     reason, target = _text(ctx.params, "reason"), _text(ctx.params, "referred_to")
-    return _with(c, referral=Referral(reason=str(reason), referred_to=str(target)))
+    return {"referral": Referral(reason=str(reason), referred_to=str(target))}
 
 
-def _same(c: Complaint, ctx: Context) -> Complaint:
-    return c
+def _reopen(c: Complaint, ctx: Context) -> Changes:
+    _text(ctx.params, "reason")
+    return _restart_reply(c, c.deadlines, ctx)
 
 
-COMPLAINT_EFFECTS: Mapping[str, Callable[[Complaint, Context], Complaint]] = {
+def _nothing(c: Complaint, ctx: Context) -> Changes:
+    return {}
+
+
+COMPLAINT_EFFECTS: Mapping[str, Callable[[Complaint, Context], Changes]] = {
     "refer": _refer,
     "register": _register,
     "dispatch": _dispatch,
     "escalate": _escalate,
     "decide": _decide,
-    "start": _same,
-    "record_arrival": lambda c, ctx: _with(c, deadlines=_meet(c, ctx.at, "arrival")),
+    "start": _nothing,
+    "record_arrival": lambda c, ctx: {"deadlines": _meet(c.deadlines, ctx.at, "arrival")},
     "pause": _pause,
     "resume": _resume,
     "defer": _defer,
     "resolve": _resolve,
     "reply": _reply,
     "record_callback": _record_callback,
-    "reopen": lambda c, ctx: _restart_reply(c, ctx) if _text(ctx.params, "reason") else c,
-    "close": _close,
+    "reopen": _reopen,
+    "close": lambda c, ctx: {"deadlines": _meet(c.deadlines, ctx.at, "callback")},
     "flag": _flag,
     "link_capa": _link_capa,
-    "announce": lambda c, ctx: _with(c, announcements=(*c.announcements, str(ctx.params["number"]))),
-    "record_breach": _same,
+    "announce": lambda c, ctx: {"announcements": (*c.announcements, str(ctx.params["number"]))},
+    "record_breach": _nothing,
 }
 NOTE_KEYS = ("reason", "decision", "plan", "result", "note", "opinion", "number")
 
@@ -561,12 +558,13 @@ def step(complaint: Complaint, event: str, actor: Actor, policy: Policy, calenda
     ctx = Context(complaint, actor, policy, calendar, at, params)
     edge = COMPLAINT_TABLE.resolve(event, complaint.status, ctx,
                                    lambda: f"complaint {complaint.serial or complaint.id}")
-    changed = COMPLAINT_EFFECTS[event](complaint, ctx)
-    clocks = _checked(changed.deadlines, at)
-    transition = Transition(event=event, source=complaint.status, target=edge.target, actor=actor, at=at,
-                            note=_note(params))
-    return _with(changed, status=edge.target, deadlines=clocks,
-                        history=(*complaint.history, transition)), transition
+    changes = COMPLAINT_EFFECTS[event](complaint, ctx)
+    changes["deadlines"] = _checked(changes.get("deadlines", complaint.deadlines), at)
+    transition = Transition.record(event, complaint.status, edge.target, actor, at,
+                                   _note(params) if params else None)
+    changes["status"] = edge.target
+    changes["history"] = (*complaint.history, transition)
+    return replace(complaint, changes), transition
 
 
 # ================================================================================ CAPA

@@ -135,6 +135,15 @@ class Transition:
     at: dt.datetime
     note: str | None = None
 
+    @classmethod
+    def record(cls, event: str, source: Status | CAPAStatus | None, target: Status | CAPAStatus, actor: Actor,
+               at: dt.datetime, note: str | None) -> Transition:
+        """The same object as ``Transition(...)``, built by filling its dict: one is made per lifecycle step,
+        and the class has no validators or converters for ``__init__`` to run."""
+        t = object.__new__(cls)
+        t.__dict__.update(event=event, source=source, target=target, actor=actor, at=at, note=note)
+        return t
+
 
 @attrs.frozen(slots=False)
 class HandlingNotice:

@@ -191,12 +191,14 @@ def test_bulk_refuses_nat_and_non_datetimes(cn: WorkingCalendar) -> None:
 # --- properties ----------------------------------------------------------------------------------
 instants = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2026, 11, 30),
                         timezones=st.just(SHANGHAI))
-rules = st.one_of(
+simple_rules = st.one_of(
     st.builds(WorkingDays, st.integers(1, 10)),
     st.builds(CalendarDays, st.integers(1, 10)),
     st.builds(ClockMinutes, st.integers(1, 600)),
     st.builds(EndOfDay),
 )
+# Earliest of day-based rules is memoized per local day; of mixed rules it is not: both paths are drawn
+rules = st.one_of(simple_rules, st.lists(simple_rules, min_size=1, max_size=3).map(lambda rs: Earliest(*rs)))
 
 
 @given(rules, st.lists(instants, min_size=1, max_size=30))
@@ -213,6 +215,9 @@ def test_due_is_after_the_start_and_monotone(cn: WorkingCalendar, rule: Deadline
     a, b = min(a, b), max(a, b)
     assert rule.due(a, cn) > a
     assert rule.due(a, cn) <= rule.due(b, cn)
+    if isinstance(rule, Earliest):  # the memoized answer equals the minimum of the parts, at any time of day
+        for start in (a, a.replace(hour=23, minute=59), a.replace(hour=0, minute=0)):
+            assert rule.due(start, cn) == min(r.due(start, cn) for r in rule.rules)
 
 
 @given(st.integers(1, 10), instants)

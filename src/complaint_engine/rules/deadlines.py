@@ -307,14 +307,31 @@ class Earliest:
     """The strictest of several rules: due at the earliest of their due instants."""
 
     rules: tuple[DeadlineRule, ...]
+    # set when every rule depends only on the start's local day: the result can then be memoized like theirs
+    _day_key: str | None = attrs.field(init=False, eq=False, repr=False, default=None)
     kind: ClassVar[str] = "earliest"
 
     def __init__(self, *rules: DeadlineRule) -> None:
         if not rules or not all(isinstance(r, DeadlineRule) for r in rules):
             raise ValidationError.of("rules", rules, "one or more deadline rules")
         self.__attrs_init__(rules)
+        day_based = all(isinstance(r, WorkingDays) or (isinstance(r, CalendarDays) and not r.close_of_business)
+                        for r in rules)
+        if day_based:
+            key = ",".join(f"{r.kind}:{r.n}" for r in rules)  # type: ignore[attr-defined]
+            object.__setattr__(self, "_day_key", key)
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
+        if self._day_key is not None and not pauses:
+            index = calendar.local_index(start)
+            key = ("earliest:" + self._day_key, 0, index)
+            found = calendar.due_memo.get(key)
+            if found is not None:
+                return found
+            due = min(rule.due(start, calendar) for rule in self.rules)
+            if calendar.local_index(due) <= calendar.first_provisional_index:
+                calendar.due_memo[key] = due
+            return due
         return min(rule.due(start, calendar, pauses=pauses) for rule in self.rules)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
@@ -323,4 +340,3 @@ class Earliest:
 
     def describe(self) -> str:
         return "the earliest of " + ", ".join(rule.describe() for rule in self.rules)
-
