@@ -195,13 +195,14 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
 
 
 STORED = (Complaint, CAPAReport, Announcement)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: documents are written often
 
 
 def to_document(obj: Complaint | CAPAReport | Announcement) -> str:
     """The stored JSON document of a complaint, CAPA report or announcement, with ``schema_version``."""
     data = to_dict(obj)
     data["schema_version"] = SCHEMA_VERSION
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(data)
 
 
 def from_document(text: str | bytes, cls: type[T], *, key: str = "?") -> T:

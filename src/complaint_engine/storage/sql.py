@@ -24,15 +24,17 @@ from complaint_engine.serialization import from_document, to_document
 __all__ = ["FACTS_UPSERT", "Dialect", "SQLRepository", "SQLTransaction", "SQLUnit", "facts_ddl", "next_due_us",
            "to_us"]
 
+_FIXED = ("id", "office", "received_us")  # never change after intake: not in the update, so their index stays put
 FACTS_UPSERT = (f"INSERT INTO complaint_facts ({', '.join(NAMES)}) VALUES ({', '.join('?' for _ in NAMES)}) "
-                f"ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in NAMES[1:]))
+                f"ON CONFLICT (id) DO UPDATE SET "
+                + ", ".join(f"{n} = excluded.{n}" for n in NAMES if n not in _FIXED))
 
 
-def facts_ddl(integer: str) -> list[str]:
-    """The facts table and its index, with the dialect's 64-bit integer type."""
+def facts_ddl(integer: str, table_options: str = "") -> list[str]:
+    """The facts table and its index, with the dialect's 64-bit integer type and table options."""
     cols = ", ".join(f"{n} {'TEXT' if kind == 'text' else integer}" + (" PRIMARY KEY" if n == "id" else "")
                      for n, kind in FACT_COLUMNS)
-    return [f"CREATE TABLE complaint_facts ({cols})",
+    return [f"CREATE TABLE complaint_facts ({cols}){table_options}",
             "CREATE INDEX complaint_facts_office_received ON complaint_facts (office, received_us)"]
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -153,9 +155,11 @@ class SQLUnit:
     def save(self, complaint: Complaint) -> Complaint:
         saved = replace(complaint, {"version": complaint.version + 1})
         row = _row(saved)
+        # office and received_us never change after intake: leaving them out of SET spares their index pages
+        _, _, status, serial, _, next_due, version, doc = row
         cur = self._execute(
-            "UPDATE complaints SET office = ?, status = ?, serial = ?, received_us = ?, next_due_us = ?, version = ?, "
-            "doc = ? WHERE id = ? AND version = ?", (*row[1:], complaint.id, complaint.version))
+            "UPDATE complaints SET status = ?, serial = ?, next_due_us = ?, version = ?, doc = ? "
+            "WHERE id = ? AND version = ?", (status, serial, next_due, version, doc, complaint.id, complaint.version))
         if cur.rowcount == 0:
             found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
             if found is None:
