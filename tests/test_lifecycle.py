@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from tests.conftest import CALLBACK, RECEPTION, Scenario
+from tests.conftest import CALLBACK, MONDAY, RECEPTION, Scenario
 
 import complaint_engine as ce
 from complaint_engine.lifecycle import (
@@ -89,7 +89,7 @@ def test_a_step_returns_the_new_complaint_and_the_transition(s: Scenario) -> Non
 
 def test_a_recorded_transition_equals_a_constructed_one() -> None:
     actor = ce.Actor("li", ce.Role.RECEPTION, "A")
-    at = ce.FixedClock(__import__("tests.conftest", fromlist=["MONDAY"]).MONDAY).now()
+    at = MONDAY
     fast = ce.Transition.record("register", ce.Status.RECEIVED, ce.Status.REGISTERED, actor, at, None)
     slow = ce.Transition("register", ce.Status.RECEIVED, ce.Status.REGISTERED, actor, at, None)
     assert fast == slow
