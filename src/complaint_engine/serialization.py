@@ -21,9 +21,10 @@ import datetime as dt
 import enum
 import functools
 import json
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import BaseValidationError
 
 from complaint_engine.errors import ValidationError
@@ -136,7 +137,24 @@ def make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
     conv.register_unstructure_hook_func(lambda t: t is DeadlineRule, _cached_rule_text)
     # Transition states are declared as a union; unstructure them by the declared field type, not by value
     conv.register_unstructure_hook(Transition, _transition_out(conv))
+    # cattrs would read a string as a sequence of characters: a sequence field takes only a JSON array
+    conv.register_structure_hook_factory(
+        _is_variadic_tuple, lambda t: _arrays_only(homogenous_tuple_structure_factory(t, conv)))
     return conv
+
+
+def _is_variadic_tuple(t: Any) -> bool:
+    args: tuple[Any, ...] = get_args(t)
+    return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _arrays_only(inner: Any) -> Any:
+    def structure(value: Any, t: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{value!r} is not a list")
+        return inner(value, t)
+
+    return structure
 
 
 def _transition_out(_conv: cattrs.Converter) -> Any:

@@ -1,0 +1,123 @@
+"""serialization: strict cattrs conversion, round trips for every domain class, errors with paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.conftest import MONDAY, RECEPTION
+from tests.strategies import complaints
+
+import complaint_engine as ce
+from complaint_engine.demo import run_scripted_day
+from complaint_engine.rules import CalendarDays, Deadline, Earliest, Responsible, WorkingDays
+from complaint_engine.serialization import (
+    SCHEMA_VERSION,
+    from_dict,
+    from_document,
+    from_json,
+    make_converter,
+    to_dict,
+    to_document,
+    to_json,
+)
+
+DESK = run_scripted_day()
+COMPLAINTS = DESK.find()
+CAPAS = DESK.repository.find_capas()
+ANNOUNCEMENTS = DESK.repository.find_announcements()
+
+
+@settings(max_examples=60)
+@given(complaints())
+def test_every_complaint_round_trips(c: ce.Complaint) -> None:
+    assert from_dict(to_dict(c), ce.Complaint) == c
+    assert from_json(to_json(c), ce.Complaint) == c
+    assert from_document(to_document(c), ce.Complaint) == c
+
+
+def test_every_domain_class_round_trips() -> None:
+    c = next(x for x in COMPLAINTS if x.notice and x.callbacks)
+    objects: list[object] = [*COMPLAINTS, *CAPAS, *ANNOUNCEMENTS, c.notice, c.callbacks[0], c.history[0],
+                             c.history[0].actor, *c.deadlines.values(), Responsible("engineering", "t")]
+    objects += [x.escalation for x in COMPLAINTS if x.escalation] + [x.referral for x in COMPLAINTS if x.referral]
+    objects += [x.deferral for x in COMPLAINTS if x.deferral] + [a for r in CAPAS for a in r.actions]
+    for obj in objects:
+        assert from_dict(to_dict(obj), type(obj)) == obj, type(obj).__name__
+
+
+def test_capa_transitions_keep_capa_states_apart_from_complaint_states() -> None:
+    report = ce.CAPAReport(number="CAPA-1", office="A", complaint_serials=("A-2024-00001",), problem="p",
+                           opened_at=MONDAY, status=ce.CAPAStatus.CLOSED,
+                           history=(ce.Transition("close_capa", ce.CAPAStatus.VERIFIED, ce.CAPAStatus.CLOSED,
+                                                  RECEPTION, MONDAY),))
+    data = to_dict(report)
+    assert data["history"][0]["target"] == "capa:closed"  # "closed" is also a complaint status
+    assert from_dict(data, ce.CAPAReport) == report
+
+
+def test_the_shape_of_a_document() -> None:
+    data = json.loads(to_document(COMPLAINTS[1]))
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["received_at"].endswith("+08:00")  # ISO 8601 with the offset
+    assert data["channel"] == "phone"  # enums by value
+    assert data["deadlines"]["reply"]["rule"] == "earliest(2 days, 3 working days)"  # rules as text
+    assert "relayed_by" not in data  # defaults are omitted, and restored on reading
+
+
+def test_malformed_input_lists_every_problem_with_its_path() -> None:
+    data = to_dict(next(c for c in COMPLAINTS if c.notice))
+    data["notice"]["capa_numbers"] = [17]
+    data["received_at"] = "2024-09-27T08:30:00"  # naive
+    data["channel"] = "pigeon"
+    data["colour"] = "red"
+    with pytest.raises(ce.ValidationError) as err:
+        from_dict(data, ce.Complaint)
+    paths = {path for path, _ in err.value.problems}
+    assert {"$.notice.capa_numbers[0]", "$.received_at", "$.channel", "$"} <= paths
+    assert any("colour" in message for _, message in err.value.problems)
+
+
+@pytest.mark.parametrize(("field", "value"), [("version", "1"), ("version", True), ("summary", 5),
+                                              ("attachments", "not-a-list-of-strings")])
+def test_types_are_strict(field: str, value: object) -> None:
+    data = to_dict(COMPLAINTS[1])
+    data[field] = value
+    with pytest.raises(ce.ValidationError, match=field):
+        from_dict(data, ce.Complaint)
+
+
+def test_bad_rule_text_in_a_document_is_refused() -> None:
+    data = to_dict(COMPLAINTS[1])
+    data["deadlines"]["reply"]["rule"] = "whenever"
+    with pytest.raises(ce.ValidationError, match=r"deadlines"):
+        from_dict(data, ce.Complaint)
+
+
+def test_documents_of_another_schema_version_or_not_json_are_refused() -> None:
+    doc = json.loads(to_document(COMPLAINTS[1]))
+    doc["schema_version"] = 2
+    with pytest.raises(ce.ValidationError, match=r"schema_version .* 2"):
+        from_document(json.dumps(doc), ce.Complaint, key="c-17")
+    with pytest.raises(ce.ValidationError, match="c-17"):
+        from_document("{not json", ce.Complaint, key="c-17")
+    with pytest.raises(ce.ValidationError, match="JSON object"):
+        from_document("[1, 2]", ce.Complaint, key="c-17")
+
+
+def test_each_converter_is_independent() -> None:
+    a, b = make_converter(), make_converter()
+    assert a is not b
+    rule = Earliest(CalendarDays(2), WorkingDays(3))
+    clock = Deadline(name="reply", rule=rule, started_at=MONDAY, due=MONDAY + dt.timedelta(days=2))
+    assert a.structure(a.unstructure(clock, Deadline), Deadline) == clock
+
+
+@given(st.text(min_size=1, max_size=40).filter(str.strip))
+def test_any_text_survives_json(text: str) -> None:
+    c = ce.ComplaintDesk(clock=ce.FixedClock(MONDAY)).receive(by=RECEPTION, owner=text, unit=text, channel="phone",
+                                                            category="noise", summary=text)
+    assert from_json(to_json(c), ce.Complaint) == c
