@@ -164,3 +164,12 @@ def test_ctrl_c_during_the_demo_leaves_a_consistent_database(tmp_path: Path) -> 
     assert serials == [f"A-2024-{n:05d}" for n in range(1, len(serials) + 1)]
     for c in stored:  # each complaint is whole: its history is an unbroken chain ending in its status
         assert c.history[-1].target is c.status
+
+
+def test_a_year_reaching_past_the_last_official_notice_says_so_in_one_line(tmp_path: Path) -> None:
+    done = run("demo", "--year", "2026", "--db", str(tmp_path / "y.sqlite"), "--lang", "en", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "provisional" in line]
+    assert len(notes) == 1
+    assert notes[0].startswith("note: ")
+    assert "ProvisionalCalendarWarning" not in done.stderr

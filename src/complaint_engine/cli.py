@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -31,7 +32,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    root = _Parser(prog="python -m complaint_engine", description=__doc__)
+    root = _Parser(prog="python -m complaint_engine",
+                   description="The complaint procedure of a property-management company: simulate a year (demo), "
+                               "analyse a period (report), export the quality records (export).")
     sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="simulate a year at an estate into SQLite and print the analysis")
@@ -200,6 +203,19 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summarize_provisional(caught: list[warnings.WarningMessage]) -> None:
+    """One line for all deadlines in provisional years, instead of one warning each."""
+    from complaint_engine.rules import ProvisionalCalendarWarning
+
+    provisional = [w for w in caught if issubclass(w.category, ProvisionalCalendarWarning)]
+    for w in caught:
+        if w not in provisional:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if provisional:
+        sys.stderr.write(f"note: {len(provisional)} deadline(s) fall in a year without an official holiday notice in "
+                         "the data (provisional); load the notice with a calendar_notice file in the policy\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -208,7 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sys.stdout.write(render_markdown())
             return 0
-        return {"demo": _demo, "report": _report, "export": _export}[args.command](args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = {"demo": _demo, "report": _report, "export": _export}[args.command](args)
+        _summarize_provisional(caught)
+        return code
     except (CLIError, ComplaintEngineError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
