@@ -480,13 +480,6 @@ class WorkingCalendar:
             raise self._out_of_range("a working day beyond the calendar's last year")
         return self._workdays[k]
 
-    def next_working_day(self, day: dt.date) -> dt.date:
-        """``day`` if it is a working day, else the first working day after it."""
-        i = self.day_index(day)
-        if self.is_work[i]:
-            return day
-        return self.add_working_days(day, 1)
-
     @overload
     def working_days_between(self, a: dt.date, b: dt.date) -> int: ...
     @overload
@@ -535,10 +528,6 @@ class WorkingCalendar:
     def from_us(self, us: int) -> dt.datetime:
         """The aware datetime, in the calendar's zone, of UTC microseconds since the epoch."""
         return (EPOCH + dt.timedelta(microseconds=int(us))).astimezone(self.tz)
-
-    def local_day_index(self, instant: dt.datetime) -> int:
-        """Index of the local calendar day of an aware instant."""
-        return self.day_index(instant.astimezone(self.tz).date())
 
     def local_day_indices(self, instants_us: IntArray) -> IntArray:
         """Bulk: index of the local day of each UTC-microsecond instant (DST-aware)."""

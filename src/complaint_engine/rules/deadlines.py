@@ -108,7 +108,7 @@ def _check_pauses(pauses: Sequence[Pause]) -> None:
 def _local_days(calendar: WorkingCalendar, pauses: Sequence[Pause]) -> int:
     """Whole local days between pause starts and ends (summed)."""
     _check_pauses(pauses)
-    return sum(calendar.local_day_index(b) - calendar.local_day_index(a) for a, b in pauses)
+    return sum(calendar.local_index(b) - calendar.local_index(a) for a, b in pauses)
 
 
 def _wall_us(calendar: WorkingCalendar, pauses: Sequence[Pause]) -> int:
@@ -255,7 +255,7 @@ class EndOfDay:
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
         s = calendar.to_us(start)
         extra = _wall_us(calendar, pauses) if pauses else 0
-        due = max(calendar.midnight_us(calendar.local_day_index(start) + 1), s + self._grace_us)
+        due = max(calendar.midnight_us(calendar.local_index(start) + 1), s + self._grace_us)
         return calendar.from_us(due + extra)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
