@@ -166,9 +166,7 @@ class ComplaintDesk:
         """Enter a valid complaint in the register with the next serial (P-6.1.2, P-6.1.3). → REGISTERED."""
 
         def serial(uow: UnitOfWork, c: Complaint, instant: dt.datetime) -> dict[str, Any]:
-            authorize("register", self._actor(by), self.policy, c.office)
-            if c.status is not Status.RECEIVED:
-                return {}  # the lifecycle refuses it; allocate nothing
+            # allocated inside the unit of work: if the lifecycle then refuses, the rollback returns the number
             seq = uow.next_number(sequence_key("complaint", c.office, instant.year))
             return {"serial": format_serial(self.policy.serial_format, c.office, instant, seq)}
 
