@@ -82,10 +82,10 @@ def _open_existing(path: str) -> object:
     return SQLiteRepository(p)
 
 
-def _check_office(repo: object, office: str | None, period: Period, tz: str) -> None:
+def _check_office(repo: object, office: str | None) -> None:
     if office is None:
         return
-    offices = sorted({str(o) for o in repo.frame(tz=tz)["office"]})  # type: ignore[attr-defined]
+    offices = repo.offices()  # type: ignore[attr-defined]
     if office not in offices:
         raise CLIError(f"unknown office {office!r}; offices in this database: {offices or 'none'}")
 
@@ -155,7 +155,7 @@ def _load(args: argparse.Namespace) -> tuple[object, Policy, Period, str]:
     policy = _policy(args.policy)
     period = Period.parse(args.period)
     repo = _open_existing(args.db)
-    _check_office(repo, args.office, period, policy.tz)
+    _check_office(repo, args.office)
     return repo, policy, period, args.lang or policy.language
 
 

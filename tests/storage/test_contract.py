@@ -78,6 +78,7 @@ def test_find_filters_by_office_status_and_due_instant(repo: Any) -> None:
     other = received(desk, OTHER_OFFICE)
     assert [c.id for c in repo.find(office="A")] == [a.id, b.id]
     assert [c.id for c in repo.find(office="B")] == [other.id]
+    assert repo.offices() == ["A", "B"]
     assert [c.id for c in repo.find(status=ce.Status.RECEIVED)] == [other.id]
     assert [c.id for c in repo.find(due_before=at(2024, 6, 7))] == [a.id]
     assert [c.id for c in repo.find(due_before=at(2024, 6, 13), office="A")] == [a.id, b.id]

@@ -58,6 +58,10 @@ class UnitOfWork(Protocol):
         """The next number of a named sequence (1, 2, …), allocated in this transaction."""
         ...
 
+    def offices(self) -> list[str]:
+        """The offices that have complaints, sorted."""
+        ...
+
     def add_capa(self, report: CAPAReport) -> CAPAReport:
         """Store a new CAPA report."""
         ...

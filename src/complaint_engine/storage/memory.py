@@ -77,6 +77,9 @@ class _MemoryUnit:
                         key=lambda c: (c.received_at, c.id))
         return columns(facts_of(c) for c in chosen)
 
+    def offices(self) -> list[str]:
+        return sorted({c.office for c in {**self._store.complaints, **self._staged.complaints}.values()})
+
     def next_number(self, sequence: str) -> int:
         current = self._staged.sequences.get(sequence, self._store.sequences.get(sequence, 0))
         self._staged.sequences[sequence] = current + 1

@@ -222,6 +222,9 @@ class SQLUnit:
             args.append(office)
         return [row[0] for row in self._execute(sql, args).fetchall()]
 
+    def offices(self) -> list[str]:
+        return [row[0] for row in self._execute("SELECT DISTINCT office FROM complaints ORDER BY office").fetchall()]
+
     def next_number(self, sequence: str) -> int:
         row = self._execute(
             "INSERT INTO sequences (name, value) VALUES (?, 1) "
