@@ -19,6 +19,7 @@ from tests.conftest import CALLBACK, GM, MANAGER, MONDAY, OTHER_OFFICE, RECEPTIO
 import complaint_engine as ce
 from complaint_engine.lifecycle import COMPLAINT_TABLE
 from complaint_engine.rules import ClockState
+from complaint_engine.storage import Repository
 
 ACTORS = [RECEPTION, MANAGER, TECH, GM, SUPERVISOR, CALLBACK, OTHER_OFFICE]
 VERBS = ["refer", "register", "dispatch", "escalate", "decide", "start", "record_arrival", "pause", "resume",
@@ -43,8 +44,12 @@ class DeskMachine(RuleBasedStateMachine):
     @initialize(policy=st.sampled_from([ce.Policy.default(), ce.Policy.estate(), ce.Policy.procedure()]))
     def start(self, policy: ce.Policy) -> None:
         self.clock = ce.FixedClock(MONDAY)
-        self.desk = ce.ComplaintDesk(policy=policy, clock=self.clock)
+        self.desk = ce.ComplaintDesk(policy=policy, clock=self.clock, repository=self.new_repository())
         self.ids: list[str] = []
+
+    def new_repository(self) -> Repository | None:
+        """The store under test (``None``: the desk's in-memory default); storage tests override it."""
+        return None
 
     @precondition(lambda self: len(self.ids) < 4)  # few complaints, so the steps drive them deep
     @rule(category=st.sampled_from(["noise", "repair", "fees"]), major=st.booleans(),

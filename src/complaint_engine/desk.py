@@ -8,7 +8,6 @@ unchanged: the unit of work is rolled back, including any serial number it alloc
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -16,6 +15,7 @@ import attrs
 
 from complaint_engine.clock import Clock, SystemClock
 from complaint_engine.errors import PermissionDenied, ValidationError
+from complaint_engine.ids import time_ordered_id
 from complaint_engine.lifecycle import authorize, step, step_capa
 from complaint_engine.model import (
     Actor,
@@ -78,7 +78,8 @@ class ComplaintDesk:
     """The complaint procedure as verbs. Each verb is ``(id, *, by, at=None, ...)``.
 
     ``policy`` defaults to ``Policy.default()``, ``repository`` to an ``InMemoryRepository`` and
-    ``clock`` to the ``SystemClock``. ``id_factory`` makes complaint ids (default: random UUID hex).
+    ``clock`` to the ``SystemClock``. ``id_factory`` makes complaint ids (default: ``time_ordered_id``, a
+    UUIDv7 in hex).
     """
 
     def __init__(self, *, policy: Policy | None = None, repository: Repository | None = None,
@@ -87,7 +88,7 @@ class ComplaintDesk:
         self.repository: Repository = repository if repository is not None else InMemoryRepository()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = self.policy.calendar()
-        self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self._new_id = id_factory or time_ordered_id
 
     # ----------------------------------------------------------------------------- instants
     def _instant(self, at: dt.datetime | None) -> dt.datetime:

@@ -7,6 +7,7 @@ driver's integrity error. The caller owns the transaction (see each backend's un
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import threading
 from collections.abc import Iterable
@@ -69,6 +70,13 @@ def _row(c: Complaint) -> tuple[Any, ...]:
 def _transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
     return [(c.id, i, t.event, None if t.source is None else t.source.value, t.target.value, t.actor.id,
              t.actor.role.value, t.at.isoformat(), t.note) for i, t in enumerate(c.history[start:], start)]
+
+
+@functools.cache
+def _update_statement(indexed: tuple[str, ...]) -> str:
+    """The optimistic UPDATE of a complaint row setting the given indexed columns, the version and the doc."""
+    sets = ", ".join(f"{name} = ?" for name in (*indexed, "version", "doc"))
+    return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ?"
 
 
 class DocumentCache:
@@ -152,23 +160,39 @@ class SQLUnit:
         self._cache.put(complaint)  # read inside our transaction but not written by it: committed content
         return complaint
 
+    def _stored(self, complaint_id: str, version: int) -> Complaint | None:
+        """The stored content of a complaint at ``version`` when this unit already holds it (no query)."""
+        written = self._written.get(complaint_id)
+        if written is not None:
+            return written if written.version == version else None
+        return self._cache.get(complaint_id, version)
+
     def save(self, complaint: Complaint) -> Complaint:
         saved = replace(complaint, {"version": complaint.version + 1})
         row = _row(saved)
-        # office and received_us never change after intake: leaving them out of SET spares their index pages
         _, _, status, serial, _, next_due, version, doc = row
-        cur = self._execute(
-            "UPDATE complaints SET status = ?, serial = ?, next_due_us = ?, version = ?, doc = ? "
-            "WHERE id = ? AND version = ?", (status, serial, next_due, version, doc, complaint.id, complaint.version))
+        # An index entry is rewritten whenever its column is in SET, even to the same value: with the stored
+        # content at hand, set only the indexed columns that changed (office and received_us never do).
+        before = self._stored(complaint.id, complaint.version)
+        changed = [(name, value) for name, value, old in (
+            ("status", status, None if before is None else before.status.value),
+            ("serial", serial, None if before is None else before.serial),
+            ("next_due_us", next_due, None if before is None else next_due_us(before)))
+            if before is None or value != old]
+        cur = self._execute(_update_statement(tuple(name for name, _ in changed)),
+                            (*(value for _, value in changed), version, doc, complaint.id, complaint.version))
         if cur.rowcount == 0:
             found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
             if found is None:
                 raise NotFound("complaint", complaint.id)
             raise ConcurrencyError(complaint.id, expected=complaint.version, actual=found[0])
-        stored = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
-                                    (complaint.id,)).fetchone()[0]
+        if before is not None:
+            stored = len(before.history)
+        else:
+            stored = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
+                                   (complaint.id,)).fetchone()[0]
         self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               _transition_rows(saved, stored))
+                          _transition_rows(saved, stored))
         self._execute(FACTS_UPSERT, facts_of(saved))
         self._written[saved.id] = saved
         return saved
