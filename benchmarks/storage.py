@@ -27,11 +27,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 import complaint_engine as ce
-from complaint_engine.facts import NAMES, facts_of
+from complaint_engine.facts import NAMES
 from complaint_engine.model import replace
 from complaint_engine.period import Period
 from complaint_engine.storage import SQLiteRepository
-from complaint_engine.storage.sql import FACTS_UPSERT, _row, _transition_rows, to_us
+from complaint_engine.storage.schema import INSERT_COMPLAINT, INSERT_TRANSITION, complaint_row, to_us, transition_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2024, 1, 1, 8, tzinfo=TZ)
@@ -87,9 +87,8 @@ def main() -> None:
     complaints = make_complaints(n)
 
     # --- import -------------------------------------------------------------------------------------
-    rows = [_row(c) for c in complaints]
-    transitions = [t for c in complaints for t in _transition_rows(c, 0)]
-    facts = [facts_of(c) for c in complaints]
+    rows = [complaint_row(c) for c in complaints]
+    transitions = [t for c in complaints for t in transition_rows(c, 0)]
     raw_path = folder / "raw.sqlite"
     SQLiteRepository(raw_path).close()  # the same schema and pragmas
     raw = sqlite3.connect(raw_path, isolation_level=None)
@@ -97,9 +96,8 @@ def main() -> None:
 
     def raw_import() -> None:
         raw.execute("BEGIN")
-        raw.executemany("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        raw.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", transitions)
-        raw.executemany(FACTS_UPSERT, facts)
+        raw.executemany(INSERT_COMPLAINT, rows)
+        raw.executemany(INSERT_TRANSITION, transitions)
         raw.execute("COMMIT")
 
     t_raw, _ = timed(raw_import)
@@ -157,7 +155,7 @@ def main() -> None:
 
     # --- frame ---------------------------------------------------------------------------------------
     t_frame, cols = timed(lambda: repo.frame(period="2024"))
-    sql = f"SELECT {', '.join(NAMES)} FROM complaint_facts WHERE received_us >= ? AND received_us < ?"
+    sql = f"SELECT {', '.join(NAMES)} FROM complaints WHERE received_us >= ? AND received_us < ?"
     start, end = Period.parse("2024").bounds("Asia/Shanghai")
     t_fetch, fetched = timed(lambda: raw.execute(sql, (to_us(start), to_us(end))).fetchall())
     print(f"frame    {len(cols['id']):,} rows: frame() {t_frame:.2f} s, raw fetch {t_fetch:.2f} s "

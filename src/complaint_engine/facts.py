@@ -43,6 +43,9 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
 NAMES = tuple(n for n, _ in FACT_COLUMNS)
 
 
+_SATISFACTIONS = tuple(Satisfaction)  # answer counts are columns in this order
+
+
 def _us(instant: dt.datetime | None) -> int | None:
     return None if instant is None else (instant - EPOCH) // US
 
@@ -82,16 +85,25 @@ def facts_of(c: Complaint) -> tuple[Any, ...]:
             reopened += 1
     reached = c.reached_callback
     esc = c.escalation
+    notice = c.notice
+    answers = dict.fromkeys(_SATISFACTIONS, 0)
+    unreached = 0
+    for cb in c.callbacks:
+        if not cb.reached:
+            unreached += 1
+        elif cb.satisfaction is not None:
+            answers[cb.satisfaction] += 1
+    # ``_value_`` rather than ``.value``: the enum property is a slow descriptor, and this runs on every save
     row: list[Any] = [
-        c.id, c.office, c.serial, c.category, c.channel.value, c.notice.department if c.notice else None, c.unit,
-        c.status.value, c.severity.value, c.urgency.value if c.urgency else None,
-        reached.satisfaction.value if reached and reached.satisfaction else None,
+        c.id, c.office, c.serial, c.category, c.channel._value_, notice.department if notice else None, c.unit,
+        c.status._value_, c.severity._value_, c.urgency._value_ if c.urgency else None,
+        reached.satisfaction._value_ if reached and reached.satisfaction else None,
         _us(c.received_at), _us(first.get("register")), _us(first.get("dispatch")),
         _us(esc.escalated_at) if esc else None, _us(esc.decided_at) if esc else None,
         _us(first.get("reply")), _us(last_close),
-        int(reached is not None), sum(1 for cb in c.callbacks if not cb.reached), reopened, int(c.needs_capa),
-        int(c.widespread), len(c.notice.capa_numbers) if c.notice else 0, len(c.announcements),
-        *(sum(1 for cb in c.callbacks if cb.reached and cb.satisfaction is s) for s in Satisfaction),
+        int(reached is not None), unreached, reopened, int(c.needs_capa),
+        int(c.widespread), len(notice.capa_numbers) if notice else 0, len(c.announcements),
+        *answers.values(),
     ]
     for name in CLOCKS:
         row.extend(_clock_facts(c, name))

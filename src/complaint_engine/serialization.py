@@ -9,7 +9,8 @@ private instance of it. The rules:
 * deadline rules are their canonical text (``"3 working days"``, see ``rules.text``);
 * strict: unknown keys are refused, strings must be strings, integers integers, booleans booleans;
 * fields equal to their default are omitted (and restored on reading), which keeps documents small;
-* stored documents carry ``schema_version``; another version is refused.
+* stored documents carry ``schema_version``; another version is refused; a complaint's document leaves
+  out its history, which stores keep as transition rows.
 
 Malformed input raises :class:`ValidationError` listing every problem with its path
 (``$.notice.capa_numbers[0]``).
@@ -28,15 +29,22 @@ from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import BaseValidationError
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.frozen import replace
 from complaint_engine.model import (
     Announcement,
+    Callback,
     CAPAReport,
     CAPAStatus,
     Complaint,
+    Deferral,
+    Escalation,
+    HandlingNotice,
+    Referral,
     Status,
     Transition,
 )
 from complaint_engine.rules.deadlines import DeadlineRule
+from complaint_engine.rules.sla import Deadline
 from complaint_engine.rules.text import parse_rule, rule_text
 
 __all__ = [
@@ -44,13 +52,14 @@ __all__ = [
     "from_dict",
     "from_document",
     "from_json",
+    "from_legacy_document",
     "make_converter",
     "to_dict",
     "to_document",
     "to_json",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a complaint's document no longer repeats its history
 T = TypeVar("T")
 TransitionState = Status | CAPAStatus
 CAPA_PREFIX = "capa:"
@@ -213,18 +222,74 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
 
 
 STORED = (Complaint, CAPAReport, Announcement)
+
+
+def _memoized(unstructure: Any, size: int = 16_384) -> Any:
+    """An unstructure hook that remembers its result per object (by identity, holding the object).
+
+    A desk verb rewrites the whole document of a complaint, while most of its parts — clocks, callbacks,
+    the notice — are the very objects of the version before (objects are immutable and copied by
+    reference). Rendering those parts again is most of a document's cost (every instant is an
+    ``isoformat`` call).
+    """
+    memo: dict[int, tuple[Any, Any]] = {}
+
+    def hook(obj: Any) -> Any:
+        hit = memo.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        out = unstructure(obj)
+        if len(memo) >= size:
+            memo.clear()
+        memo[id(obj)] = (obj, out)
+        return out
+
+    return hook
+
+
+def _document_converter() -> cattrs.Converter:
+    """The converter of stored documents: the strict one, with the parts of a complaint memoized. Its
+    shared plain data goes straight to the JSON encoder and is never handed out (``to_dict`` does not
+    use it), so no caller can alter a remembered part."""
+    conv = make_converter(detailed_validation=False)
+    for cls in (Deadline, Callback, HandlingNotice, Escalation, Referral, Deferral):
+        conv.register_unstructure_hook(cls, _memoized(conv.get_unstructure_hook(cls)))
+    return conv
+
+
+_DOCUMENTS = _document_converter()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: documents are written often
+_NO_HISTORY = {"history": ()}
 
 
 def to_document(obj: Complaint | CAPAReport | Announcement) -> str:
-    """The stored JSON document of a complaint, CAPA report or announcement, with ``schema_version``."""
-    data = to_dict(obj)
+    """The stored JSON document of a complaint, CAPA report or announcement, with ``schema_version``.
+
+    A complaint's document leaves out its history: stores keep each transition once, as a row of their
+    append-only transition table (the quality record, P-7), and hand the rows back to
+    :func:`from_document`. (Schema version 1 documents repeated the history inside.)
+    """
+    if type(obj) is Complaint:
+        obj = replace(obj, _NO_HISTORY)
+    data = _DOCUMENTS.unstructure(obj, type(obj))
     data["schema_version"] = SCHEMA_VERSION
     return _ENCODER.encode(data)
 
 
-def from_document(text: str | bytes, cls: type[T], *, key: str = "?") -> T:
-    """A stored document back into its object; errors name the stored ``key``."""
+def from_document(text: str | bytes, cls: type[T], *, key: str = "?",
+                  history: tuple[Transition, ...] = ()) -> T:
+    """A stored document back into its object; errors name the stored ``key``. A complaint takes its
+    ``history`` from the store's transition rows."""
+    obj = _read_document(text, cls, key, SCHEMA_VERSION)
+    return replace(obj, {"history": history}) if cls is Complaint else obj
+
+
+def from_legacy_document(text: str | bytes, cls: type[T], *, key: str = "?") -> T:
+    """A schema version 1 document (a complaint's history inside it): for store migrations only."""
+    return _read_document(text, cls, key, 1)
+
+
+def _read_document(text: str | bytes, cls: type[T], key: str, expected: int) -> T:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -232,9 +297,9 @@ def from_document(text: str | bytes, cls: type[T], *, key: str = "?") -> T:
     if not isinstance(data, dict):
         raise ValidationError.of(f"stored {cls.__name__} {key!r}", type(data).__name__, "a JSON object")
     version = data.pop("schema_version", None)
-    if version != SCHEMA_VERSION:
+    if version != expected:
         raise ValidationError.of(f"schema_version of stored {cls.__name__} {key!r}", version,
-                                 f"{SCHEMA_VERSION} (this library's document schema)")
+                                 f"{expected} (this library's document schema)")
     try:
         return from_dict(data, cls)
     except ValidationError as exc:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
+from tests.conftest import MANAGER, MONDAY, RECEPTION
 
+import complaint_engine as ce
+from complaint_engine.facts import facts_of
+from complaint_engine.serialization import to_dict
 from complaint_engine.storage import InMemoryRepository, SQLiteRepository
+from complaint_engine.storage.schema import next_due_us, to_us, transition_rows
 
 PG_DSN = os.environ.get("COMPLAINT_ENGINE_PG_DSN")
 BACKENDS = ["memory", "sqlite", *(["postgres"] if PG_DSN else [])]
@@ -41,3 +49,32 @@ def repo_pg(tmp_path: Path) -> Iterator[object]:
     r = make_repository("postgres", tmp_path)
     yield r
     r.close()  # type: ignore[attr-defined]
+
+
+@attrs.frozen
+class LegacyData:
+    complaints: list[ce.Complaint]
+    complaint_rows: list[tuple[Any, ...]]
+    transition_rows: list[tuple[Any, ...]]
+    capa_rows: list[tuple[Any, ...]]
+    fact_rows: list[tuple[Any, ...]]
+
+
+def legacy_data() -> LegacyData:
+    """Rows as versions 1 and 2 of the schema stored them: documents of document schema 1 repeating their
+    history, transition rows without the actor's office, and (version 2) the separate facts rows."""
+    desk = ce.ComplaintDesk(clock=ce.FixedClock(MONDAY))
+    other = ce.Actor("hq-duty", ce.Role.RECEPTION, "HQ")  # an actor of another office: the office must survive
+    a = desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
+                                   summary="s").id, by=RECEPTION)
+    desk.dispatch(a.id, by=RECEPTION)
+    b = desk.receive(by=other, owner="p", unit="v", channel="phone", category="fees", summary="t")
+    capa = desk.open_capa(by=MANAGER, complaint_ids=[a.id], problem="recurring noise")
+    stored = [desk.get(a.id), b]
+    return LegacyData(
+        complaints=stored,
+        complaint_rows=[(c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
+                         json.dumps({**to_dict(c), "schema_version": 1}, ensure_ascii=False)) for c in stored],
+        transition_rows=[row[:7] + row[8:] for c in stored for row in transition_rows(c, 0)],
+        capa_rows=[(capa.number, capa.office, capa.version, json.dumps({**to_dict(capa), "schema_version": 1}))],
+        fact_rows=[facts_of(c) for c in stored])

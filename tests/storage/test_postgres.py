@@ -5,6 +5,7 @@ When the variable is set these tests run and fail if the server is unreachable; 
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 from pathlib import Path
@@ -118,3 +119,47 @@ def test_desks_on_two_connections_see_each_others_commits(repo_pg: object, tmp_p
     c = one.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     assert two.register(c.id, by=RECEPTION).serial == "A-2024-00001"
     assert one.get(c.id).serial == "A-2024-00001"
+
+
+@needs_server
+def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None:
+    import psycopg
+    from tests.storage.conftest import legacy_data
+
+    from complaint_engine.facts import NAMES
+    from complaint_engine.serialization import SCHEMA_VERSION
+    from complaint_engine.storage import PostgresRepository
+    from complaint_engine.storage.postgres import MIGRATIONS
+    from complaint_engine.storage.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
+
+    assert PG_DSN is not None
+    repo_pg.close()  # type: ignore[attr-defined]
+    legacy = legacy_data()
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS complaints, transitions, sequences, capas, announcements, complaint_facts, "
+                     "complaint_engine_schema")
+        conn.execute("DROP FUNCTION IF EXISTS complaint_engine_refuse_change()")
+        for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
+            conn.execute(statement)
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO complaints VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", legacy.complaint_rows)
+        cur.executemany("INSERT INTO transitions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        legacy.transition_rows)
+        cur.executemany("INSERT INTO capas VALUES (%s, %s, %s, %s)", legacy.capa_rows)
+        cur.executemany(f"INSERT INTO complaint_facts VALUES ({', '.join('%s' for _ in NAMES)})", legacy.fact_rows)
+        conn.execute("CREATE TABLE complaint_engine_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO complaint_engine_schema VALUES (2)")
+    repo = PostgresRepository(PG_DSN)
+    try:
+        assert repo.schema_version == PG_SCHEMA_VERSION == 3
+        expected = sorted(legacy.complaints, key=lambda c: (c.received_at, c.id))
+        assert repo.find() == expected  # histories rebuilt exactly, the other office's actor included
+        docs = [json.loads(doc) for (doc,) in repo._conn.execute("SELECT doc FROM complaints")]
+        assert all("history" not in d and d["schema_version"] == SCHEMA_VERSION for d in docs)
+        assert len(repo.find_capas()) == 1
+        assert list(repo.frame()["serial"]) == [c.serial for c in expected]
+        with psycopg.connect(PG_DSN, autocommit=True) as conn, \
+                pytest.raises(psycopg.errors.RaiseException, match="append-only"):  # the trigger is back on
+            conn.execute("UPDATE transitions SET note = 'x'")
+    finally:
+        repo.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import multiprocessing as mp
 import os
 import signal
@@ -15,10 +16,16 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import MONDAY, RECEPTION
+from tests.storage.conftest import legacy_data
 
 import complaint_engine as ce
 from complaint_engine.errors import StorageError
+from complaint_engine.facts import NAMES
+from complaint_engine.serialization import SCHEMA_VERSION
 from complaint_engine.storage import SQLiteRepository
+from complaint_engine.storage.sql import facts_ddl
+from complaint_engine.storage.sqlite import MIGRATIONS
+from complaint_engine.storage.sqlite import SCHEMA_VERSION as SCHEMA_VERSION_SQLITE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,8 +102,9 @@ def test_a_writer_killed_mid_stream_leaves_a_sound_file(tmp_path: Path) -> None:
     assert len(stored) >= 20
     registered = [c for c in stored if c.status is ce.Status.REGISTERED]
     assert sorted(c.serial or "" for c in registered) == [f"A-2024-{n:05d}" for n in range(1, len(registered) + 1)]
-    for c in stored:  # every committed complaint is whole: its history matches the append-only table
-        assert len(repo.history(c.id)) == len(c.history)
+    for c in stored:  # every committed complaint is whole: its document agrees with its append-only history
+        assert c.history[-1].target is c.status
+        assert all(t.source is prev.target for prev, t in zip(c.history, c.history[1:], strict=False))
 
 
 def test_a_corrupted_document_names_its_complaint_and_the_rest_stay_readable(tmp_path: Path) -> None:
@@ -119,7 +127,8 @@ def test_a_document_of_an_unknown_schema_version_is_refused(tmp_path: Path) -> N
     desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
     a = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE complaints SET doc = replace(doc, '\"schema_version\":1', '\"schema_version\":99')")
+    conn.execute(f"UPDATE complaints SET doc = replace(doc, '\"schema_version\":{SCHEMA_VERSION}', "
+                 "'\"schema_version\":99')")
     conn.commit()
     conn.close()
     with pytest.raises(ce.ValidationError, match=r"schema_version.*99"):
@@ -157,24 +166,61 @@ def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
         SQLiteRepository(path)
 
 
-def test_a_version_1_file_is_migrated_forward_and_its_facts_back_filled(tmp_path: Path) -> None:
-    path = tmp_path / "v1.sqlite"
-    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
-    c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
-                                   summary="s").id, by=RECEPTION)
+def _legacy_file(path: Path, version: int) -> list[ce.Complaint]:
+    """A file as version 1 or 2 of the schema wrote it (see ``legacy_data``)."""
+    legacy = legacy_data()
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("DROP TABLE complaint_facts")  # what a version-1 file looked like
-    conn.execute("PRAGMA user_version = 1")
+    for statement in MIGRATIONS[0].split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.executemany("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", legacy.complaint_rows)
+    conn.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", legacy.transition_rows)
+    conn.executemany("INSERT INTO capas VALUES (?, ?, ?, ?)", legacy.capa_rows)
+    if version == 2:
+        for statement in facts_ddl("INTEGER", " WITHOUT ROWID"):
+            conn.execute(statement)
+        conn.executemany(f"INSERT INTO complaint_facts VALUES ({', '.join('?' for _ in NAMES)})", legacy.fact_rows)
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
+    return legacy.complaints
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_file_is_migrated_forward_whole(tmp_path: Path, version: int) -> None:
+    path = tmp_path / f"v{version}.sqlite"
+    stored = _legacy_file(path, version)
     repo = SQLiteRepository(path)
-    assert repo.schema_version == 2
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE
+    assert repo.find() == sorted(stored, key=lambda c: (c.received_at, c.id))  # histories rebuilt exactly
+    assert [row[-1] for row in repo.history(stored[1].id)] == ["HQ"]
+    docs = [json.loads(doc) for (doc,) in repo._conn.execute("SELECT doc FROM complaints")]
+    assert all("history" not in d and d["schema_version"] == SCHEMA_VERSION for d in docs)
+    assert len(repo.find_capas()) == 1
     cols = repo.frame()
-    assert list(cols["serial"]) == [c.serial]
+    assert list(cols["serial"]) == [c.serial for c in sorted(stored, key=lambda c: (c.received_at, c.id))]
+    assert "complaint_facts" not in {name for (name,) in repo._conn.execute("SELECT name FROM sqlite_schema")}
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):  # the trigger is back on
+        repo._conn.execute("UPDATE transitions SET note = 'x'")
+
+
+def test_a_failed_migration_leaves_the_older_file_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite"
+    _legacy_file(path, 2)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE complaints SET doc = '{broken' WHERE status = 'received'")
+    conn.close()
+    with pytest.raises(ce.ValidationError, match="stored Complaint"):
+        SQLiteRepository(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM complaint_facts").fetchone()[0] == 2
+    assert "office" not in {row[1] for row in conn.execute("PRAGMA table_info(transitions)")}
+    conn.close()
 
 
 def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     repo = SQLiteRepository(tmp_path / "fresh.sqlite")
-    assert repo.schema_version == 2
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 3
     mode = repo._conn.execute("PRAGMA journal_mode").fetchone()[0]
     sync = repo._conn.execute("PRAGMA synchronous").fetchone()[0]
     assert (mode, sync) == ("wal", 2)  # 2 = FULL

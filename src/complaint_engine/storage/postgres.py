@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from complaint_engine.errors import StorageError
-from complaint_engine.facts import facts_of
 from complaint_engine.model import Complaint
-from complaint_engine.serialization import from_document
-from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLRepository, SQLTransaction, SQLUnit, facts_ddl, to_us
+from complaint_engine.storage.schema import fact_columns_ddl, move_to_version_3, to_us
+from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit, facts_ddl
 
 try:
     import psycopg
@@ -52,7 +51,15 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "CREATE TABLE announcements (number TEXT PRIMARY KEY, office TEXT NOT NULL, doc TEXT NOT NULL)",
     ),
 )
-MIGRATIONS = (*MIGRATIONS, tuple(facts_ddl("BIGINT")))  # version 2: the facts table
+MIGRATIONS = (
+    *MIGRATIONS,
+    tuple(facts_ddl("BIGINT")),  # version 2: the facts table
+    (  # version 3: facts into the complaint row, history out of the documents (see storage/schema.py)
+        *fact_columns_ddl("BIGINT"),
+        "ALTER TABLE transitions ADD COLUMN office TEXT",
+        "ALTER TABLE transitions DISABLE TRIGGER transitions_append_only",  # on again in the same transaction
+    ),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError)
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
@@ -82,8 +89,7 @@ class _PgUnit(SQLUnit):
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        rows = self._execute(sql + " FOR UPDATE SKIP LOCKED", args).fetchall()
-        return [from_document(doc, Complaint, key=key) for key, doc in rows]
+        return self._complaints(self._execute(sql + " FOR UPDATE SKIP LOCKED", args).fetchall())
 
 
 class _PgTransaction(SQLTransaction, _PgUnit):
@@ -121,11 +127,10 @@ class PostgresRepository(SQLRepository, _PgUnit):
             for version in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[version]:
                     self._conn.execute(statement)
-                if version == 1:  # back-fill the facts table from the stored documents
-                    rows = self._conn.execute("SELECT id, doc FROM complaints").fetchall()
-                    facts = [facts_of(from_document(doc, Complaint, key=key)) for key, doc in rows]
-                    if facts:
-                        self._conn.cursor().executemany(POSTGRES.sql(FACTS_UPSERT), facts)
+                if version == 2:
+                    move_to_version_3(self._execute, self._executemany)
+                    self._conn.execute("ALTER TABLE transitions ENABLE TRIGGER transitions_append_only")
+                    self._conn.execute("DROP TABLE complaint_facts")
             if current == 0:
                 self._conn.execute("INSERT INTO complaint_engine_schema VALUES (%s)", (SCHEMA_VERSION,))
             elif current < SCHEMA_VERSION:
@@ -142,4 +147,4 @@ class PostgresRepository(SQLRepository, _PgUnit):
 
     def drop_all_data_for_tests(self) -> None:
         """Empty every table (TRUNCATE does not fire the append-only row trigger). For test suites only."""
-        self._conn.execute("TRUNCATE complaints, transitions, sequences, capas, announcements, complaint_facts")
+        self._conn.execute("TRUNCATE complaints, transitions, sequences, capas, announcements")

@@ -16,30 +16,32 @@ from typing import Any
 import attrs
 
 from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
-from complaint_engine.facts import FACT_COLUMNS, NAMES, columns, facts_of
-from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
+from complaint_engine.facts import FACT_COLUMNS, NAMES, columns
+from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
 from complaint_engine.period import Period
-from complaint_engine.rules.sla import ClockState
 from complaint_engine.serialization import from_document, to_document
+from complaint_engine.storage.schema import (
+    COMPLAINT_COLUMNS,
+    INDEXED,
+    INSERT_COMPLAINT,
+    INSERT_TRANSITION,
+    complaint_row,
+    indexed_value,
+    next_due_us,
+    to_us,
+    transition_of,
+    transition_rows,
+)
 
-__all__ = ["FACTS_UPSERT", "Dialect", "SQLRepository", "SQLTransaction", "SQLUnit", "facts_ddl", "next_due_us",
-           "to_us"]
-
-_FIXED = ("id", "office", "received_us")  # never change after intake: not in the update, so their index stays put
-FACTS_UPSERT = (f"INSERT INTO complaint_facts ({', '.join(NAMES)}) VALUES ({', '.join('?' for _ in NAMES)}) "
-                f"ON CONFLICT (id) DO UPDATE SET "
-                + ", ".join(f"{n} = excluded.{n}" for n in NAMES if n not in _FIXED))
+__all__ = ["Dialect", "SQLRepository", "SQLTransaction", "SQLUnit", "facts_ddl", "next_due_us", "to_us"]
 
 
 def facts_ddl(integer: str, table_options: str = "") -> list[str]:
-    """The facts table and its index, with the dialect's 64-bit integer type and table options."""
+    """Version 2's facts table (version 3 moves its columns into the complaint row and drops it)."""
     cols = ", ".join(f"{n} {'TEXT' if kind == 'text' else integer}" + (" PRIMARY KEY" if n == "id" else "")
                      for n, kind in FACT_COLUMNS)
     return [f"CREATE TABLE complaint_facts ({cols}){table_options}",
             "CREATE INDEX complaint_facts_office_received ON complaint_facts (office, received_us)"]
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-US = dt.timedelta(microseconds=1)
 
 
 @attrs.frozen
@@ -53,29 +55,14 @@ class Dialect:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
 
 
-def to_us(instant: dt.datetime) -> int:
-    return (instant - EPOCH) // US
-
-
-def next_due_us(c: Complaint) -> int | None:
-    """The earliest due instant among running clocks: what the overdue query looks at."""
-    dues = [d.due for d in c.deadlines.values() if d.state is ClockState.RUNNING]
-    return to_us(min(dues)) if dues else None
-
-
-def _row(c: Complaint) -> tuple[Any, ...]:
-    return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version, to_document(c))
-
-
-def _transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
-    return [(c.id, i, t.event, None if t.source is None else t.source.value, t.target.value, t.actor.id,
-             t.actor.role.value, t.at.isoformat(), t.note) for i, t in enumerate(c.history[start:], start)]
+_VERSION_AT = COMPLAINT_COLUMNS.index("version")  # version, doc and the facts follow
+_HISTORY_CHUNK = 500  # ids per ``IN (…)`` when reading the histories of many complaints
 
 
 @functools.cache
 def _update_statement(indexed: tuple[str, ...]) -> str:
-    """The optimistic UPDATE of a complaint row setting the given indexed columns, the version and the doc."""
-    sets = ", ".join(f"{name} = ?" for name in (*indexed, "version", "doc"))
+    """The optimistic UPDATE of a complaint row: the given indexed columns, then version, doc and the facts."""
+    sets = ", ".join(f"{name} = ?" for name in (*indexed, *COMPLAINT_COLUMNS[_VERSION_AT:]))
     return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ?"
 
 
@@ -122,28 +109,24 @@ class SQLUnit:
     # complaints
     def add(self, complaint: Complaint) -> Complaint:
         try:
-            self._execute("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _row(complaint))
+            self._execute(INSERT_COMPLAINT, complaint_row(complaint))
         except self._dialect.integrity_error as exc:
             raise ValidationError.of("complaint id or serial", complaint.id,
                                      f"one not already stored ({exc})") from None
-        self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               _transition_rows(complaint, 0))
-        self._execute(FACTS_UPSERT, facts_of(complaint))
+        self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0))
         self._written[complaint.id] = complaint
         return complaint
 
     def add_many(self, complaints: Iterable[Complaint]) -> int:
-        rows, transitions, facts = [], [], []
+        rows, transitions = [], []
         for c in complaints:
-            rows.append(_row(c))
-            transitions.extend(_transition_rows(c, 0))
-            facts.append(facts_of(c))
+            rows.append(complaint_row(c))
+            transitions.extend(transition_rows(c, 0))
         try:
-            self._executemany("INSERT INTO complaints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._executemany(INSERT_COMPLAINT, rows)
         except self._dialect.integrity_error as exc:
             raise ValidationError.of("complaint ids or serials", f"{len(rows)} rows", f"unique ({exc})") from None
-        self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", transitions)
-        self._executemany(FACTS_UPSERT, facts)
+        self._executemany(INSERT_TRANSITION, transitions)
         return len(rows)
 
     def get(self, complaint_id: str) -> Complaint:
@@ -156,9 +139,27 @@ class SQLUnit:
         if cached is not None:
             return cached
         doc = self._execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()[0]
-        complaint = from_document(doc, Complaint, key=complaint_id)
+        complaint = from_document(doc, Complaint, key=complaint_id,
+                                  history=self._histories([complaint_id]).get(complaint_id, ()))
         self._cache.put(complaint)  # read inside our transaction but not written by it: committed content
         return complaint
+
+    def _histories(self, ids: list[str]) -> dict[str, tuple[Transition, ...]]:
+        """The histories of the given complaints, rebuilt from the append-only transition rows."""
+        out: dict[str, list[Transition]] = {}
+        for i in range(0, len(ids), _HISTORY_CHUNK):
+            chunk = ids[i:i + _HISTORY_CHUNK]
+            rows = self._execute(
+                "SELECT complaint_id, event, source, target, actor, role, office, at, note FROM transitions "
+                f"WHERE complaint_id IN ({', '.join('?' for _ in chunk)}) ORDER BY complaint_id, seq", chunk)
+            for key, *fields in rows.fetchall():
+                out.setdefault(key, []).append(transition_of(*fields))
+        return {key: tuple(history) for key, history in out.items()}
+
+    def _complaints(self, rows: list[tuple[str, str]]) -> list[Complaint]:
+        """Complaints of (id, doc) rows, each with its history."""
+        histories = self._histories([key for key, _ in rows])
+        return [from_document(doc, Complaint, key=key, history=histories.get(key, ())) for key, doc in rows]
 
     def _stored(self, complaint_id: str, version: int) -> Complaint | None:
         """The stored content of a complaint at ``version`` when this unit already holds it (no query)."""
@@ -169,18 +170,16 @@ class SQLUnit:
 
     def save(self, complaint: Complaint) -> Complaint:
         saved = replace(complaint, {"version": complaint.version + 1})
-        row = _row(saved)
-        _, _, status, serial, _, next_due, version, doc = row
+        row = complaint_row(saved)
         # An index entry is rewritten whenever its column is in SET, even to the same value: with the stored
         # content at hand, set only the indexed columns that changed (office and received_us never do).
         before = self._stored(complaint.id, complaint.version)
-        changed = [(name, value) for name, value, old in (
-            ("status", status, None if before is None else before.status.value),
-            ("serial", serial, None if before is None else before.serial),
-            ("next_due_us", next_due, None if before is None else next_due_us(before)))
-            if before is None or value != old]
-        cur = self._execute(_update_statement(tuple(name for name, _ in changed)),
-                            (*(value for _, value in changed), version, doc, complaint.id, complaint.version))
+        changed = INDEXED if before is None else tuple(
+            name for name, old in zip(INDEXED, (before.status.value, before.serial, next_due_us(before)),
+                                      strict=True) if indexed_value(row, name) != old)
+        cur = self._execute(_update_statement(changed),
+                            (*(indexed_value(row, name) for name in changed), *row[_VERSION_AT:],
+                             complaint.id, complaint.version))
         if cur.rowcount == 0:
             found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
             if found is None:
@@ -191,9 +190,7 @@ class SQLUnit:
         else:
             stored = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
                                    (complaint.id,)).fetchone()[0]
-        self._executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          _transition_rows(saved, stored))
-        self._execute(FACTS_UPSERT, facts_of(saved))
+        self._executemany(INSERT_TRANSITION, transition_rows(saved, stored))
         self._written[saved.id] = saved
         return saved
 
@@ -205,7 +202,7 @@ class SQLUnit:
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
               tz: str = "Asia/Shanghai") -> dict[str, Any]:
         """The fact columns (numpy) of complaints received in ``period`` (local time in ``tz``) and ``office``,
-        read straight from the facts table."""
+        read straight from the fact columns of the complaint rows."""
         where: list[str] = []
         args: list[Any] = []
         if office is not None:
@@ -215,7 +212,7 @@ class SQLUnit:
             start, end = Period.parse(period).bounds(tz)
             where.append("received_us >= ? AND received_us < ?")
             args.extend((to_us(start), to_us(end)))
-        sql = f"SELECT {', '.join(NAMES)} FROM complaint_facts"
+        sql = f"SELECT {', '.join(NAMES)} FROM complaints"
         sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY received_us, id"
         return columns(self._execute(sql, args).fetchall())
 
@@ -234,7 +231,7 @@ class SQLUnit:
             args.append(to_us(due_before))
         sql = "SELECT id, doc FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY received_us, id"
-        return [from_document(doc, Complaint, key=key) for key, doc in self._execute(sql, args)]
+        return self._complaints(self._execute(sql, args).fetchall())
 
     def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
         """Ids of complaints with a running clock due before the instant: the indexed overdue query, without
@@ -258,7 +255,7 @@ class SQLUnit:
     def history(self, complaint_id: str) -> list[tuple[Any, ...]]:
         """The append-only transition rows of a complaint, in order."""
         rows: list[tuple[Any, ...]] = self._execute(
-            "SELECT seq, event, source, target, actor, role, at, note FROM transitions WHERE complaint_id = ? "
+            "SELECT seq, event, source, target, actor, role, at, note, office FROM transitions WHERE complaint_id = ? "
             "ORDER BY seq", (complaint_id,)).fetchall()
         return [tuple(r) for r in rows]
 

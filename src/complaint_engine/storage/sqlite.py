@@ -5,9 +5,10 @@
 * The schema is versioned with ``PRAGMA user_version``; migrations run forward inside one transaction,
   so a failed one leaves no partial schema. A file of a newer version is refused.
 * Queried fields are indexed columns (office, status, serial, received_at, next due instant); the
-  complaint itself is a JSON document (``serialization.to_document``).
-* The transition history is also kept in an append-only table whose triggers refuse UPDATE and DELETE:
-  the quality record (P-7).
+  complaint itself is a JSON document (``serialization.to_document``) next to its fact columns
+  (``complaint_engine.facts``) in the same row.
+* The transition history is the append-only ``transitions`` table, whose triggers refuse UPDATE and
+  DELETE: the quality record (P-7). Documents do not repeat it.
 * A unit of work is ``BEGIN IMMEDIATE`` … ``COMMIT``: it takes the write lock at once, so serials
   allocated inside it are gap-free across processes, and a rollback returns them.
 """
@@ -19,16 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
-from complaint_engine.facts import facts_of
-from complaint_engine.model import Complaint
-from complaint_engine.serialization import from_document
-from complaint_engine.storage.sql import FACTS_UPSERT, Dialect, SQLRepository, facts_ddl
+from complaint_engine.storage.schema import fact_columns_ddl, move_to_version_3
+from complaint_engine.storage.sql import Dialect, SQLRepository, facts_ddl
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
 
+NO_UPDATE_TRIGGER = """CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+        BEGIN SELECT RAISE(ABORT, 'transitions are append-only quality records'); END"""
 MIGRATIONS: Sequence[str] = (
     # version 1
-    """
+    f"""
     CREATE TABLE complaints (
         id TEXT PRIMARY KEY,
         office TEXT NOT NULL,
@@ -55,8 +56,7 @@ MIGRATIONS: Sequence[str] = (
         note TEXT,
         PRIMARY KEY (complaint_id, seq)
     ) WITHOUT ROWID;
-    CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
-        BEGIN SELECT RAISE(ABORT, 'transitions are append-only quality records'); END;
+    {NO_UPDATE_TRIGGER};
     CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
         BEGIN SELECT RAISE(ABORT, 'transitions are append-only quality records'); END;
     CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -64,7 +64,9 @@ MIGRATIONS: Sequence[str] = (
     CREATE TABLE announcements (number TEXT PRIMARY KEY, office TEXT NOT NULL, doc TEXT NOT NULL);
     """,
 )
-SCHEMA_VERSION = len(MIGRATIONS) + 1  # version 2: the facts table, back-filled from the documents
+# version 2 created a facts table (see _migrate); version 3 moves the facts into the complaint row and the
+# history out of the documents (storage/schema.py)
+SCHEMA_VERSION = 3
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError)
 
 
@@ -112,12 +114,16 @@ class SQLiteRepository(SQLRepository):
                 raise StorageError(f"database {self.path!r} has schema version {current}; this library supports "
                                    f"up to {SCHEMA_VERSION} — upgrade complaint_engine", location=self.path)
             for version in range(current, SCHEMA_VERSION):
-                if version < len(MIGRATIONS):
+                if version == 0:
                     for statement in MIGRATIONS[version].split(";\n"):
                         if statement.strip():
                             self._conn.execute(statement)
+                elif version == 1:
+                    # WITHOUT ROWID: the rows lived in the id's B-tree (one tree per upsert, not table + index)
+                    for statement in facts_ddl("INTEGER", " WITHOUT ROWID"):
+                        self._conn.execute(statement)
                 else:
-                    self._migrate_to_facts()
+                    self._migrate_to_version_3()
                 self._conn.execute(f"PRAGMA user_version = {version + 1}")
             self._conn.execute("COMMIT")
         except BaseException as exc:
@@ -126,15 +132,14 @@ class SQLiteRepository(SQLRepository):
                 raise StorageError(f"cannot prepare database {self.path!r}: {exc}", location=self.path) from exc
             raise
 
-    def _migrate_to_facts(self) -> None:
-        """Version 2: the facts table for the columnar read, filled from every stored document."""
-        # WITHOUT ROWID: the rows live in the id's B-tree, so an upsert writes one tree instead of table + index
-        for statement in facts_ddl("INTEGER", " WITHOUT ROWID"):
+    def _migrate_to_version_3(self) -> None:
+        """Version 3: facts into the complaint row, history out of the documents (see storage/schema.py)."""
+        for statement in (*fact_columns_ddl("INTEGER"), "ALTER TABLE transitions ADD COLUMN office TEXT",
+                          "DROP TRIGGER transitions_no_update"):  # back on below, in this same transaction
             self._conn.execute(statement)
-        rows = self._conn.execute("SELECT id, doc FROM complaints").fetchall()
-        facts = [facts_of(from_document(doc, Complaint, key=key)) for key, doc in rows]
-        if facts:
-            self._conn.executemany(FACTS_UPSERT, facts)
+        move_to_version_3(self._conn.execute, self._conn.executemany)
+        self._conn.execute(NO_UPDATE_TRIGGER)
+        self._conn.execute("DROP TABLE complaint_facts")
 
     def in_transaction(self) -> bool:
         return bool(self._conn.in_transaction)

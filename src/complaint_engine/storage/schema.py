@@ -1,0 +1,114 @@
+"""The row shapes both SQL backends store, and the data step of the version-3 migration they share.
+
+Version 3 (both backends):
+
+* the fact columns of the analysis (``complaint_engine.facts``) live in the complaint's own row — a
+  desk verb writes one row, not a row and a facts row in a second B-tree;
+* a complaint's document no longer repeats its history: the append-only ``transitions`` table is the one
+  record of it, and gains the actor's ``office`` so a history can be rebuilt from it exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from complaint_engine.facts import FACT_COLUMNS, NAMES, facts_of
+from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
+from complaint_engine.rules.sla import ClockState
+from complaint_engine.serialization import from_legacy_document, to_document
+
+__all__ = ["COMPLAINT_COLUMNS", "FACT_EXTRA", "INDEXED", "INSERT_COMPLAINT", "INSERT_TRANSITION",
+           "TRANSITION_COLUMNS", "complaint_row", "fact_columns_ddl", "move_to_version_3", "next_due_us",
+           "to_us", "transition_of", "transition_rows"]
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+
+# The complaint row: the columns of version 1, then every fact column not already among them.
+_OWN = ("id", "office", "status", "serial", "received_us", "next_due_us", "version", "doc")
+FACT_EXTRA = tuple(n for n in NAMES if n not in _OWN)
+COMPLAINT_COLUMNS = (*_OWN, *FACT_EXTRA)
+INDEXED = ("status", "serial", "next_due_us")  # indexed columns a verb may change (office, received_us never do)
+_INDEXED_AT = {name: COMPLAINT_COLUMNS.index(name) for name in INDEXED}
+_extra_facts = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA))
+INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' for _ in COMPLAINT_COLUMNS)})")
+
+TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at", "note")
+INSERT_TRANSITION = (f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)}) "
+                     f"VALUES ({', '.join('?' for _ in TRANSITION_COLUMNS)})")
+
+
+def to_us(instant: dt.datetime) -> int:
+    return (instant - EPOCH) // US
+
+
+def next_due_us(c: Complaint) -> int | None:
+    """The earliest due instant among running clocks: what the overdue query looks at."""
+    dues = [d.due for d in c.deadlines.values() if d.state is ClockState.RUNNING]
+    return to_us(min(dues)) if dues else None
+
+
+def complaint_row(c: Complaint) -> tuple[Any, ...]:
+    """The complaint's row in :data:`COMPLAINT_COLUMNS` order: query columns, version, document, facts."""
+    return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
+            to_document(c), *_extra_facts(facts_of(c)))
+
+
+def indexed_value(row: tuple[Any, ...], name: str) -> Any:
+    return row[_INDEXED_AT[name]]
+
+
+def transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
+    """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order."""
+    return [(c.id, i, t.event, None if t.source is None else t.source.value, t.target.value, t.actor.id,
+             t.actor.role._value_, t.actor.office, t.at.isoformat(), t.note)
+            for i, t in enumerate(c.history[start:], start)]
+
+
+_ACTORS: dict[tuple[str, str, str], Actor] = {}
+
+
+def transition_of(event: str, source: str | None, target: str, actor: str, role: str, office: str, at: str,
+                  note: str | None) -> Transition:
+    """A transition back from its row (after ``complaint_id`` and ``seq``)."""
+    key = (actor, role, office)
+    who = _ACTORS.get(key)
+    if who is None:  # a desk has few actors; each row of a long history repeats one of them
+        if len(_ACTORS) > 10_000:
+            _ACTORS.clear()
+        who = _ACTORS[key] = Actor(actor, Role(role), office)
+    return Transition.record(event, None if source is None else Status(source), Status(target), who,
+                             dt.datetime.fromisoformat(at), note)
+
+
+def fact_columns_ddl(integer: str) -> list[str]:
+    """``ALTER TABLE`` statements adding the fact columns to the complaint row."""
+    kinds = dict(FACT_COLUMNS)
+    return [f"ALTER TABLE complaints ADD COLUMN {n} {'TEXT' if kinds[n] == 'text' else integer}"
+            for n in FACT_EXTRA]
+
+
+def move_to_version_3(execute: Callable[[str, Sequence[Any]], Any],
+                      executemany: Callable[[str, list[tuple[Any, ...]]], None]) -> None:
+    """The data step of version 3, after the columns exist: rewrite every document without its history,
+    fill each complaint row's facts and each transition row's ``office`` from the version-1 documents.
+    The caller has paused the transition table's append-only trigger (inside the same transaction)."""
+    sets = ", ".join(f"{n} = ?" for n in ("doc", *FACT_EXTRA))
+    rows: list[tuple[Any, ...]] = []
+    offices: list[tuple[Any, ...]] = []
+    for key, doc in execute("SELECT id, doc FROM complaints", ()).fetchall():
+        c = from_legacy_document(doc, Complaint, key=key)
+        rows.append((to_document(c), *_extra_facts(facts_of(c)), key))
+        offices.extend((t.actor.office, key, i) for i, t in enumerate(c.history))
+    executemany(f"UPDATE complaints SET {sets} WHERE id = ?", rows)
+    executemany("UPDATE transitions SET office = ? WHERE complaint_id = ? AND seq = ?", offices)
+    capas = execute("SELECT number, doc FROM capas", ()).fetchall()
+    executemany("UPDATE capas SET doc = ? WHERE number = ?",
+                [(to_document(from_legacy_document(doc, CAPAReport, key=key)), key) for key, doc in capas])
+    notices = execute("SELECT number, doc FROM announcements", ()).fetchall()
+    executemany("UPDATE announcements SET doc = ? WHERE number = ?",
+                [(to_document(from_legacy_document(doc, Announcement, key=key)), key) for key, doc in notices])
