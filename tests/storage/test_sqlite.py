@@ -263,3 +263,16 @@ def test_a_complaint_read_before_another_process_changed_it_is_read_fresh(tmp_pa
     two.register(c.id, by=RECEPTION)
     assert one.get(c.id).status is ce.Status.REGISTERED
     assert one.dispatch(c.id, by=RECEPTION).serial == "A-2024-00001"
+
+
+@pytest.mark.parametrize(("status", "index"), [(ce.Status.REGISTERED, "complaints_open_status"),
+                                               (ce.Status.CLOSED, "complaints_office_received")])
+def test_find_by_status_searches_an_index(tmp_path: Path, status: ce.Status, index: str) -> None:
+    repo = SQLiteRepository(tmp_path / "plan.sqlite")
+    statements: list[str] = []
+    repo._conn.set_trace_callback(statements.append)
+    repo.find(office="A", status=status)
+    repo._conn.set_trace_callback(None)
+    query = next(s for s in statements if s.startswith("SELECT id, doc FROM complaints"))
+    plan = " ".join(row[3] for row in repo._conn.execute("EXPLAIN QUERY PLAN " + query))
+    assert f"SEARCH complaints USING INDEX {index}" in plan

@@ -19,7 +19,7 @@ from typing import Any
 
 from complaint_engine.errors import StorageError
 from complaint_engine.model import Complaint
-from complaint_engine.storage.schema import fact_columns_ddl, move_to_version_3, to_us
+from complaint_engine.storage.schema import move_to_version_3, to_us, version_3_ddl
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit, facts_ddl
 
 try:
@@ -55,8 +55,7 @@ MIGRATIONS = (
     *MIGRATIONS,
     tuple(facts_ddl("BIGINT")),  # version 2: the facts table
     (  # version 3: facts into the complaint row, history out of the documents (see storage/schema.py)
-        *fact_columns_ddl("BIGINT"),
-        "ALTER TABLE transitions ADD COLUMN office TEXT",
+        *version_3_ddl("BIGINT"),
         "ALTER TABLE transitions DISABLE TRIGGER transitions_append_only",  # on again in the same transaction
     ),
 )

@@ -25,6 +25,7 @@ from complaint_engine.storage.schema import (
     INDEXED,
     INSERT_COMPLAINT,
     INSERT_TRANSITION,
+    OPEN,
     complaint_row,
     indexed_value,
     next_due_us,
@@ -226,6 +227,8 @@ class SQLUnit:
         if status is not None:
             where.append("status = ?")
             args.append(status.value)
+            if status is not Status.CLOSED:  # the status index holds open complaints; planners need the literal
+                where.append(OPEN)
         if due_before is not None:
             where.append("next_due_us < ?")
             args.append(to_us(due_before))

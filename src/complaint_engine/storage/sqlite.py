@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
-from complaint_engine.storage.schema import fact_columns_ddl, move_to_version_3
+from complaint_engine.storage.schema import move_to_version_3, version_3_ddl
 from complaint_engine.storage.sql import Dialect, SQLRepository, facts_ddl
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
@@ -134,7 +134,7 @@ class SQLiteRepository(SQLRepository):
 
     def _migrate_to_version_3(self) -> None:
         """Version 3: facts into the complaint row, history out of the documents (see storage/schema.py)."""
-        for statement in (*fact_columns_ddl("INTEGER"), "ALTER TABLE transitions ADD COLUMN office TEXT",
+        for statement in (*version_3_ddl("INTEGER"),
                           "DROP TRIGGER transitions_no_update"):  # back on below, in this same transaction
             self._conn.execute(statement)
         move_to_version_3(self._conn.execute, self._conn.executemany)
