@@ -252,6 +252,9 @@ def _document_converter() -> cattrs.Converter:
     shared plain data goes straight to the JSON encoder and is never handed out (``to_dict`` does not
     use it), so no caller can alter a remembered part."""
     conv = make_converter(detailed_validation=False)
+    # instants first: the part hooks generated below bind the instant hook; a new clock reuses the instants
+    # of the clock it replaces (``started_at``, ``due``), so their text is remembered too
+    conv.register_unstructure_hook(dt.datetime, _memoized(dt.datetime.isoformat, size=65_536))
     for cls in (Deadline, Callback, HandlingNotice, Escalation, Referral, Deferral):
         conv.register_unstructure_hook(cls, _memoized(conv.get_unstructure_hook(cls)))
     return conv

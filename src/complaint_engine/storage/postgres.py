@@ -19,7 +19,7 @@ from typing import Any
 
 from complaint_engine.errors import StorageError
 from complaint_engine.model import Complaint
-from complaint_engine.storage.schema import move_to_version_3, to_us, version_3_ddl
+from complaint_engine.storage.schema import LIVE, move_to_version_3, to_us, version_3_ddl
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit, facts_ddl
 
 try:
@@ -79,7 +79,7 @@ class _PgUnit(SQLUnit):
                       limit: int | None = 100) -> list[Complaint]:
         """Complaints with a running clock due before the instant, locked for this transaction; rows locked by
         another worker are skipped, so concurrent sweeps share the work."""
-        sql = "SELECT id, doc FROM complaints WHERE next_due_us < ?"
+        sql = f"SELECT id, doc FROM complaints WHERE next_due_us < ? AND {LIVE}"
         args: list[Any] = [to_us(due_before)]
         if office is not None:
             sql += " AND office = ?"

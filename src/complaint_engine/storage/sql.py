@@ -25,7 +25,7 @@ from complaint_engine.storage.schema import (
     INDEXED,
     INSERT_COMPLAINT,
     INSERT_TRANSITION,
-    OPEN,
+    LIVE,
     complaint_row,
     indexed_value,
     next_due_us,
@@ -191,7 +191,11 @@ class SQLUnit:
         else:
             stored = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
                                    (complaint.id,)).fetchone()[0]
-        self._executemany(INSERT_TRANSITION, transition_rows(saved, stored))
+        rows = transition_rows(saved, stored)
+        if len(rows) == 1:  # one verb, one transition: execute skips executemany's cursor set-up
+            self._execute(INSERT_TRANSITION, rows[0])
+        else:
+            self._executemany(INSERT_TRANSITION, rows)
         self._written[saved.id] = saved
         return saved
 
@@ -227,11 +231,11 @@ class SQLUnit:
         if status is not None:
             where.append("status = ?")
             args.append(status.value)
-            if status is not Status.CLOSED:  # the status index holds open complaints; planners need the literal
-                where.append(OPEN)
         if due_before is not None:
             where.append("next_due_us < ?")
             args.append(to_us(due_before))
+        if due_before is not None or (status is not None and status is not Status.CLOSED):
+            where.append(LIVE)  # implied by the terms above; spelled out so the planner uses the live index
         sql = "SELECT id, doc FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY received_us, id"
         return self._complaints(self._execute(sql, args).fetchall())
@@ -239,7 +243,7 @@ class SQLUnit:
     def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
         """Ids of complaints with a running clock due before the instant: the indexed overdue query, without
         reading documents (a sweep then loads only those complaints)."""
-        sql = "SELECT id FROM complaints WHERE next_due_us < ?"
+        sql = f"SELECT id FROM complaints WHERE next_due_us < ? AND {LIVE}"
         args: list[Any] = [to_us(due_before)]
         if office is not None:
             sql += " AND office = ?"
