@@ -264,6 +264,20 @@ def test_charts_are_written_as_png(tmp_path: Path) -> None:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_trend_chart_draws_u_chart_limits_when_households_are_given(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    e = Estate()
+    for month in range(1, 7):
+        for day in range(1, 2 + month):
+            e.complaint(at(2024, month, day + 1, 10))
+    report = analyse(e.frame(), "2024H1", households=[400, 400, 420, 420, 450, 450])
+    assert report.control is not None
+    assert report.control.kind == "u"
+    files = report.plot(tmp_path)
+    assert files[-1].name == "2024H1-trend.png"
+    assert files[-1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_without_a_cjk_font_charts_fall_back_to_english_with_a_warning(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")

@@ -63,6 +63,21 @@ def test_u_chart_limits_vary_with_exposure() -> None:
     assert chart.out_of_control == (2,)
 
 
+def test_limits_on_the_scale_of_the_counts() -> None:
+    """What the trend chart draws next to the monthly counts: a u chart's rate limits times each exposure
+    (a count above its limit is exactly a rate above the rate limit); a c chart's limits unchanged."""
+    counts, households = [10, 12, 30], [400, 500, 400]
+    u = u_chart(counts, households)
+    center, ucl, lcl = u.in_counts(households)
+    assert center.tolist() == pytest.approx([u.center * n for n in households])
+    assert ucl.tolist() == pytest.approx([limit * n for limit, n in zip(u.ucl, households, strict=True)])
+    assert [i for i, c in enumerate(counts) if c > ucl[i] or c < lcl[i]] == list(u.out_of_control)
+    c = c_chart([4, 5, 3, 6, 4, 20])
+    assert [a.tolist() for a in c.in_counts()] == [[7.0] * 6, c.ucl.tolist(), c.lcl.tolist()]
+    with pytest.raises(ValidationError, match="exposure"):
+        u.in_counts([400, 500])
+
+
 @pytest.mark.parametrize(("exposure", "fragment"), [([100, 0], "positive"), ([100], "one exposure per count"),
                                                     ([100, float("nan")], "NaN")])
 def test_bad_exposure_is_refused(exposure: list[float], fragment: str) -> None:

@@ -103,9 +103,13 @@ def plot_report(report: AnalysisReport, folder: Path, lang: str) -> list[Path]:
         fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
         x = np.arange(len(report.monthly.periods))
         ax.plot(x, report.monthly.totals, marker="o", color="#4c72b0", label=label("col.total", lang))
-        if report.control is not None and report.control.kind == "c":
-            ax.plot(x, report.control.ucl, linestyle="--", color="#c44e52", label="UCL")
-            ax.axhline(report.control.center, linestyle=":", color="#888888", label="CL")
+        if report.control is not None:
+            # limits on the counts' scale: a u chart (households given) has one pair per month
+            center, ucl, lcl = report.control.in_counts(report.monthly.exposure)
+            ax.plot(x, ucl, linestyle="--", color="#c44e52", label="UCL")
+            ax.plot(x, center, linestyle=":", color="#888888", label="CL")
+            if lcl.any():
+                ax.plot(x, lcl, linestyle="--", color="#c44e52", alpha=0.5, label="LCL")
             for i in report.control.out_of_control:
                 ax.plot(x[i], report.monthly.totals[i], marker="o", color="#c44e52", markersize=10)
         if report.trend is not None:

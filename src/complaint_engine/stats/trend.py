@@ -88,6 +88,14 @@ class ControlChart:
     lcl: FloatArray
     out_of_control: tuple[int, ...]
 
+    def in_counts(self, exposure: Any = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Center line, upper and lower limits per point on the scale of the counts: a u chart's limits are on
+        rates, so each is multiplied by its period's exposure; a c chart's are counts already."""
+        scale = np.ones(len(self.values)) if self.kind == "c" else _series(exposure, "exposure")
+        if scale.shape != self.values.shape:
+            raise ValidationError.of("exposure", f"{len(scale)} values", f"one per point ({len(self.values)})")
+        return self.center * scale, self.ucl * scale, self.lcl * scale
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "values": self.values.tolist(), "center": self.center, "ucl": self.ucl.tolist(),
                 "lcl": self.lcl.tolist(), "out_of_control": list(self.out_of_control)}
