@@ -216,3 +216,29 @@ def test_a_rolled_back_save_is_not_seen_afterwards(repo: Any) -> None:
     assert repo.get(c.id) == c
     assert repo.save(replace(c, {"summary": "committed"})).summary == "committed"
     assert repo.get(c.id).summary == "committed"
+
+
+def test_find_returns_every_history_whole_across_many_complaints(repo: Any) -> None:
+    """Histories are read in chunks of ids (``IN (…)``); more complaints than a chunk must all come back whole."""
+    desk, _ = new_desk(repo)
+    first = desk.register(received(desk).id, by=RECEPTION)
+    desk.dispatch(first.id, by=RECEPTION)
+    base = desk.get(first.id)
+    many = [replace(base, {"id": f"bulk-{i:05d}", "serial": f"A-2024-9{i:04d}", "document_number": None,
+                           "received_at": base.received_at + dt.timedelta(seconds=i)}) for i in range(1, 1201)]
+    repo.add_many(many)
+    found = repo.find()
+    assert len(found) == 1201
+    assert found[1:] == many
+    assert all(len(c.history) == len(base.history) for c in found)
+
+
+def test_add_many_with_a_repeated_or_stored_id_adds_nothing(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    stored = received(desk)
+    fresh = replace(stored, {"id": "fresh-1"})
+    for batch in ([fresh, replace(stored, {"id": "fresh-2"}), stored], [fresh, fresh]):
+        with pytest.raises(ce.ValidationError):
+            repo.add_many(batch)
+        assert [c.id for c in repo.find()] == [stored.id]
+    assert repo.add_many([fresh]) == 1

@@ -6,6 +6,7 @@ Every backend passes the same contract suite (``tests/storage/test_contract.py``
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +38,11 @@ class UnitOfWork(Protocol):
 
     def add(self, complaint: Complaint) -> Complaint:
         """Store a new complaint as it is; a duplicate id raises ``ValidationError``."""
+        ...
+
+    def add_many(self, complaints: Iterable[Complaint]) -> int:
+        """Store new complaints in bulk (imports); returns how many. A duplicate id refuses the whole call.
+        On a repository (outside a unit of work) SQL backends commit in batches, each whole or not at all."""
         ...
 
     def get(self, complaint_id: str) -> Complaint:

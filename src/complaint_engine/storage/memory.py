@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
@@ -45,6 +45,16 @@ class _MemoryUnit:
             raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
         self._staged.complaints[complaint.id] = complaint
         return complaint
+
+    def add_many(self, complaints: Iterable[Complaint]) -> int:
+        batch = list(complaints)
+        seen: set[str] = set()
+        for c in batch:  # every id checked before any is staged: the call lands whole or not at all
+            if c.id in seen or c.id in self._staged.complaints or c.id in self._store.complaints:
+                raise ValidationError.of("complaint id", c.id, "an id not already stored nor repeated in the batch")
+            seen.add(c.id)
+        self._staged.complaints.update((c.id, c) for c in batch)
+        return len(batch)
 
     def get(self, complaint_id: str) -> Complaint:
         found = self._staged.complaints.get(complaint_id) or self._store.complaints.get(complaint_id)
@@ -171,6 +181,10 @@ class InMemoryRepository(_MemoryUnit):
     # Direct calls: each its own committed unit.
     def add(self, complaint: Complaint) -> Complaint:
         return self._direct(lambda u: u.add(complaint))
+
+    def add_many(self, complaints: Iterable[Complaint], *, batch: int = 50_000) -> int:
+        """Import complaints in one unit (memory needs no batches; ``batch`` is accepted for the same call)."""
+        return self._direct(lambda u: u.add_many(complaints))
 
     def save(self, complaint: Complaint) -> Complaint:
         return self._direct(lambda u: u.save(complaint))
