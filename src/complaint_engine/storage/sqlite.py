@@ -4,9 +4,10 @@
 * A busy timeout, so several processes (several desks) can share the file.
 * The schema is versioned with ``PRAGMA user_version``; migrations run forward inside one transaction,
   so a failed one leaves no partial schema. A file of a newer version is refused.
-* Queried fields are indexed columns (office, status, serial, received_at, next due instant); the
-  complaint itself is a JSON document (``serialization.to_document``) next to its fact columns
-  (``complaint_engine.facts``) in the same row.
+* Queried fields are indexed columns: office with received_at, serial (unique), and status with the
+  next due instant in one small index of live complaints (``storage/schema.py``); the complaint itself
+  is a JSON document (``serialization.to_document``) next to its fact columns (``complaint_engine.facts``)
+  in the same row.
 * The transition history is the append-only ``transitions`` table, whose triggers refuse UPDATE and
   DELETE: the quality record (P-7). Documents do not repeat it.
 * A unit of work is ``BEGIN IMMEDIATE`` … ``COMMIT``: it takes the write lock at once, so serials
