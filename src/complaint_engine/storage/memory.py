@@ -41,9 +41,7 @@ class _MemoryUnit:
 
     # complaints
     def add(self, complaint: Complaint) -> Complaint:
-        if complaint.id in self._staged.complaints or complaint.id in self._store.complaints:
-            raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
-        self._staged.complaints[complaint.id] = complaint
+        self.add_many((complaint,))
         return complaint
 
     def add_many(self, complaints: Iterable[Complaint]) -> int:
