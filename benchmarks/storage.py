@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 import complaint_engine as ce
-from complaint_engine.facts import NAMES
+from complaint_engine.facts import NAMES, to_us
 from complaint_engine.model import replace
 from complaint_engine.period import Period
 from complaint_engine.storage import SQLiteRepository
@@ -36,7 +36,6 @@ from complaint_engine.storage.schema import (
     INSERT_TRANSITION,
     LIVE,
     complaint_row,
-    to_us,
     transition_rows,
 )
 

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "columns", "facts_of"]
+__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "columns", "facts_of", "to_us"]
 
 NULL_US = np.iinfo(np.int64).min  # views as NaT in datetime64[us]
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -46,8 +46,13 @@ NAMES = tuple(n for n, _ in FACT_COLUMNS)
 _SATISFACTIONS = tuple(Satisfaction)  # answer counts are columns in this order
 
 
+def to_us(instant: dt.datetime) -> int:
+    """UTC microseconds since the epoch of an aware instant: how stores and fact rows keep instants."""
+    return (instant - EPOCH) // US
+
+
 def _us(instant: dt.datetime | None) -> int | None:
-    return None if instant is None else (instant - EPOCH) // US
+    return None if instant is None else to_us(instant)
 
 
 def _first_clock(c: Complaint, name: str) -> Deadline | None:

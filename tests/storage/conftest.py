@@ -13,10 +13,10 @@ import pytest
 from tests.conftest import MANAGER, MONDAY, RECEPTION
 
 import complaint_engine as ce
-from complaint_engine.facts import facts_of
+from complaint_engine.facts import facts_of, to_us
 from complaint_engine.serialization import to_dict
 from complaint_engine.storage import InMemoryRepository, SQLiteRepository
-from complaint_engine.storage.schema import next_due_us, to_us, transition_rows
+from complaint_engine.storage.schema import next_due_us, transition_rows
 
 PG_DSN = os.environ.get("COMPLAINT_ENGINE_PG_DSN")
 BACKENDS = ["memory", "sqlite", *(["postgres"] if PG_DSN else [])]

@@ -24,7 +24,7 @@ from complaint_engine.errors import StorageError
 from complaint_engine.facts import NAMES
 from complaint_engine.serialization import SCHEMA_VERSION
 from complaint_engine.storage import SQLiteRepository
-from complaint_engine.storage.sql import facts_ddl
+from complaint_engine.storage.schema import facts_ddl
 from complaint_engine.storage.sqlite import MIGRATIONS
 from complaint_engine.storage.sqlite import SCHEMA_VERSION as SCHEMA_VERSION_SQLITE
 

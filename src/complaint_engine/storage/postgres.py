@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from complaint_engine.errors import StorageError
+from complaint_engine.facts import to_us
 from complaint_engine.model import Complaint
-from complaint_engine.storage.schema import LIVE, move_to_version_3, to_us, version_3_ddl
-from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit, facts_ddl
+from complaint_engine.storage.schema import LIVE, facts_ddl, move_to_version_3, version_3_ddl
+from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit
 
 try:
     import psycopg

@@ -1,4 +1,4 @@
-"""The row shapes both SQL backends store, and the data step of the version-3 migration they share.
+"""The row shapes both SQL backends store, and the schema steps and version-3 data step they share.
 
 Version 3 (both backends):
 
@@ -16,7 +16,7 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from complaint_engine.facts import FACT_COLUMNS, NAMES, facts_of
+from complaint_engine.facts import FACT_COLUMNS, NAMES, facts_of, to_us
 from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
 from complaint_engine.rules.sla import ClockState
 from complaint_engine.serialization import from_legacy_document, to_document
@@ -30,16 +30,13 @@ __all__ = [
     "LIVE",
     "TRANSITION_COLUMNS",
     "complaint_row",
+    "facts_ddl",
     "move_to_version_3",
     "next_due_us",
-    "to_us",
     "transition_of",
     "transition_rows",
     "version_3_ddl",
 ]
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-US = dt.timedelta(microseconds=1)
 
 # The complaint row: the columns of version 1, then every fact column not already among them.
 _OWN = ("id", "office", "status", "serial", "received_us", "next_due_us", "version", "doc")
@@ -54,10 +51,6 @@ INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
 TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at", "note")
 INSERT_TRANSITION = (f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' for _ in TRANSITION_COLUMNS)})")
-
-
-def to_us(instant: dt.datetime) -> int:
-    return (instant - EPOCH) // US
 
 
 def next_due_us(c: Complaint) -> int | None:
@@ -102,6 +95,14 @@ def transition_of(event: str, source: str | None, target: str, actor: str, role:
 # The condition of the index of live complaints: open ones, and any with a clock still running. Queries it
 # serves repeat this exact text, which is how SQLite (and PostgreSQL) see that the partial index applies.
 LIVE = "(status <> 'closed' OR next_due_us IS NOT NULL)"
+
+
+def facts_ddl(integer: str, table_options: str = "") -> list[str]:
+    """Version 2's facts table (version 3 moves its columns into the complaint row and drops it)."""
+    cols = ", ".join(f"{n} {'TEXT' if kind == 'text' else integer}" + (" PRIMARY KEY" if n == "id" else "")
+                     for n, kind in FACT_COLUMNS)
+    return [f"CREATE TABLE complaint_facts ({cols}){table_options}",
+            "CREATE INDEX complaint_facts_office_received ON complaint_facts (office, received_us)"]
 
 
 def version_3_ddl(integer: str) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
-from complaint_engine.facts import FACT_COLUMNS, NAMES, columns
+from complaint_engine.facts import NAMES, columns, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
 from complaint_engine.period import Period
 from complaint_engine.serialization import from_document, to_document
@@ -29,20 +29,11 @@ from complaint_engine.storage.schema import (
     complaint_row,
     indexed_value,
     next_due_us,
-    to_us,
     transition_of,
     transition_rows,
 )
 
-__all__ = ["Dialect", "SQLRepository", "SQLTransaction", "SQLUnit", "facts_ddl", "next_due_us", "to_us"]
-
-
-def facts_ddl(integer: str, table_options: str = "") -> list[str]:
-    """Version 2's facts table (version 3 moves its columns into the complaint row and drops it)."""
-    cols = ", ".join(f"{n} {'TEXT' if kind == 'text' else integer}" + (" PRIMARY KEY" if n == "id" else "")
-                     for n, kind in FACT_COLUMNS)
-    return [f"CREATE TABLE complaint_facts ({cols}){table_options}",
-            "CREATE INDEX complaint_facts_office_received ON complaint_facts (office, received_us)"]
+__all__ = ["Dialect", "SQLRepository", "SQLTransaction", "SQLUnit"]
 
 
 @attrs.frozen

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
-from complaint_engine.storage.schema import move_to_version_3, version_3_ddl
-from complaint_engine.storage.sql import Dialect, SQLRepository, facts_ddl
+from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl
+from complaint_engine.storage.sql import Dialect, SQLRepository
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
 
