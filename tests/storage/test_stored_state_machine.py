@@ -9,6 +9,7 @@ This is what lets a save write only the indexed columns that changed.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ def _reader(kind: str, store: Any) -> Any:
 def stored_machine(kind: str, examples: int) -> type[DeskMachine]:
     class StoredDeskMachine(DeskMachine):
         def new_repository(self) -> Any:
-            self._store: Any = make_repository(kind, Path(tempfile.mkdtemp(prefix="ce-machine-")))
+            self._folder = Path(tempfile.mkdtemp(prefix="ce-machine-"))  # one per example, removed in teardown
+            self._store: Any = make_repository(kind, self._folder)
             return self._store
 
         @invariant()
@@ -71,6 +73,8 @@ def stored_machine(kind: str, examples: int) -> type[DeskMachine]:
             super().teardown()
             if hasattr(self, "_store"):
                 self._store.close()
+            if hasattr(self, "_folder"):
+                shutil.rmtree(self._folder)
 
     StoredDeskMachine.TestCase.settings = settings(settings.default, max_examples=examples, stateful_step_count=60)
     return StoredDeskMachine
