@@ -8,6 +8,8 @@ Run: python benchmarks/storage.py [--n 1000000] [--dir /tmp]
                 same query forced to scan (NOT INDEXED)
   verb          each desk verb of the main path persisted vs one raw single-row transaction, same
                 synchronous level, interleaved on the same file
+  alone         the statements each verb issued, replayed on a copy of the file without our Python, vs the
+                same raw transactions: what of a verb's ratio is SQL and what is the engine
   frame         frame() of n rows (numpy columns) vs a raw fetch of the same columns
 """
 
@@ -17,6 +19,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -126,9 +129,11 @@ def main() -> None:
           f"ours ids = {t_ids / t_idx:.2f}x raw indexed (target <= 1.5x)")
 
     # --- one verb ----------------------------------------------------------------------------------------
-    # Each round receives a batch (untimed), then times every verb of the main path over the batch, each
-    # followed by the same number of raw single-row transactions on the same file: both see the same WAL
-    # and checkpoint state. Medians over the rounds.
+    # Each round receives a batch (untimed), then times every verb of the main path over the batch. Raw
+    # single-row transactions on the same file run in batches between the verbs' batches, and each verb batch
+    # is compared with the mean of the raw batches just before and just after it: both see the same WAL,
+    # checkpoint and disk state, so the machine's drift (fsync latency varies by tens of percent over a run
+    # here) cancels out of each ratio. Medians over the rounds.
     clock = ce.FixedClock(T0 + dt.timedelta(days=400))
     desk = ce.ComplaintDesk(repository=repo, clock=clock)
     seq = iter(range(10**9))
@@ -138,9 +143,13 @@ def main() -> None:
         raw.execute("UPDATE complaints SET version = version + 1 WHERE id = ?", (f"c{next(seq) % n:07d}",))
         raw.execute("COMMIT")
 
-    batch, rounds = 100, 9
+    def raw_batch() -> float:
+        return timed(lambda: [raw_txn() for _ in range(batch)])[0] / batch
+
+    batch, rounds = 100, 25
     ours: dict[str, list[float]] = {verb: [] for verb, _, _ in PATH}
-    bare: list[float] = []
+    paired: dict[str, list[float]] = {verb: [] for verb, _, _ in PATH}
+    bare: list[float] = [raw_batch()]
     for _ in range(rounds):
         ids = []
         for _ in range(batch):  # complaints arrive one after another, not all at one instant
@@ -153,15 +162,79 @@ def main() -> None:
             for i in ids:
                 call(i, by=by, **params)
             ours[verb].append((time.perf_counter() - t) / batch)
-            bare.append(timed(lambda: [raw_txn() for _ in range(batch)])[0] / batch)
+            bare.append(raw_batch())
+            paired[verb].append(ours[verb][-1] / ((bare[-2] + bare[-1]) / 2))
     t_raw = statistics.median(bare)
-    ratios = {verb: statistics.median(times) / t_raw for verb, times in ours.items()}
+    ratios = {verb: statistics.median(r) for verb, r in paired.items()}
     print(f"verb     raw single-row transaction {t_raw * 1e3:.3f} ms (synchronous=FULL, median of "
-          f"{len(bare)} batches of {batch}); each persisted desk verb / raw (target <= 2x):")
+          f"{len(bare)} batches of {batch}); each persisted desk verb / the raw batches around it, median of "
+          f"{rounds} rounds (target <= 2x):")
     print("         " + ", ".join(f"{verb} {statistics.median(ours[verb]) * 1e3:.3f} ms = {r:.2f}x"
                                   for verb, r in ratios.items()))
     print(f"         path mean {statistics.mean(ratios.values()):.2f}x, worst {max(ratios.values()):.2f}x "
           f"({max(ratios, key=ratios.__getitem__)})")
+
+    # --- the statements alone -------------------------------------------------------------------------------
+    # Where a verb's time goes: the exact statements (and parameters) the desk issued for some more rounds,
+    # replayed on a copy of the file taken just before them, with no Python of ours in between, against raw
+    # batches on the copy. What is left between this and the verb's ratio is the engine's Python.
+    replay_rounds = 5
+    ids = []
+    for _ in range(replay_rounds * batch):
+        clock.advance(minutes=1)
+        ids.append(desk.receive(by=REC, owner="o", unit="u", channel="phone", category="noise", summary="s").id)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(folder / "ours.sqlite", folder / "replay.sqlite")
+    issued: list[tuple[str, str, tuple[object, ...]]] = []
+    verb_now = [""]
+
+    class Recording:  # the desk's connection, noting each statement under the verb that issued it
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def execute(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+            issued.append((verb_now[0], sql, tuple(args)))
+            return self.conn.execute(sql, args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.conn, name)
+
+    repo._conn = Recording(repo._conn)  # type: ignore[assignment]  # the benchmark looks inside, on purpose
+    for r in range(replay_rounds):
+        for verb, by, params in PATH:
+            clock.advance(minutes=1)
+            verb_now[0] = verb
+            for i in ids[r * batch:(r + 1) * batch]:
+                getattr(desk, verb)(i, by=by, **params)
+    repo._conn = repo._conn.conn  # type: ignore[attr-defined]
+    copy = sqlite3.connect(folder / "replay.sqlite", isolation_level=None)
+    copy.execute("PRAGMA synchronous = FULL")
+    copy_seq = iter(range(10**9))
+
+    def copy_raw_batch() -> float:
+        def one() -> None:
+            copy.execute("BEGIN IMMEDIATE")
+            copy.execute("UPDATE complaints SET version = version + 1 WHERE id = ?", (f"c{next(copy_seq) % n:07d}",))
+            copy.execute("COMMIT")
+        return timed(lambda: [one() for _ in range(batch)])[0] / batch
+
+    by_verb = [[(sql, args) for v, sql, args in issued if v == verb] for verb, _, _ in PATH]
+    alone: dict[str, list[float]] = {verb: [] for verb, _, _ in PATH}
+    around = copy_raw_batch()
+    for r in range(replay_rounds):
+        for (verb, _, _), statements in zip(PATH, by_verb, strict=True):
+            per = len(statements) // replay_rounds
+            t = time.perf_counter()
+            for sql, args in statements[r * per:(r + 1) * per]:
+                copy.execute(sql, args).fetchall()
+            t_alone = (time.perf_counter() - t) / batch
+            after = copy_raw_batch()
+            alone[verb].append(t_alone / ((around + after) / 2))
+            around = after
+    copy.close()
+    print("alone    the same statements replayed without our Python / the raw batches around them: " + ", ".join(
+        f"{verb} {statistics.median(r):.2f}x ({len(s) // (replay_rounds * batch)} statements)"
+        for (verb, r), s in zip(alone.items(), by_verb, strict=True)))
 
     # --- frame ---------------------------------------------------------------------------------------
     t_frame, cols = timed(lambda: repo.frame(period="2024"))
