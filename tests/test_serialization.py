@@ -13,7 +13,6 @@ from tests.strategies import complaints
 
 import complaint_engine as ce
 from complaint_engine.demo import run_scripted_day
-from complaint_engine.frozen import replace
 from complaint_engine.rules import CalendarDays, Deadline, Earliest, Responsible, WorkingDays
 from complaint_engine.serialization import (
     SCHEMA_VERSION,
@@ -38,31 +37,6 @@ def test_every_complaint_round_trips(c: ce.Complaint) -> None:
     assert from_dict(to_dict(c), ce.Complaint) == c
     assert from_json(to_json(c), ce.Complaint) == c
     assert from_document(to_document(c), ce.Complaint, history=c.history) == c
-
-
-def _converter_document(c: ce.Complaint) -> str:
-    """A complaint's document as the converter and the JSON encoder write it, in one piece."""
-    data = to_dict(replace(c, {"history": ()}))
-    return json.dumps({**data, "schema_version": SCHEMA_VERSION}, ensure_ascii=False, separators=(",", ":"))
-
-
-@settings(max_examples=80)
-@given(complaints())
-def test_a_complaint_document_is_the_converter_output_character_for_character(c: ce.Complaint) -> None:
-    # the writer joins remembered texts of fields and parts: written twice (all remembered), then with every
-    # part a new object (nothing remembered), it must give the converter's text exactly
-    assert to_document(c) == to_document(c) == _converter_document(c)
-    fresh = replace(c, {"deadlines": {k: replace(d, {}) for k, d in c.deadlines.items()},
-                        "callbacks": tuple(replace(cb, {}) for cb in c.callbacks),
-                        "past_deadlines": tuple(replace(d, {}) for d in c.past_deadlines)})
-    assert to_document(fresh) == _converter_document(c)
-
-
-def test_the_scripted_days_documents_are_the_converter_output() -> None:
-    # the scripted day reaches escalations, deferrals, referrals and CAPA numbers, which the strategy does not
-    assert {"escalation", "deferral", "referral"} <= {k for c in COMPLAINTS for k in json.loads(to_document(c))}
-    for c in COMPLAINTS:
-        assert to_document(c) == _converter_document(c), c.id
 
 
 def test_every_domain_class_round_trips() -> None:

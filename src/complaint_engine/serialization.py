@@ -22,10 +22,8 @@ import datetime as dt
 import enum
 import functools
 import json
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
-import attrs
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import BaseValidationError
@@ -227,8 +225,13 @@ STORED = (Complaint, CAPAReport, Announcement)
 
 
 def _memoized(unstructure: Any, size: int = 16_384) -> Any:
-    """``unstructure`` remembering its result per object (by identity, holding the object, so the identity
-    cannot be reused), for immutable objects that recur from one version of a complaint to the next."""
+    """An unstructure hook that remembers its result per object (by identity, holding the object).
+
+    A desk verb rewrites the whole document of a complaint, while most of its parts — clocks, callbacks,
+    the notice — are the very objects of the version before (objects are immutable and copied by
+    reference). Rendering those parts again is most of a document's cost (every instant is an
+    ``isoformat`` call).
+    """
     memo: dict[int, tuple[Any, Any]] = {}
 
     def hook(obj: Any) -> Any:
@@ -245,76 +248,21 @@ def _memoized(unstructure: Any, size: int = 16_384) -> Any:
 
 
 def _document_converter() -> cattrs.Converter:
-    """The converter of stored documents: the strict one, with instants' text remembered (a new clock
-    reuses the instants of the clock it replaces, ``started_at`` and ``due``). Its plain data goes straight
-    to the JSON encoder and is never handed out (``to_dict`` does not use it)."""
+    """The converter of stored documents: the strict one, with the parts of a complaint memoized. Its
+    shared plain data goes straight to the JSON encoder and is never handed out (``to_dict`` does not
+    use it), so no caller can alter a remembered part."""
     conv = make_converter(detailed_validation=False)
+    # instants first: the part hooks generated below bind the instant hook; a new clock reuses the instants
+    # of the clock it replaces (``started_at``, ``due``), so their text is remembered too
     conv.register_unstructure_hook(dt.datetime, _memoized(dt.datetime.isoformat, size=65_536))
+    for cls in (Deadline, Callback, HandlingNotice, Escalation, Referral, Deferral):
+        conv.register_unstructure_hook(cls, _memoized(conv.get_unstructure_hook(cls)))
     return conv
 
 
 _DOCUMENTS = _document_converter()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: documents are written often
-_PARTS = (Deadline, Callback, HandlingNotice, Escalation, Referral, Deferral)
-_FACTORY: type = type(attrs.Factory(dict))
-
-
-def _complaint_writer(conv: cattrs.Converter) -> Callable[[Complaint], str]:
-    """The writer of complaint documents: the JSON that ``conv`` and the encoder give, assembled from the JSON
-    text of each field, remembered per object.
-
-    A desk verb rewrites the whole document of a complaint, while most of its fields — texts, instants,
-    clocks, callbacks, the notice — hold the very objects of the version before (objects are immutable and
-    copied by reference). So each field's text, and each clock's and callback's inside a changed mapping or
-    tuple, is encoded once and joined after. JSON text composes (``{"a":x,"b":y}`` is the encoder's output
-    for ``x`` and ``y`` joined), so the document is the same text, character for character; a test holds
-    it to the converter's output.
-    """
-    part_text: dict[type, Callable[[Any], str]] = {
-        cls: _memoized(_encoded(conv.get_unstructure_hook(cls))) for cls in _PARTS}
-    fields: list[tuple[str, Any, str, Callable[[Any], str]]] = []
-    for a in attrs.fields(attrs.resolve_types(Complaint)):
-        if a.name == "history":  # kept by stores as transition rows
-            continue
-        declared: Any = a.default
-        default = cast(Any, declared).factory() if isinstance(declared, _FACTORY) else declared
-        fields.append((a.name, default, f'"{a.name}":', _memoized(_field_text(a.type, conv, part_text))))
-
-    def write(c: Complaint) -> str:
-        state = c.__dict__
-        texts = []
-        for name, default, key, text in fields:
-            value = state[name]
-            if default is not attrs.NOTHING and value == default:  # omitted, as the converter omits defaults
-                continue
-            texts.append(key + text(value))
-        texts.append(f'"schema_version":{SCHEMA_VERSION}')
-        return "{" + ",".join(texts) + "}"
-
-    return write
-
-
-def _field_text(kind: Any, conv: cattrs.Converter, part_text: dict[type, Callable[[Any], str]]) -> Callable[[Any], str]:
-    """The JSON text of one field's value, by the field's declared type."""
-    args = get_args(kind)
-    if kind in part_text:
-        return part_text[kind]
-    if len(args) == 2 and type(None) in args and args[0] in part_text:  # an optional part
-        return part_text[args[0]]  # None equals the default and never gets here
-    if get_origin(kind) in (Mapping, dict) and args[1] in part_text:
-        one = part_text[args[1]]
-        return lambda m: "{" + ",".join(_ENCODER.encode(k) + ":" + one(v) for k, v in m.items()) + "}"
-    if _is_variadic_tuple(kind) and args[0] in part_text:
-        one = part_text[args[0]]
-        return lambda t: "[" + ",".join(map(one, t)) + "]"
-    return _encoded(conv.get_unstructure_hook(kind))
-
-
-def _encoded(unstructure: Callable[[Any], Any]) -> Callable[[Any], str]:
-    return lambda v: _ENCODER.encode(unstructure(v))
-
-
-_COMPLAINT_DOCUMENT = _complaint_writer(_DOCUMENTS)
+_NO_HISTORY = {"history": ()}
 
 
 def to_document(obj: Complaint | CAPAReport | Announcement) -> str:
@@ -325,7 +273,7 @@ def to_document(obj: Complaint | CAPAReport | Announcement) -> str:
     :func:`from_document`. (Schema version 1 documents repeated the history inside.)
     """
     if type(obj) is Complaint:
-        return _COMPLAINT_DOCUMENT(obj)
+        obj = replace(obj, _NO_HISTORY)
     data = _DOCUMENTS.unstructure(obj, type(obj))
     data["schema_version"] = SCHEMA_VERSION
     return _ENCODER.encode(data)
