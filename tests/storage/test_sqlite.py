@@ -219,6 +219,30 @@ def test_a_failed_migration_leaves_the_older_file_untouched(tmp_path: Path) -> N
     conn.close()
 
 
+def test_opening_a_file_another_process_is_migrating_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite"
+    _legacy_file(path, 2)
+    migrating = sqlite3.connect(path, isolation_level=None)
+    migrating.execute("PRAGMA journal_mode = WAL")
+    migrating.execute("BEGIN IMMEDIATE")  # as a migration holds the write lock
+    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 3"):
+        SQLiteRepository(path, busy_timeout_ms=100)
+    migrating.execute("ROLLBACK")
+    migrating.close()
+    assert SQLiteRepository(path).schema_version == SCHEMA_VERSION_SQLITE  # and once it is free, it opens
+
+
+def test_a_current_file_whose_lock_stays_taken_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "busy.sqlite"
+    SQLiteRepository(path).close()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StorageError, match="held its write lock past the busy timeout"):
+        SQLiteRepository(path, busy_timeout_ms=100)
+    writer.execute("ROLLBACK")
+    writer.close()
+
+
 def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     repo = SQLiteRepository(tmp_path / "fresh.sqlite")
     assert repo.schema_version == SCHEMA_VERSION_SQLITE == 3

@@ -108,7 +108,7 @@ class SQLiteRepository(SQLRepository):
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {self.path!r}: {exc}", location=self.path) from exc
+            raise StorageError(self._cannot_begin(exc), location=self.path) from exc
         try:
             current = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if current > SCHEMA_VERSION:
@@ -132,6 +132,22 @@ class SQLiteRepository(SQLRepository):
             if isinstance(exc, sqlite3.Error):
                 raise StorageError(f"cannot prepare database {self.path!r}: {exc}", location=self.path) from exc
             raise
+
+    def _cannot_begin(self, exc: sqlite3.Error) -> str:
+        """Why opening failed; when the write lock stayed taken, say who most likely holds it. (A reader is
+        not blocked by a writer in WAL mode, so the schema version can still be read.)"""
+        message = f"cannot open database {self.path!r}: {exc}"
+        if "locked" not in str(exc):
+            return message
+        try:
+            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.Error:
+            return message
+        if version < SCHEMA_VERSION:
+            return (f"{message} — the file is at schema version {version} and another process has held its write "
+                    f"lock past the busy timeout, most likely migrating it to version {SCHEMA_VERSION} (about 0.2 ms "
+                    f"per complaint); open it again when that is done, or give a longer busy_timeout_ms")
+        return f"{message} — another process has held its write lock past the busy timeout"
 
     def _migrate_to_version_3(self) -> None:
         """Version 3: facts into the complaint row, history out of the documents (see storage/schema.py)."""
