@@ -7,7 +7,7 @@ Run: python benchmarks/storage.py [--n 1000000] [--dir /tmp]
   overdue       the overdue query on n rows: ours (ids, and whole complaints) vs the raw indexed query vs the
                 same query forced to scan (NOT INDEXED)
   verb          each desk verb of the main path persisted vs one raw single-row transaction, same
-                synchronous level, interleaved on the same file
+                synchronous level, on the same file; each batch against the raw batches just before and after
   alone         the statements each verb issued, replayed on a copy of the file without our Python, vs the
                 same raw transactions: what of a verb's ratio is SQL and what is the engine
   frame         frame() of n rows (numpy columns) vs a raw fetch of the same columns
