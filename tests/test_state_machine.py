@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tests.conftest import CALLBACK, GM, MANAGER, MONDAY, OTHER_OFFICE, RECEPTION, SUPERVISOR, TECH
 
 import complaint_engine as ce
+from complaint_engine.audit import audit
 from complaint_engine.lifecycle import COMPLAINT_TABLE
 from complaint_engine.rules import ClockState
 from complaint_engine.storage import Repository
@@ -173,6 +174,10 @@ class DeskMachine(RuleBasedStateMachine):
                     assert d.breached
                 if d.breached:
                     assert d.responsible.department is not None
+
+    @invariant()
+    def the_audit_finds_nothing(self) -> None:
+        assert audit(self.desk.repository, self.desk.policy) == []  # no false alarm on any path a desk takes
 
     @invariant()
     def referred_complaints_have_no_serial(self) -> None:

@@ -1,4 +1,4 @@
-"""``python -m complaint_engine demo | report | export | lifecycle``.
+"""``python -m complaint_engine demo | report | export | audit | lifecycle``.
 
 Every failure is one line on stderr (``error: …``, naming the value and what is allowed) and exit
 status 2; no traceback.
@@ -34,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     root = _Parser(prog="python -m complaint_engine",
                    description="The complaint procedure of a property-management company: simulate a year (demo), "
-                               "analyse a period (report), export the quality records (export).")
+                               "analyse a period (report), export the quality records (export), check a "
+                               "register (audit).")
     sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="simulate a year at an estate into SQLite and print the analysis")
@@ -55,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--what", required=True, choices=("register", "notices", "capa"))
     export.add_argument("--format", default="csv", choices=("csv", "md"))
     export.add_argument("--out", help="a file to write (default: standard output)")
+
+    audit = sub.add_parser("audit", help="check a database's register: unbroken histories, one number per "
+                                         "complaint, gap-free serials (exit status 1 on any finding)")
+    audit.add_argument("--db", required=True, help="an existing SQLite file")
+    audit.add_argument("--office", help="one office (default: all)")
+    audit.add_argument("--policy", help="the policy TOML file whose serial format numbered the register "
+                                        "(default: Policy.default())")
 
     sub.add_parser("lifecycle", help="print docs/lifecycle.md, generated from the transition tables")
     return root
@@ -203,6 +211,26 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from complaint_engine.audit import audit
+
+    policy = _policy(args.policy)
+    repo = _open_existing(args.db)
+    _check_office(repo, args.office)
+    findings = audit(repo, policy, office=args.office)  # type: ignore[arg-type]
+    complaints = repo.find(office=args.office)  # type: ignore[attr-defined]
+    registered = sum(c.serial is not None for c in complaints)
+    scope = f"office {args.office}" if args.office else "all offices"
+    if not findings:
+        print(f"sound: {len(complaints)} complaints ({registered} registered) of {scope} in {args.db}")
+        return 0
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} finding(s) among {len(complaints)} complaints ({registered} registered) of {scope} "
+          f"in {args.db}")
+    return 1
+
+
 def _summarize_provisional(caught: list[warnings.WarningMessage]) -> None:
     """One line for all deadlines in provisional years, instead of one warning each."""
     from complaint_engine.rules import ProvisionalCalendarWarning
@@ -226,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            code = {"demo": _demo, "report": _report, "export": _export}[args.command](args)
+            code = {"demo": _demo, "report": _report, "export": _export, "audit": _audit}[args.command](args)
         _summarize_provisional(caught)
         return code
     except (CLIError, ComplaintEngineError, OSError) as exc:

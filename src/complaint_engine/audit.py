@@ -1,0 +1,135 @@
+"""An audit of a stored register: the quality records checked after the fact (P-7, P-6.1.3).
+
+The desk keeps the records sound as it writes them; a store can still be changed behind its back — a
+hand-made ``UPDATE``, a row deleted, a program saving a complaint through the repository without a
+transition. :func:`audit` reads every complaint of a store (its document and its
+append-only transition rows) and reports what no desk could have written:
+
+* **P-7, every change a recorded transition**: the history is one unbroken chain from ``receive``, each
+  step an edge of the lifecycle's transition table, in time order; it ends in the complaint's status; and
+  the complaint's version equals the number of its transitions (every save of a desk is one transition).
+* **P-6.1.3, one number**: a registered complaint's serial, document number and handling-notice number are
+  the same; each serial belongs to one complaint; within each sequence (office and year of registration)
+  the serials are exactly the policy's first *n* numbers — a missing one is a gap.
+
+An empty list means the register is sound. A finding names the complaint, the rule and the offending
+value. The whole register is read, about 0.1 ms a complaint; limit it to one ``office`` where that helps.
+What the audit cannot see: a document edited without changing any of these facts (its summary, say),
+the deletion of the very last registration of a sequence, and an older copy of the whole store put back
+(it is sound, only old).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+import attrs
+
+from complaint_engine.lifecycle import COMPLAINT_TABLE
+from complaint_engine.model import Complaint, Status
+from complaint_engine.numbering import format_serial
+from complaint_engine.policy import Policy
+from complaint_engine.storage import Repository
+
+__all__ = ["AuditFinding", "audit"]
+
+_EDGES = frozenset((e.event, e.source, e.target) for e in COMPLAINT_TABLE.edges)
+
+
+@attrs.frozen
+class AuditFinding:
+    """One thing in a stored register that no desk could have written."""
+
+    rule: str  # the SPEC requirement it breaks: "P-7" or "P-6.1.3"
+    complaint_id: str | None  # None for a finding about a whole sequence
+    serial: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        who = self.serial or self.complaint_id or "register"
+        return f"{self.rule} {who}: {self.problem}"
+
+
+def audit(repository: Repository, policy: Policy | None = None, *, office: str | None = None) -> list[AuditFinding]:
+    """Every finding about the complaints stored in ``repository`` (of one ``office``, or all); empty when
+    the register is sound. ``policy`` gives the serial format the numbers were made with (default:
+    ``Policy.default()``)."""
+    policy = policy if policy is not None else Policy.default()
+    complaints = repository.find(office=office)
+    findings = [f for c in complaints for f in _complaint_findings(c)]
+    findings += _sequence_findings(complaints, policy.serial_format)
+    return findings
+
+
+def _complaint_findings(c: Complaint) -> Iterable[AuditFinding]:
+    def finding(rule: str, problem: str) -> AuditFinding:
+        return AuditFinding(rule, c.id, c.serial, problem)
+
+    history = c.history
+    if not history:
+        yield finding("P-7", "no transition is recorded")
+        return
+    first = history[0]
+    if (first.event, first.source, first.target) != ("receive", None, Status.RECEIVED):
+        yield finding("P-7", f"the history starts with {first.event!r} into {first.target.value!r}, "
+                             "not with 'receive' into 'received'")
+    for i, (before, t) in enumerate(itertools.pairwise(history), start=1):
+        if t.source is not before.target:
+            yield finding("P-7", f"transition {i} ({t.event!r}) leaves {_value(t.source)!r}, but transition "
+                                 f"{i - 1} ended in {before.target.value!r}: the chain is broken")
+        elif (t.event, t.source, t.target) not in _EDGES:
+            yield finding("P-7", f"transition {i} ({t.event!r} from {_value(t.source)!r} to {t.target.value!r}) "
+                                 "is not an edge of the lifecycle")
+        if t.at < before.at:
+            yield finding("P-7", f"transition {i} ({t.event!r}) at {t.at.isoformat()} is earlier than transition "
+                                 f"{i - 1} at {before.at.isoformat()}")
+    if c.status is not history[-1].target:
+        yield finding("P-7", f"status {c.status.value!r}, but the last recorded transition ({history[-1].event!r}) "
+                             f"ended in {history[-1].target.value!r}")
+    if c.version != len(history):
+        yield finding("P-7", f"version {c.version}, but {len(history)} transitions are recorded: a change was "
+                             "saved without its transition, or the document is not the latest")
+    registered = any(t.event == "register" for t in history)
+    if registered and c.serial is None:
+        yield finding("P-6.1.3", "registered, but has no serial")
+    if not registered and c.serial is not None:
+        yield finding("P-6.1.3", f"serial {c.serial!r}, but no registration is recorded")
+    if c.serial is not None and c.document_number != c.serial:
+        yield finding("P-6.1.3", f"document number {c.document_number!r} differs from the serial {c.serial!r}")
+    if c.notice is not None and c.notice.serial != c.serial:
+        yield finding("P-6.1.3", f"handling notice number {c.notice.serial!r} differs from the serial {c.serial!r}")
+
+
+def _value(state: object) -> object:
+    return getattr(state, "value", state)
+
+
+def _sequence_findings(complaints: list[Complaint], serial_format: str) -> list[AuditFinding]:
+    findings: list[AuditFinding] = []
+    holders = Counter(c.serial for c in complaints if c.serial is not None)
+    for serial, count in sorted(holders.items()):
+        if count > 1:
+            ids = sorted(c.id for c in complaints if c.serial == serial)
+            findings.append(AuditFinding("P-6.1.3", None, serial, f"held by {count} complaints: {', '.join(ids)}"))
+    # a sequence is an office and the local year of registration (numbering.sequence_key)
+    sequences: dict[tuple[str, int], list[Complaint]] = defaultdict(list)
+    for c in complaints:
+        if c.serial is not None:  # the year of its registration; of its receipt where none is recorded
+            registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
+            sequences[c.office, registered_at.year].append(c)
+    for (office, year), members in sorted(sequences.items()):
+        at = dt.datetime(year, 1, 1)
+        expected = {format_serial(serial_format, office, at, k) for k in range(1, len(members) + 1)}
+        actual = {c.serial for c in members}
+        for serial in sorted(expected - actual):
+            findings.append(AuditFinding("P-6.1.3", None, serial,
+                                    f"missing from sequence {office} {year}: a gap among its {len(members)} "
+                                    "registrations"))
+        for c in sorted((c for c in members if c.serial not in expected), key=lambda c: c.serial or ""):
+            findings.append(AuditFinding("P-6.1.3", c.id, c.serial,
+                                    f"not one of the first {len(members)} numbers of sequence {office} {year} "
+                                    f"in the format {serial_format!r}"))
+    return findings

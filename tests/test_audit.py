@@ -1,0 +1,200 @@
+"""audit: a sound register has no findings; each way of changing a store behind the desk's back is found."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import MONDAY, RECEPTION
+
+import complaint_engine as ce
+from complaint_engine.audit import AuditFinding, audit
+from complaint_engine.demo import run_scripted_day
+from complaint_engine.storage import InMemoryRepository, SQLiteRepository
+
+
+def _store(path: Path) -> tuple[SQLiteRepository, list[ce.Complaint]]:
+    """The scripted day's register (escalations, deferrals, referrals, CAPA numbers) in a SQLite file."""
+    desk = run_scripted_day()
+    repo = SQLiteRepository(path)
+    repo.add_many(desk.find())
+    return repo, [c for c in repo.find() if c.serial is not None]
+
+
+def _edit_document(path: Path, complaint_id: str, change: dict[str, object]) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    doc = json.loads(conn.execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()[0])
+    doc.update(change)
+    conn.execute("UPDATE complaints SET doc = ? WHERE id = ?", (json.dumps(doc, ensure_ascii=False), complaint_id))
+    conn.close()
+
+
+def _problems(findings: list[AuditFinding]) -> list[tuple[str, str | None]]:
+    return [(f.rule, f.complaint_id) for f in findings]
+
+
+def test_a_register_the_desk_wrote_is_sound(tmp_path: Path) -> None:
+    desk = run_scripted_day()
+    assert audit(desk.repository, desk.policy) == []
+    repo, _ = _store(tmp_path / "day.sqlite")
+    assert audit(repo) == []
+    assert audit(repo, office="A") == []
+
+
+def test_p_7_a_status_changed_in_the_document_is_found(tmp_path: Path) -> None:
+    _, registered = _store(tmp_path / "day.sqlite")
+    victim = next(c for c in registered if c.status is not ce.Status.CLOSED)
+    _edit_document(tmp_path / "day.sqlite", victim.id, {"status": "closed"})
+    found = audit(SQLiteRepository(tmp_path / "day.sqlite"))
+    assert _problems(found) == [("P-7", victim.id)]
+    assert "status 'closed', but the last recorded transition" in found[0].problem
+
+
+def test_p_7_a_change_saved_without_its_transition_is_found(tmp_path: Path) -> None:
+    repo, registered = _store(tmp_path / "day.sqlite")
+    victim = registered[0]
+    repo.save(ce.model.replace(victim, {"summary": "quietly rewritten"}))  # through the API, no transition
+    found = audit(repo)
+    assert _problems(found) == [("P-7", victim.id)]
+    assert f"version {victim.version + 1}, but {len(victim.history)} transitions" in found[0].problem
+
+
+def test_p_7_a_rewritten_transition_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    victim = next(c for c in registered if len(c.history) > 3)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TRIGGER transitions_no_update")  # only someone lifting the append-only guard can do this
+    conn.execute("UPDATE transitions SET source = 'closed' WHERE complaint_id = ? AND seq = 2", (victim.id,))
+    conn.close()
+    found = audit(SQLiteRepository(path))
+    assert _problems(found) == [("P-7", victim.id)]
+    assert "transition 2" in found[0].problem
+    assert "the chain is broken" in found[0].problem
+
+
+@pytest.mark.parametrize(("seq", "change", "problem"), [
+    (2, "event = 'start'", "('start' from 'registered' to 'dispatched') is not an edge of the lifecycle"),
+    (2, "at = '2000-01-01T00:00:00+08:00'", "is earlier than transition 1"),
+    (0, "event = 'register'", "the history starts with 'register' into 'received'"),
+])
+def test_p_7_a_transition_rewritten_in_place_is_found(tmp_path: Path, seq: int, change: str, problem: str) -> None:
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    victim = next(c for c in registered if [t.event for t in c.history[:3]] == ["receive", "register", "dispatch"])
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TRIGGER transitions_no_update")
+    conn.execute(f"UPDATE transitions SET {change} WHERE complaint_id = ? AND seq = ?", (victim.id, seq))
+    conn.close()
+    found = audit(SQLiteRepository(path))
+    assert _problems(found) == [("P-7", victim.id)]
+    assert problem in found[0].problem
+
+
+def test_p_7_a_complaint_whose_log_was_deleted_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    victim = registered[0]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TRIGGER transitions_no_delete")
+    conn.execute("DELETE FROM transitions WHERE complaint_id = ?", (victim.id,))
+    conn.close()
+    assert [(f.rule, f.complaint_id, f.problem) for f in audit(SQLiteRepository(path))] == \
+        [("P-7", victim.id, "no transition is recorded")]
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"document_number": "LETTER-7"}, "document number 'LETTER-7' differs from the serial"),
+    ({"serial": None}, "registered, but has no serial"),
+])
+def test_p_6_1_3_numbers_edited_in_the_document_are_found(tmp_path: Path, change: dict[str, object],
+                                                          problem: str) -> None:
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    victim = registered[0]
+    _edit_document(path, victim.id, change)
+    found = audit(SQLiteRepository(path))
+    assert any(f.rule == "P-6.1.3" and f.complaint_id == victim.id and problem in f.problem for f in found), found
+
+
+def test_p_6_1_3_a_deleted_registration_leaves_a_gap(tmp_path: Path) -> None:
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    first = min(registered, key=lambda c: c.serial or "")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DELETE FROM complaints WHERE id = ?", (first.id,))  # the log keeps its rows
+    conn.close()
+    found = audit(SQLiteRepository(path))
+    missing = [f for f in found if f.complaint_id is None]
+    assert [(f.rule, f.serial) for f in missing] == [("P-6.1.3", first.serial)]
+    assert "a gap" in missing[0].problem
+    # the last number of the sequence is now beyond its count
+    assert [f.rule for f in found if f.complaint_id is not None] == ["P-6.1.3"]
+
+
+def test_p_6_1_3_a_notice_number_that_differs_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "day.sqlite"
+    repo, registered = _store(path)
+    victim = next(c for c in registered if c.notice is not None)
+    notice = json.loads(repo._conn.execute("SELECT doc FROM complaints WHERE id = ?", (victim.id,)).fetchone()[0])
+    notice = {**notice["notice"], "serial": "A-2024-99999"}
+    _edit_document(path, victim.id, {"notice": notice})
+    found = audit(SQLiteRepository(path))
+    assert _problems(found) == [("P-6.1.3", victim.id)]
+    assert "handling notice number 'A-2024-99999' differs" in found[0].problem
+
+
+def test_p_6_1_3_a_serial_held_twice_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    a, b = sorted(registered, key=lambda c: c.serial or "")[:2]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP INDEX complaints_serial")  # the unique index would refuse it
+    conn.execute("UPDATE complaints SET serial = ? WHERE id = ?", (a.serial, b.id))
+    conn.close()
+    _edit_document(path, b.id, {"serial": a.serial, "document_number": a.serial,
+                                **({"notice": {**ce.serialization.to_dict(b.notice), "serial": a.serial}}
+                                   if b.notice else {})})
+    found = audit(SQLiteRepository(path))
+    assert any(f.serial == a.serial and f.complaint_id is None and "held by 2 complaints" in f.problem
+               for f in found)
+    assert any(f.serial == b.serial and "a gap" in f.problem for f in found)  # and b's own number is now missing
+
+
+def test_an_unregistered_complaint_with_a_serial_is_found() -> None:
+    repo = InMemoryRepository()
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
+    c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    repo.save(ce.model.replace(c, {"serial": "A-2024-00001", "document_number": "A-2024-00001"}))
+    rules = {(f.rule, f.problem.split(",")[0]) for f in audit(repo)}
+    assert ("P-6.1.3", "serial 'A-2024-00001'") in rules
+    assert any(rule == "P-7" for rule, _ in rules)  # saved without a transition, too
+
+
+def test_the_cli_audits_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "day.sqlite"
+    repo, registered = _store(path)
+    repo.close()
+    run = [sys.executable, "-m", "complaint_engine", "audit", "--db", str(path)]
+    ok = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "sound" in ok.stdout
+    assert f"{len(registered)} registered" in ok.stdout
+    victim = next(c for c in registered if c.status is not ce.Status.CLOSED)
+    _edit_document(path, victim.id, {"status": "closed"})
+    bad = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert f"P-7 {victim.serial}: status 'closed'" in bad.stdout
+    missing = subprocess.run([*run[:-1], str(tmp_path / "nope.sqlite")], capture_output=True, text=True, check=False)
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("office", ["A", "Z"])
+def test_the_audit_can_be_limited_to_one_office(tmp_path: Path, office: str) -> None:
+    repo, _ = _store(tmp_path / "day.sqlite")
+    assert audit(repo, office=office) == []
