@@ -198,8 +198,7 @@ def _export(args: argparse.Namespace) -> int:
 
     repo, policy, period, lang = _load(args)
     start, end = period.bounds(policy.tz)
-    complaints = [c for c in repo.find(office=args.office)  # type: ignore[attr-defined]
-                  if start <= c.received_at < end]
+    complaints = repo.find(office=args.office, received_from=start, received_before=end)  # type: ignore[attr-defined]
     capas = [r for r in repo.find_capas(office=args.office)  # type: ignore[attr-defined]
              if start <= r.opened_at < end]
     text = export_table(args.what, args.format, complaints, capas, policy, lang)

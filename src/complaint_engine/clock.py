@@ -9,7 +9,19 @@ import attrs
 
 from complaint_engine.errors import ValidationError
 
-__all__ = ["Clock", "FixedClock", "SystemClock"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "aware", "aware_or_none"]
+
+
+def aware(name: str, value: object) -> dt.datetime:
+    """``value`` if it is a timezone-aware datetime; otherwise ``ValidationError`` naming ``name``."""
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise ValidationError.of(name, value, "a timezone-aware datetime")
+    return value
+
+
+def aware_or_none(name: str, value: object) -> dt.datetime | None:
+    """None, or ``value`` checked by :func:`aware`: an optional instant argument."""
+    return None if value is None else aware(name, value)
 
 
 class Clock(Protocol):
@@ -34,8 +46,7 @@ class FixedClock:
 
     @current.validator
     def _aware(self, _: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
-        if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-            raise ValidationError.of("clock instant", value, "a timezone-aware datetime")
+        aware("clock instant", value)
 
     def now(self) -> dt.datetime:
         return self.current

@@ -264,8 +264,10 @@ class ComplaintDesk:
         return complaint
 
     def find(self, *, office: str | None = None, status: Status | None = None,
-             due_before: dt.datetime | None = None) -> list[Complaint]:
-        return self.repository.find(office=office, status=status, due_before=due_before)
+             due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
+             received_before: dt.datetime | None = None) -> list[Complaint]:
+        return self.repository.find(office=office, status=status, due_before=due_before,
+                                    received_from=received_from, received_before=received_before)
 
     def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
         """Every running clock past due at ``at``; each newly found breach is recorded on its complaint.

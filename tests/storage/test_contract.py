@@ -85,6 +85,32 @@ def test_find_filters_by_office_status_and_due_instant(repo: Any) -> None:
     assert repo.find(due_before=at(2024, 6, 5)) == []
 
 
+def test_find_filters_by_the_instant_of_receipt(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    first = received(desk)  # Monday 09:00
+    clock.advance(days=1)
+    second = received(desk)  # Tuesday 09:00
+    clock.advance(minutes=1)
+    other = received(desk, OTHER_OFFICE)
+    clock.advance(days=1)
+    third = desk.register(received(desk).id, by=RECEPTION)  # Wednesday 09:00
+    tuesday, wednesday = at(2024, 6, 4), at(2024, 6, 5)
+    assert [c.id for c in repo.find(received_from=tuesday)] == [second.id, other.id, third.id]
+    assert [c.id for c in repo.find(received_before=tuesday)] == [first.id]
+    assert [c.id for c in repo.find(received_from=tuesday, received_before=wednesday, office="A")] == [second.id]
+    assert [c.id for c in repo.find(received_from=second.received_at, received_before=third.received_at)] == \
+        [second.id, other.id]  # from included, before excluded
+    assert [c.id for c in repo.find(received_from=tuesday, status=ce.Status.REGISTERED)] == [third.id]
+    utc = dt.datetime(2024, 6, 4, 1, 0, tzinfo=dt.UTC)  # Tuesday 09:00 in Shanghai, included
+    assert [c.id for c in repo.find(received_from=utc)] == [second.id, other.id, third.id]
+
+
+@pytest.mark.parametrize("name", ["due_before", "received_from", "received_before"])
+def test_find_refuses_a_naive_instant_naming_it(repo: Any, name: str) -> None:
+    with pytest.raises(ce.ValidationError, match=f"{name}.*timezone-aware"):
+        repo.find(**{name: dt.datetime(2024, 6, 4)})
+
+
 def test_find_ignores_met_and_paused_clocks(repo: Any) -> None:
     desk, _ = new_desk(repo)
     c = desk.register(received(desk).id, by=RECEPTION)

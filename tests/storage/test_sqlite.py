@@ -295,6 +295,8 @@ def test_a_complaint_read_before_another_process_changed_it_is_read_fresh(tmp_pa
     ({"status": ce.Status.REGISTERED}, "SCAN complaints USING INDEX complaints_live"),
     ({"due_before": MONDAY}, "SCAN complaints USING INDEX complaints_live"),
     ({"office": "A", "status": ce.Status.CLOSED}, "SEARCH complaints USING INDEX complaints_office_received"),
+    ({"office": "A", "received_from": MONDAY, "received_before": MONDAY + dt.timedelta(days=30)},
+     "SEARCH complaints USING INDEX complaints_office_received (office=? AND received_us>? AND received_us<?)"),
 ])
 def test_queries_use_an_index(tmp_path: Path, query: dict[str, Any], index: str) -> None:
     """Live complaints (open, or with a running clock) are few: their small index serves worklists and the

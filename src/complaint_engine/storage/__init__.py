@@ -55,9 +55,11 @@ class UnitOfWork(Protocol):
         ...
 
     def find(self, *, office: str | None = None, status: Status | None = None,
-             due_before: dt.datetime | None = None) -> list[Complaint]:
+             due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
+             received_before: dt.datetime | None = None) -> list[Complaint]:
         """Complaints matching every given filter, oldest receipt first. ``due_before``: some running
-        clock falls due before that instant."""
+        clock falls due before that instant; ``received_from`` (included) and ``received_before``
+        (excluded): the instant of receipt. Instants must be timezone-aware (``ValidationError``)."""
         ...
 
     def next_number(self, sequence: str) -> int:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from complaint_engine.clock import aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
 from complaint_engine.facts import columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
@@ -66,11 +67,15 @@ class _MemoryUnit:
         return saved
 
     def find(self, *, office: str | None = None, status: Status | None = None,
-             due_before: dt.datetime | None = None) -> list[Complaint]:
+             due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
+             received_before: dt.datetime | None = None) -> list[Complaint]:
+        due, since, until = (aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
+                             aware_or_none("received_before", received_before))
         merged = {**self._store.complaints, **self._staged.complaints}
         out = [c for c in merged.values()
                if (office is None or c.office == office) and (status is None or c.status is status)
-               and (due_before is None or _due_before(c, due_before))]
+               and (due is None or _due_before(c, due)) and (since is None or c.received_at >= since)
+               and (until is None or c.received_at < until)]
         out.sort(key=lambda c: (c.received_at, c.id))
         return out
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from complaint_engine.clock import aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
 from complaint_engine.facts import NAMES, columns, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
@@ -213,9 +214,19 @@ class SQLUnit:
         return columns(self._execute(sql, args).fetchall())
 
     def find(self, *, office: str | None = None, status: Status | None = None,
-             due_before: dt.datetime | None = None) -> list[Complaint]:
+             due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
+             received_before: dt.datetime | None = None) -> list[Complaint]:
+        due_before, received_from, received_before = (
+            aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
+            aware_or_none("received_before", received_before))
         where: list[str] = []
         args: list[Any] = []
+        if received_from is not None:
+            where.append("received_us >= ?")
+            args.append(to_us(received_from))
+        if received_before is not None:
+            where.append("received_us < ?")
+            args.append(to_us(received_before))
         if office is not None:
             where.append("office = ?")
             args.append(office)
