@@ -1,5 +1,7 @@
 """``python -m complaint_engine demo | report | export | audit | lifecycle``.
 
+``report``, ``export`` and ``audit`` read a SQLite file (``--db``) or a PostgreSQL database (``--dsn``).
+
 Every failure is one line on stderr (``error: …``, naming the value and what is allowed) and exit
 status 2; no traceback.
 """
@@ -59,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check a database's register: unbroken histories, one number per "
                                          "complaint, gap-free serials (exit status 1 on any finding)")
-    audit.add_argument("--db", required=True, help="an existing SQLite file")
+    _store(audit)
     audit.add_argument("--office", help="one office (default: all)")
     audit.add_argument("--policy", help="the policy TOML file whose serial format numbered the register "
                                         "(default: Policy.default())")
@@ -68,8 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     return root
 
 
+def _store(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", help="an existing SQLite file")
+    where.add_argument("--dsn", help="a PostgreSQL database (needs: pip install 'complaint_engine[postgres]'), "
+                                     "e.g. 'host=db.example dbname=complaints user=reports'")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", required=True, help="an existing SQLite file")
+    _store(p)
     p.add_argument("--period", required=True, help="'2024', '2024H1', '2024Q3' or '2024-05'")
     p.add_argument("--office", help="one office (default: all)")
     p.add_argument("--lang", default=None, choices=LANGUAGES)
@@ -80,13 +89,20 @@ def _policy(path: str | None) -> Policy:
     return Policy.from_toml(path) if path else Policy.default()
 
 
-def _open_existing(path: str) -> object:
+def _open_existing(args: argparse.Namespace) -> object:
+    """The store named by ``--db`` (an existing SQLite file) or ``--dsn`` (PostgreSQL)."""
+    if args.dsn is not None:
+        try:
+            from complaint_engine.storage.postgres import PostgresRepository
+        except ImportError as exc:
+            raise CLIError(str(exc)) from None
+        return PostgresRepository(args.dsn)
     from complaint_engine.storage import SQLiteRepository
 
-    p = Path(path)
+    p = Path(args.db)
     if not p.is_file():
-        raise CLIError(f"database {path!r} does not exist (create one with: python -m complaint_engine demo --db "
-                       f"{path})")
+        raise CLIError(f"database {args.db!r} does not exist (create one with: python -m complaint_engine demo --db "
+                       f"{args.db})")
     return SQLiteRepository(p)
 
 
@@ -162,7 +178,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> tuple[object, Policy, Period, str]:
     policy = _policy(args.policy)
     period = Period.parse(args.period)
-    repo = _open_existing(args.db)
+    repo = _open_existing(args)
     _check_office(repo, args.office)
     return repo, policy, period, args.lang or policy.language
 
@@ -214,19 +230,20 @@ def _audit(args: argparse.Namespace) -> int:
     from complaint_engine.audit import audit
 
     policy = _policy(args.policy)
-    repo = _open_existing(args.db)
+    repo = _open_existing(args)
     _check_office(repo, args.office)
     findings = audit(repo, policy, office=args.office)  # type: ignore[arg-type]
     complaints = repo.find(office=args.office)  # type: ignore[attr-defined]
     registered = sum(c.serial is not None for c in complaints)
     scope = f"office {args.office}" if args.office else "all offices"
     if not findings:
-        print(f"sound: {len(complaints)} complaints ({registered} registered) of {scope} in {args.db}")
+        print(f"sound: {len(complaints)} complaints ({registered} registered) of {scope} in "
+              f"{repo.location}")  # type: ignore[attr-defined]
         return 0
     for finding in findings:
         print(finding)
     print(f"{len(findings)} finding(s) among {len(complaints)} complaints ({registered} registered) of {scope} "
-          f"in {args.db}")
+          f"in {repo.location}")  # type: ignore[attr-defined]
     return 1
 
 

@@ -163,3 +163,38 @@ def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None
             conn.execute("UPDATE transitions SET note = 'x'")
     finally:
         repo.close()
+
+
+@needs_server
+def test_the_cli_reads_a_postgresql_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from complaint_engine.demo import run_scripted_day
+    from complaint_engine.storage import PostgresRepository
+
+    assert PG_DSN is not None
+    repo = PostgresRepository(PG_DSN)
+    repo.drop_all_data_for_tests()
+    desk = run_scripted_day()
+    repo.add_many(desk.find())
+    serial = next(c.serial for c in desk.find() if c.serial)
+    repo.close()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "complaint_engine", *args, "--dsn", PG_DSN],
+                              capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120)
+
+    audited = cli("audit")
+    assert audited.returncode == 0, audited.stderr
+    assert audited.stdout.startswith(f"sound: {len(desk.find())} complaints")
+    exported = cli("export", "--period", "2024", "--what", "register", "--format", "csv")
+    assert exported.returncode == 0, exported.stderr
+    assert serial in exported.stdout
+    reported = cli("report", "--period", "2024", "--lang", "en")
+    assert reported.returncode == 0, reported.stderr
+    assert "Complaint analysis — 2024" in reported.stdout
+    both = subprocess.run([sys.executable, "-m", "complaint_engine", "audit", "--db", "x.sqlite", "--dsn", PG_DSN],
+                          capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120)
+    assert both.returncode == 2
+    assert "not allowed with argument" in both.stderr
