@@ -126,10 +126,10 @@ def _sequence_findings(complaints: list[Complaint], serial_format: str) -> list[
         actual = {c.serial for c in members}
         for serial in sorted(expected - actual):
             findings.append(AuditFinding("P-6.1.3", None, serial,
-                                    f"missing from sequence {office} {year}: a gap among its {len(members)} "
-                                    "registrations"))
+                                         f"missing from sequence {office} {year}: a gap among its {len(members)} "
+                                         "registrations"))
         for c in sorted((c for c in members if c.serial not in expected), key=lambda c: c.serial or ""):
             findings.append(AuditFinding("P-6.1.3", c.id, c.serial,
-                                    f"not one of the first {len(members)} numbers of sequence {office} {year} "
-                                    f"in the format {serial_format!r}"))
+                                         f"not one of the first {len(members)} numbers of sequence {office} {year} "
+                                         f"in the format {serial_format!r}"))
     return findings
