@@ -192,6 +192,12 @@ def test_the_cli_audits_a_database(tmp_path: Path) -> None:
     missing = subprocess.run([*run[:-1], str(tmp_path / "nope.sqlite")], capture_output=True, text=True, check=False)
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1
+    other = tmp_path / "minutes.sqlite"  # another program's database is refused, not turned into a register
+    sqlite3.connect(other).execute("CREATE TABLE minutes (said TEXT)").connection.close()
+    foreign = subprocess.run([*run[:-1], str(other)], capture_output=True, text=True, check=False)
+    assert foreign.returncode == 2
+    assert "holds no complaint register" in foreign.stderr
+    assert [name for (name,) in sqlite3.connect(other).execute("SELECT name FROM sqlite_schema")] == ["minutes"]
 
 
 @pytest.mark.parametrize("office", ["A", "Z"])

@@ -96,14 +96,14 @@ def _open_existing(args: argparse.Namespace) -> object:
             from complaint_engine.storage.postgres import PostgresRepository
         except ImportError as exc:
             raise CLIError(str(exc)) from None
-        return PostgresRepository(args.dsn)
+        return PostgresRepository(args.dsn, create=False)
     from complaint_engine.storage import SQLiteRepository
 
     p = Path(args.db)
     if not p.is_file():
         raise CLIError(f"database {args.db!r} does not exist (create one with: python -m complaint_engine demo --db "
                        f"{args.db})")
-    return SQLiteRepository(p)
+    return SQLiteRepository(p, create=False)
 
 
 def _check_office(repo: object, office: str | None) -> None:

@@ -198,3 +198,28 @@ def test_the_cli_reads_a_postgresql_store(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120)
     assert both.returncode == 2
     assert "not allowed with argument" in both.stderr
+
+
+@needs_server
+def test_opening_without_create_refuses_a_database_that_holds_no_register() -> None:
+    import psycopg
+
+    from complaint_engine.storage import PostgresRepository
+
+    assert PG_DSN is not None
+    name = f"ce_empty_{os.getpid()}"
+    admin = psycopg.connect(PG_DSN, autocommit=True)
+    admin.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.execute(f"CREATE DATABASE {name}")
+    try:
+        empty = psycopg.conninfo.make_conninfo(PG_DSN, dbname=name)
+        with pytest.raises(StorageError, match="holds no complaint register"):
+            PostgresRepository(empty, create=False)
+        with psycopg.connect(empty) as conn:
+            tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+        assert tables == (0,)  # nothing was created
+        PostgresRepository(empty).close()  # create=True makes the register
+        PostgresRepository(empty, create=False).close()  # and now it opens
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

@@ -267,6 +267,23 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("minutes")  # untouched
 
 
+def test_opening_without_create_refuses_a_file_that_holds_no_register_and_changes_nothing(tmp_path: Path) -> None:
+    other = tmp_path / "minutes.sqlite"  # another program's database
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE minutes (said TEXT)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(StorageError, match="holds no complaint register"):
+        SQLiteRepository(other, create=False)
+    assert other.read_bytes() == before  # not even its journal mode
+    with pytest.raises(StorageError, match="does not exist"):
+        SQLiteRepository(tmp_path / "typo.sqlite", create=False)
+    assert not (tmp_path / "typo.sqlite").exists()
+    SQLiteRepository(tmp_path / "ours.sqlite").close()
+    assert SQLiteRepository(tmp_path / "ours.sqlite", create=False).schema_version == SCHEMA_VERSION_SQLITE
+
+
 def test_add_many_imports_in_batches(tmp_path: Path) -> None:
     src = ce.ComplaintDesk(clock=ce.FixedClock(MONDAY))
     made = [src.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary=f"s{i}",

@@ -105,7 +105,9 @@ class PostgresRepository(SQLRepository, _PgUnit):
     driver_error = psycopg.Error
     transaction_class = _PgTransaction
 
-    def __init__(self, dsn: str, *, connect_timeout: int = 10) -> None:
+    def __init__(self, dsn: str, *, connect_timeout: int = 10, create: bool = True) -> None:
+        """Connect and bring the schema up to date; ``create=False`` refuses a database that holds no
+        complaint register instead of creating one in it (for tools that read)."""
         self.location = _safe_dsn(dsn)
         try:
             conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
@@ -113,11 +115,18 @@ class PostgresRepository(SQLRepository, _PgUnit):
             raise StorageError(f"cannot connect to PostgreSQL ({self.location}): {exc}".strip(),
                                location=self.location) from exc
         super().__init__(conn, POSTGRES)
-        self._migrate()
+        try:
+            self._migrate(create)
+        except BaseException:
+            conn.close()
+            raise
 
-    def _migrate(self) -> None:
+    def _migrate(self, create: bool) -> None:
         with self.unit_of_work() as uow:
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            if not create and self._conn.execute("SELECT to_regclass('complaint_engine_schema')").fetchone()[0] is None:
+                raise StorageError(f"database ({self.location}) holds no complaint register; open it with create=True "
+                                   "to make one", location=self.location)
             self._conn.execute("CREATE TABLE IF NOT EXISTS complaint_engine_schema (version INTEGER NOT NULL)")
             row = self._conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
             current = 0 if row is None else int(row[0])

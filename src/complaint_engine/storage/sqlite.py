@@ -80,7 +80,11 @@ class SQLiteRepository(SQLRepository):
     begin_statement = "BEGIN IMMEDIATE"  # the write lock at once: serials allocated inside stay gap-free
     driver_error = sqlite3.Error
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 30_000) -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 30_000,
+                 create: bool = True) -> None:
+        """Open (or, with ``create``, make) the store in the file at ``path``. ``create=False`` opens only a
+        file that already holds a complaint register, and changes nothing in any other file — for tools
+        that read, so a mistyped path never turns another program's database into a register."""
         self.path = str(path)
         self.location = self.path
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -91,10 +95,16 @@ class SQLiteRepository(SQLRepository):
                 raise StorageError(f"database path {self.path!r} is a directory; give a file path", location=self.path)
             if not p.parent.exists():
                 raise StorageError(f"database folder {str(p.parent)!r} does not exist", location=self.path)
+            if not create and not p.is_file():
+                raise StorageError(f"database {self.path!r} does not exist", location=self.path)
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=busy_timeout_ms / 1000)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if not create and conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                conn.close()  # before the journal mode below, which another program's file would keep
+                raise StorageError(f"database {self.path!r} holds no complaint register (schema version 0); open "
+                                   "it with create=True to make one", location=self.path)
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
