@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import subprocess
@@ -204,3 +205,18 @@ def test_the_cli_audits_a_database(tmp_path: Path) -> None:
 def test_the_audit_can_be_limited_to_one_office(tmp_path: Path, office: str) -> None:
     repo, _ = _store(tmp_path / "day.sqlite")
     assert audit(repo, office=office) == []
+
+
+def test_sequences_follow_the_policys_format_and_the_year_of_registration() -> None:
+    policy = ce.Policy.from_dict({"preset": "default", "serial_format": "{office}/{year}/{seq:03d}"})
+    clock = ce.FixedClock(dt.datetime(2024, 12, 31, 23, 50, tzinfo=MONDAY.tzinfo))
+    desk = ce.ComplaintDesk(policy=policy, clock=clock)
+    serials = []
+    for _ in range(3):  # the third is registered in 2025: a new sequence
+        c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+        serials.append(desk.register(c.id, by=RECEPTION).serial)
+        clock.advance(minutes=5)
+    assert serials == ["A/2024/001", "A/2024/002", "A/2025/001"]
+    assert audit(desk.repository, policy) == []
+    wrong = audit(desk.repository)  # the default format did not make these numbers
+    assert any("in the format '{office}-{year}-{seq:05d}'" in f.problem for f in wrong)
