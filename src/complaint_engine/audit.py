@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 
 import attrs
@@ -34,7 +34,7 @@ from complaint_engine.numbering import format_serial
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
 
-__all__ = ["AuditFinding", "audit"]
+__all__ = ["AuditFinding", "audit", "findings_in"]
 
 _EDGES = frozenset((e.event, e.source, e.target) for e in COMPLAINT_TABLE.edges)
 
@@ -57,8 +57,12 @@ def audit(repository: Repository, policy: Policy | None = None, *, office: str |
     """Every finding about the complaints stored in ``repository`` (of one ``office``, or all); empty when
     the register is sound. ``policy`` gives the serial format the numbers were made with (default:
     ``Policy.default()``)."""
+    return findings_in(repository.find(office=office), policy)
+
+
+def findings_in(complaints: list[Complaint], policy: Policy | None = None) -> list[AuditFinding]:
+    """The audit of complaints already read (all of a sequence's registrations, for the gap check)."""
     policy = policy if policy is not None else Policy.default()
-    complaints = repository.find(office=office)
     findings = [f for c in complaints for f in _complaint_findings(c)]
     findings += _sequence_findings(complaints, policy.serial_format)
     return findings
@@ -109,11 +113,14 @@ def _value(state: object) -> object:
 
 def _sequence_findings(complaints: list[Complaint], serial_format: str) -> list[AuditFinding]:
     findings: list[AuditFinding] = []
-    holders = Counter(c.serial for c in complaints if c.serial is not None)
-    for serial, count in sorted(holders.items()):
-        if count > 1:
-            ids = sorted(c.id for c in complaints if c.serial == serial)
-            findings.append(AuditFinding("P-6.1.3", None, serial, f"held by {count} complaints: {', '.join(ids)}"))
+    holders: dict[str, list[str]] = defaultdict(list)
+    for c in complaints:
+        if c.serial is not None:
+            holders[c.serial].append(c.id)
+    for serial, ids in sorted(holders.items()):
+        if len(ids) > 1:
+            findings.append(AuditFinding("P-6.1.3", None, serial,
+                                         f"held by {len(ids)} complaints: {', '.join(sorted(ids))}"))
     # a sequence is an office and the local year of registration (numbering.sequence_key)
     sequences: dict[tuple[str, int], list[Complaint]] = defaultdict(list)
     for c in complaints:

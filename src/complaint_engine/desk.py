@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from complaint_engine.clock import Clock, SystemClock
+from complaint_engine.clock import Clock, SystemClock, aware
 from complaint_engine.errors import PermissionDenied, ValidationError
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.lifecycle import authorize, step, step_capa
@@ -95,8 +95,7 @@ class ComplaintDesk:
         now = self.clock.now()
         if at is None:
             return now.astimezone(self.calendar.tz)
-        if not isinstance(at, dt.datetime) or at.utcoffset() is None:
-            raise ValidationError.of("instant", at, "a timezone-aware datetime")
+        aware("instant", at)
         if at > now + self.policy.clock_tolerance:
             raise ValidationError.of("instant", at.isoformat(), f"not later than the desk's clock {now.isoformat()} "
                                      f"plus {self.policy.clock_tolerance}")
