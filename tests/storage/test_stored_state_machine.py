@@ -4,7 +4,7 @@ After every step, a *fresh* connection — no document cache, no shared state wi
 exactly what the desk sees: the same complaints, the indexed query columns (status, serial, next due
 instant) and every fact column agreeing with the documents, and the append-only transition table
 holding each history.
-This is what lets a save write only the indexed columns that changed.
+This is what lets a save write only the columns that changed since the row it wrote before.
 """
 
 from __future__ import annotations

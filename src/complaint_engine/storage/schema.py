@@ -43,7 +43,6 @@ _OWN = ("id", "office", "status", "serial", "received_us", "next_due_us", "versi
 FACT_EXTRA = tuple(n for n in NAMES if n not in _OWN)
 COMPLAINT_COLUMNS = (*_OWN, *FACT_EXTRA)
 INDEXED = ("status", "serial", "next_due_us")  # indexed columns a verb may change (office, received_us never do)
-_INDEXED_AT = {name: COMPLAINT_COLUMNS.index(name) for name in INDEXED}
 _extra_facts = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA))
 INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in COMPLAINT_COLUMNS)})")
@@ -63,10 +62,6 @@ def complaint_row(c: Complaint) -> tuple[Any, ...]:
     """The complaint's row in :data:`COMPLAINT_COLUMNS` order: query columns, version, document, facts."""
     return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
             to_document(c), *_extra_facts(facts_of(c)))
-
-
-def indexed_value(row: tuple[Any, ...], name: str) -> Any:
-    return row[_INDEXED_AT[name]]
 
 
 def transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:

@@ -28,7 +28,6 @@ from complaint_engine.storage.schema import (
     INSERT_TRANSITION,
     LIVE,
     complaint_row,
-    indexed_value,
     next_due_us,
     transition_of,
     transition_rows,
@@ -48,19 +47,39 @@ class Dialect:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
 
 
+Row = tuple[Any, ...]  # a complaint's row, in COMPLAINT_COLUMNS order
 _VERSION_AT = COMPLAINT_COLUMNS.index("version")  # version, doc and the facts follow
+_INDEXED_AT = tuple(COMPLAINT_COLUMNS.index(name) for name in INDEXED)
 _HISTORY_CHUNK = 500  # ids per ``IN (…)`` when reading the histories of many complaints
 
 
-@functools.cache
-def _update_statement(indexed: tuple[str, ...]) -> str:
-    """The optimistic UPDATE of a complaint row: the given indexed columns, then version, doc and the facts."""
-    sets = ", ".join(f"{name} = ?" for name in (*indexed, *COMPLAINT_COLUMNS[_VERSION_AT:]))
+@functools.lru_cache(maxsize=1024)
+def _update_statement(columns: tuple[int, ...]) -> str:
+    """The optimistic UPDATE of a complaint row setting the given columns (positions in COMPLAINT_COLUMNS)."""
+    sets = ", ".join(f"{COMPLAINT_COLUMNS[i]} = ?" for i in columns)
     return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ?"
 
 
+_ALL_UNINDEXED = tuple(range(_VERSION_AT, len(COMPLAINT_COLUMNS)))
+
+
+def _columns_to_set(row: Row, before: Complaint | None, before_row: Row | None) -> tuple[int, ...]:
+    """Which columns a save sets. Every column in SET costs a bound parameter and its share of the new record,
+    and an index entry is rewritten whenever its column is in SET, even to the same value: with the stored
+    row at hand, set only what changed (the version always does); with only the stored object, only the
+    indexed columns that changed and everything else; with neither, everything but the id, office and
+    received instant (which no verb changes)."""
+    if before_row is not None:
+        return tuple(i for i in range(2, len(row)) if row[i] != before_row[i] or i == _VERSION_AT)
+    if before is None:
+        return (*_INDEXED_AT, *_ALL_UNINDEXED)
+    old = (before.status._value_, before.serial, next_due_us(before))
+    return (*(i for i, was in zip(_INDEXED_AT, old, strict=True) if row[i] != was), *_ALL_UNINDEXED)
+
+
 class DocumentCache:
-    """Committed complaints by id, checked against the stored version on every read.
+    """Committed complaints by id, checked against the stored version on every read, each with its stored row
+    when this process wrote it.
 
     Parsing a document costs more than the rest of a desk verb. Objects are immutable and every change
     bumps the version, so a cached object whose version equals the stored one *is* the stored content —
@@ -70,16 +89,21 @@ class DocumentCache:
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._items: dict[str, Complaint] = {}
+        self._items: dict[str, tuple[Complaint, Row | None]] = {}
 
     def get(self, key: str, version: int) -> Complaint | None:
         found = self._items.get(key)
-        return found if found is not None and found.version == version else None
+        return found[0] if found is not None and found[0].version == version else None
 
-    def put(self, complaint: Complaint) -> None:
+    def entry(self, key: str, version: int) -> tuple[Complaint, Row | None] | None:
+        """The cached complaint at ``version`` with its stored row (None when it was read, not written, here)."""
+        found = self._items.get(key)
+        return found if found is not None and found[0].version == version else None
+
+    def put(self, complaint: Complaint, row: Row | None = None) -> None:
         if len(self._items) >= self._size:
             self._items.pop(next(iter(self._items)))
-        self._items[complaint.id] = complaint
+        self._items[complaint.id] = (complaint, row)
 
 
 class SQLUnit:
@@ -89,7 +113,7 @@ class SQLUnit:
         self._conn = conn
         self._dialect = dialect
         self._cache = cache or DocumentCache()
-        self._written: dict[str, Complaint] = {}  # saved in this transaction; cached on commit
+        self._written: dict[str, tuple[Complaint, Row]] = {}  # saved in this transaction; cached on commit
 
     def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
         return self._conn.execute(self._dialect.sql(statement), tuple(args))
@@ -101,13 +125,14 @@ class SQLUnit:
 
     # complaints
     def add(self, complaint: Complaint) -> Complaint:
+        row = complaint_row(complaint)
         try:
-            self._execute(INSERT_COMPLAINT, complaint_row(complaint))
+            self._execute(INSERT_COMPLAINT, row)
         except self._dialect.integrity_error as exc:
             raise ValidationError.of("complaint id or serial", complaint.id,
                                      f"one not already stored ({exc})") from None
         self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0))
-        self._written[complaint.id] = complaint
+        self._written[complaint.id] = (complaint, row)
         return complaint
 
     def add_many(self, complaints: Iterable[Complaint]) -> int:
@@ -124,7 +149,7 @@ class SQLUnit:
 
     def get(self, complaint_id: str) -> Complaint:
         if complaint_id in self._written:
-            return self._written[complaint_id]
+            return self._written[complaint_id][0]
         row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
         if row is None:
             raise NotFound("complaint", complaint_id)
@@ -154,25 +179,21 @@ class SQLUnit:
         histories = self._histories([key for key, _ in rows])
         return [from_document(doc, Complaint, key=key, history=histories.get(key, ())) for key, doc in rows]
 
-    def _stored(self, complaint_id: str, version: int) -> Complaint | None:
-        """The stored content of a complaint at ``version`` when this unit already holds it (no query)."""
+    def _stored(self, complaint_id: str, version: int) -> tuple[Complaint | None, Row | None]:
+        """The stored content of a complaint at ``version``, and its row, as far as this unit already holds
+        them (no query)."""
         written = self._written.get(complaint_id)
         if written is not None:
-            return written if written.version == version else None
-        return self._cache.get(complaint_id, version)
+            return written if written[0].version == version else (None, None)
+        return self._cache.entry(complaint_id, version) or (None, None)
 
     def save(self, complaint: Complaint) -> Complaint:
         saved = replace(complaint, {"version": complaint.version + 1})
         row = complaint_row(saved)
-        # An index entry is rewritten whenever its column is in SET, even to the same value: with the stored
-        # content at hand, set only the indexed columns that changed (office and received_us never do).
-        before = self._stored(complaint.id, complaint.version)
-        changed = INDEXED if before is None else tuple(
-            name for name, old in zip(INDEXED, (before.status.value, before.serial, next_due_us(before)),
-                                      strict=True) if indexed_value(row, name) != old)
-        cur = self._execute(_update_statement(changed),
-                            (*(indexed_value(row, name) for name in changed), *row[_VERSION_AT:],
-                             complaint.id, complaint.version))
+        before, before_row = self._stored(complaint.id, complaint.version)
+        columns = _columns_to_set(row, before, before_row)
+        cur = self._execute(_update_statement(columns),
+                            (*(row[i] for i in columns), complaint.id, complaint.version))
         if cur.rowcount == 0:
             found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
             if found is None:
@@ -188,12 +209,12 @@ class SQLUnit:
             self._execute(INSERT_TRANSITION, rows[0])
         else:
             self._executemany(INSERT_TRANSITION, rows)
-        self._written[saved.id] = saved
+        self._written[saved.id] = (saved, row)
         return saved
 
     def _committed(self) -> None:
-        for complaint in self._written.values():
-            self._cache.put(complaint)
+        for complaint, row in self._written.values():
+            self._cache.put(complaint, row)
         self._written = {}
 
     def frame(self, *, period: str | Period | None = None, office: str | None = None,

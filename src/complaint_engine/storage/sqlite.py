@@ -98,7 +98,7 @@ class SQLiteRepository(SQLRepository):
             if not create and not p.is_file():
                 raise StorageError(f"database {self.path!r} does not exist", location=self.path)
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, cached_statements=512,
                                    timeout=busy_timeout_ms / 1000)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if not create and conn.execute("PRAGMA user_version").fetchone()[0] == 0:
