@@ -8,14 +8,18 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tests.conftest import MONDAY, RECEPTION
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.conftest import MONDAY, OTHER_OFFICE, RECEPTION
 
 import complaint_engine as ce
-from complaint_engine.audit import AuditFinding, audit
+from complaint_engine.audit import AuditFinding, audit, audit_report, findings_in
 from complaint_engine.demo import run_scripted_day
 from complaint_engine.storage import InMemoryRepository, SQLiteRepository
+from complaint_engine.storage.sql import SQLSnapshot
 
 
 def _store(path: Path) -> tuple[SQLiteRepository, list[ce.Complaint]]:
@@ -220,3 +224,68 @@ def test_sequences_follow_the_policys_format_and_the_year_of_registration() -> N
     assert audit(desk.repository, policy) == []
     wrong = audit(desk.repository)  # the default format did not make these numbers
     assert any("in the format '{office}-{year}-{seq:05d}'" in f.problem for f in wrong)
+
+
+@settings(max_examples=60)
+@given(gaps=st.lists(st.integers(0, 3 * 24 * 60), min_size=1, max_size=25),
+       registered=st.lists(st.booleans(), min_size=25, max_size=25),
+       window_minutes=st.integers(1, 20 * 24 * 60))
+def test_an_audit_in_windows_reads_each_complaint_once_and_finds_what_one_read_finds(
+        gaps: list[int], registered: list[bool], window_minutes: int) -> None:
+    """Windows of receipt start at the first receipt and step by ``window``: a complaint received exactly on
+    a boundary belongs to the later window only, and the last receipt is in the last window."""
+    policy = ce.Policy.from_dict({"preset": "default", "serial_format": "{office}/{year}/{seq:03d}"})
+    clock = ce.FixedClock(MONDAY)
+    desk = ce.ComplaintDesk(policy=policy, clock=clock)
+    for gap, register in zip(gaps, registered, strict=False):
+        clock.advance(minutes=gap)
+        by = RECEPTION if gap % 3 else OTHER_OFFICE
+        c = desk.receive(by=by, owner="o", unit="u", channel="phone", category="noise", summary="s")
+        if register:
+            desk.register(c.id, by=by)
+    everything = desk.repository.find()
+    for fmt_policy in (policy, None):  # sound under its own format; findings under the default one
+        report = audit_report(desk.repository, fmt_policy, window=dt.timedelta(minutes=window_minutes))
+        assert report.complaints == len(everything)
+        assert report.registered == sum(c.serial is not None for c in everything)
+        assert sorted(report.findings, key=str) == sorted(findings_in(everything, fmt_policy), key=str)
+    assert audit_report(desk.repository, policy).findings == ()
+
+
+@pytest.mark.parametrize("window", [dt.timedelta(0), dt.timedelta(minutes=-5), "7 days", 7])
+def test_an_audit_window_must_be_a_positive_timedelta(window: object) -> None:
+    with pytest.raises(ce.ValidationError, match="window") as err:
+        audit_report(InMemoryRepository(), window=window)  # type: ignore[arg-type]
+    assert "a positive datetime.timedelta" in str(err.value)
+
+
+def test_the_audit_reads_its_windows_in_one_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Desks committing between two windows of the audit show in none of them. Read without a snapshot, the
+    early complaint's window would be read before its registration (serial 1) and the late one's after its
+    registration (serial 2): a false gap."""
+    path = tmp_path / "live.sqlite"
+    clock = ce.FixedClock(MONDAY)
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=clock)
+    early = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    clock.advance(days=10)
+    late = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    windows_read: list[int] = []
+    find = SQLSnapshot.find
+
+    def find_then_commit_elsewhere(self: SQLSnapshot, **kwargs: Any) -> list[ce.Complaint]:
+        found = find(self, **kwargs)
+        windows_read.append(len(found))
+        if len(windows_read) == 1:  # after the first window, another desk registers both
+            desk.register(early.id, by=RECEPTION)
+            desk.register(late.id, by=RECEPTION)
+        return found
+
+    monkeypatch.setattr(SQLSnapshot, "find", find_then_commit_elsewhere)
+    report = audit_report(SQLiteRepository(path, create=False), window=dt.timedelta(days=1))
+    assert len(windows_read) == 11
+    assert sum(windows_read) == 2
+    assert report.findings == ()
+    assert (report.complaints, report.registered) == (2, 0)  # as the register stood when the audit began
+    monkeypatch.undo()
+    after = audit_report(SQLiteRepository(path, create=False))
+    assert (after.findings, after.registered) == ((), 2)  # and sound after it, with both registered

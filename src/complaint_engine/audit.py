@@ -13,7 +13,8 @@ append-only transition rows) and reports what no desk could have written:
   the serials are exactly the policy's first *n* numbers — a missing one is a gap.
 
 An empty list means the register is sound. A finding names the complaint, the rule and the offending
-value. The whole register is read, about 0.1 ms a complaint; limit it to one ``office`` where that helps.
+value. The whole register is read in one snapshot of the store, a week of receipt of one office at a time
+(:func:`audit_report`); limit it to one ``office`` where that helps.
 What the audit cannot see: a document edited without changing any of these facts (its summary, say),
 the deletion of the very last registration of a sequence, and an older copy of the whole store put back
 (it is sound, only old).
@@ -28,13 +29,16 @@ from collections.abc import Iterable
 
 import attrs
 
+from complaint_engine.errors import ValidationError
 from complaint_engine.lifecycle import COMPLAINT_TABLE
 from complaint_engine.model import Complaint, Status
 from complaint_engine.numbering import format_serial
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
 
-__all__ = ["AuditFinding", "audit", "findings_in"]
+__all__ = ["WEEK", "AuditFinding", "AuditReport", "audit", "audit_report", "findings_in"]
+
+WEEK = dt.timedelta(days=7)  # the default window of receipt an audit reads at a time
 
 _EDGES = frozenset((e.event, e.source, e.target) for e in COMPLAINT_TABLE.edges)
 
@@ -56,16 +60,67 @@ class AuditFinding:
 def audit(repository: Repository, policy: Policy | None = None, *, office: str | None = None) -> list[AuditFinding]:
     """Every finding about the complaints stored in ``repository`` (of one ``office``, or all); empty when
     the register is sound. ``policy`` gives the serial format the numbers were made with (default:
-    ``Policy.default()``)."""
-    return findings_in(repository.find(office=office), policy)
+    ``Policy.default()``). See :func:`audit_report`."""
+    return list(audit_report(repository, policy, office=office).findings)
 
 
-def findings_in(complaints: list[Complaint], policy: Policy | None = None) -> list[AuditFinding]:
+@attrs.frozen
+class AuditReport:
+    """What an audit read, and what it found."""
+
+    findings: tuple[AuditFinding, ...]
+    complaints: int  # complaints read
+    registered: int  # of them, those holding a serial
+
+
+def audit_report(repository: Repository, policy: Policy | None = None, *, office: str | None = None,
+                 window: dt.timedelta = WEEK) -> AuditReport:
+    """The audit of a store, read in one snapshot (``repository.snapshot()``: a desk committing meanwhile
+    neither shows half in it nor raises a false alarm) one office and one ``window`` of receipt at a time,
+    so only one window's complaints are in memory at once, and a few bytes for each serial."""
+    if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
+        raise ValidationError.of("window", window, "a positive datetime.timedelta")
+    books = _Books()
+    with repository.snapshot() as view:
+        for name in [office] if office is not None else view.offices():
+            span = view.received_span(office=name)
+            if span is None:
+                continue
+            start, last = span
+            while start <= last:
+                books.read(view.find(office=name, received_from=start, received_before=start + window))
+                start += window
+    return books.report(policy)
+
+
+def findings_in(complaints: Iterable[Complaint], policy: Policy | None = None) -> list[AuditFinding]:
     """The audit of complaints already read (all of a sequence's registrations, for the gap check)."""
-    policy = policy if policy is not None else Policy.default()
-    findings = [f for c in complaints for f in _complaint_findings(c)]
-    findings += _sequence_findings(complaints, policy.serial_format)
-    return findings
+    books = _Books()
+    books.read(complaints)
+    return list(books.report(policy).findings)
+
+
+class _Books:
+    """The findings of each complaint as it is read, and what the sequence checks need of it once it is gone:
+    office, year of registration, serial and id."""
+
+    def __init__(self) -> None:
+        self.findings: list[AuditFinding] = []
+        self.read_count = 0
+        self.registrations: list[tuple[str, int, str, str]] = []
+
+    def read(self, complaints: Iterable[Complaint]) -> None:
+        for c in complaints:
+            self.read_count += 1
+            self.findings.extend(_complaint_findings(c))
+            if c.serial is not None:  # the year of its registration; of its receipt where none is recorded
+                registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
+                self.registrations.append((c.office, registered_at.year, c.serial, c.id))
+
+    def report(self, policy: Policy | None) -> AuditReport:
+        fmt = (policy if policy is not None else Policy.default()).serial_format
+        findings = self.findings + _sequence_findings(self.registrations, fmt)
+        return AuditReport(tuple(findings), self.read_count, len(self.registrations))
 
 
 def _complaint_findings(c: Complaint) -> Iterable[AuditFinding]:
@@ -111,32 +166,28 @@ def _value(state: object) -> object:
     return getattr(state, "value", state)
 
 
-def _sequence_findings(complaints: list[Complaint], serial_format: str) -> list[AuditFinding]:
+def _sequence_findings(registrations: list[tuple[str, int, str, str]], serial_format: str) -> list[AuditFinding]:
     findings: list[AuditFinding] = []
     holders: dict[str, list[str]] = defaultdict(list)
-    for c in complaints:
-        if c.serial is not None:
-            holders[c.serial].append(c.id)
+    for _, _, serial, complaint_id in registrations:
+        holders[serial].append(complaint_id)
     for serial, ids in sorted(holders.items()):
         if len(ids) > 1:
             findings.append(AuditFinding("P-6.1.3", None, serial,
                                          f"held by {len(ids)} complaints: {', '.join(sorted(ids))}"))
     # a sequence is an office and the local year of registration (numbering.sequence_key)
-    sequences: dict[tuple[str, int], list[Complaint]] = defaultdict(list)
-    for c in complaints:
-        if c.serial is not None:  # the year of its registration; of its receipt where none is recorded
-            registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
-            sequences[c.office, registered_at.year].append(c)
+    sequences: dict[tuple[str, int], list[tuple[str, str]]] = defaultdict(list)
+    for office, year, serial, complaint_id in registrations:
+        sequences[office, year].append((serial, complaint_id))
     for (office, year), members in sorted(sequences.items()):
         at = dt.datetime(year, 1, 1)
         expected = {format_serial(serial_format, office, at, k) for k in range(1, len(members) + 1)}
-        actual = {c.serial for c in members}
-        for serial in sorted(expected - actual):
+        for serial in sorted(expected - {serial for serial, _ in members}):
             findings.append(AuditFinding("P-6.1.3", None, serial,
                                          f"missing from sequence {office} {year}: a gap among its {len(members)} "
                                          "registrations"))
-        for c in sorted((c for c in members if c.serial not in expected), key=lambda c: c.serial or ""):
-            findings.append(AuditFinding("P-6.1.3", c.id, c.serial,
+        for serial, complaint_id in sorted(m for m in members if m[0] not in expected):
+            findings.append(AuditFinding("P-6.1.3", complaint_id, serial,
                                          f"not one of the first {len(members)} numbers of sequence {office} {year} "
                                          f"in the format {serial_format!r}"))
     return findings

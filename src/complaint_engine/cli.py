@@ -227,23 +227,20 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from complaint_engine.audit import findings_in
+    from complaint_engine.audit import audit_report
 
     policy = _policy(args.policy)
     repo = _open_existing(args)
     _check_office(repo, args.office)
-    complaints = repo.find(office=args.office)  # type: ignore[attr-defined]  # read once: audited and counted
-    findings = findings_in(complaints, policy)
-    registered = sum(c.serial is not None for c in complaints)
+    report = audit_report(repo, policy, office=args.office)  # type: ignore[arg-type]
     scope = f"office {args.office}" if args.office else "all offices"
-    if not findings:
-        print(f"sound: {len(complaints)} complaints ({registered} registered) of {scope} in "
-              f"{repo.location}")  # type: ignore[attr-defined]
+    read = f"{report.complaints} complaints ({report.registered} registered) of {scope} in {repo.location}"  # type: ignore[attr-defined]
+    if not report.findings:
+        print(f"sound: {read}")
         return 0
-    for finding in findings:
+    for finding in report.findings:
         print(finding)
-    print(f"{len(findings)} finding(s) among {len(complaints)} complaints ({registered} registered) of {scope} "
-          f"in {repo.location}")  # type: ignore[attr-defined]
+    print(f"{len(report.findings)} finding(s) among {read}")
     return 1
 
 

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "columns", "facts_of", "to_us"]
+__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "columns", "facts_of", "from_us", "to_us"]
 
 NULL_US = np.iinfo(np.int64).min  # views as NaT in datetime64[us]
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -49,6 +49,11 @@ _SATISFACTIONS = tuple(Satisfaction)  # answer counts are columns in this order
 def to_us(instant: dt.datetime) -> int:
     """UTC microseconds since the epoch of an aware instant: how stores and fact rows keep instants."""
     return (instant - EPOCH) // US
+
+
+def from_us(us: int) -> dt.datetime:
+    """The aware UTC instant of :func:`to_us`'s microseconds."""
+    return EPOCH + dt.timedelta(microseconds=us)
 
 
 def _us(instant: dt.datetime | None) -> int | None:

@@ -14,6 +14,7 @@ from tests.storage.conftest import BACKENDS, make_repository
 from tests.strategies import complaints
 
 import complaint_engine as ce
+from complaint_engine.errors import StorageError
 from complaint_engine.model import replace
 from complaint_engine.storage import InMemoryRepository
 
@@ -268,3 +269,108 @@ def test_add_many_with_a_repeated_or_stored_id_adds_nothing(repo: Any) -> None:
             repo.add_many(batch)
         assert [c.id for c in repo.find()] == [stored.id]
     assert repo.add_many([fresh]) == 1
+
+
+def _another_connection(kind: str, repo: Any) -> Any:
+    """A second connection to the same store (another desk, another process); memory has only the one."""
+    if kind == "memory":
+        return repo
+    if kind == "sqlite":
+        from complaint_engine.storage import SQLiteRepository
+
+        return SQLiteRepository(repo.path)
+    from tests.storage.conftest import PG_DSN
+
+    from complaint_engine.storage.postgres import PostgresRepository
+
+    return PostgresRepository(str(PG_DSN))
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_received_span_gives_the_first_and_last_receipt_in_utc(kind: str, tmp_path: Path) -> None:
+    repo: Any = make_repository(kind, tmp_path)
+    try:
+        assert repo.received_span() is None
+        desk, clock = new_desk(repo)
+        first = received(desk)
+        clock.advance(days=3)
+        other = received(desk, OTHER_OFFICE)
+        clock.advance(hours=5)
+        last = received(desk)
+        span = repo.received_span()
+        assert span == (first.received_at, last.received_at)
+        assert all(instant.utcoffset() == dt.timedelta(0) for instant in span)
+        assert repo.received_span(office="B") == (other.received_at, other.received_at)
+        assert repo.received_span(office="A") == (first.received_at, last.received_at)
+        assert repo.received_span(office="Z") is None
+        draft, _ = new_desk(InMemoryRepository(), clock.now() + dt.timedelta(days=1))
+        staged = received(draft)
+        with repo.unit_of_work() as uow:  # a unit of work sees what it staged; uncommitted, it is gone after
+            uow.add(staged)
+            assert uow.received_span(office="A") == (first.received_at, staged.received_at)
+        assert repo.received_span(office="A") == (first.received_at, last.received_at)
+    finally:
+        getattr(repo, "close", lambda: None)()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_snapshot_sees_the_store_as_of_its_start_whatever_is_committed_meanwhile(kind: str,
+                                                                                  tmp_path: Path) -> None:
+    repo: Any = make_repository(kind, tmp_path)
+    other = _another_connection(kind, repo)
+    try:
+        desk, clock = new_desk(repo)
+        elsewhere = ce.ComplaintDesk(repository=other, clock=clock)
+        c = received(desk)
+        with repo.snapshot() as view:
+            clock.advance(hours=1)
+            elsewhere.register(c.id, by=RECEPTION)  # committed by another desk while the snapshot is read
+            later = elsewhere.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
+                                      summary="s")
+            assert [x.id for x in view.find()] == [c.id]
+            assert view.get(c.id) == c  # the version before the registration
+            assert view.received_span() == (c.received_at, c.received_at)
+            assert view.find(status=ce.Status.REGISTERED) == []
+        assert [x.id for x in repo.find()] == [c.id, later.id]  # after it, everything
+        assert repo.get(c.id).status is ce.Status.REGISTERED
+    finally:
+        if other is not repo:
+            other.close()
+        getattr(repo, "close", lambda: None)()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_snapshot_refuses_every_write_and_changes_nothing(kind: str, tmp_path: Path) -> None:
+    repo: Any = make_repository(kind, tmp_path)
+    try:
+        desk, _ = new_desk(repo)
+        c = received(desk)
+        draft, _ = new_desk(InMemoryRepository())
+        new = received(draft)
+        with repo.snapshot() as view:
+            capa = ce.CAPAReport(number="A-CAPA-2024-001", office="A", complaint_serials=(), problem="p",
+                                 opened_at=c.received_at)
+            notice = ce.Announcement(number="A-ANN-2024-001", office="A", channel=ce.AnnouncementChannel.BULLETIN_BOARD,
+                                     text="t", complaint_serials=(), at=c.received_at, by="li")
+            attempts = {  # each refusal names what it refused
+                f"add of complaint {new.id!r}": lambda: view.add(new),
+                "add_many": lambda: view.add_many([new]),
+                f"save of complaint {c.id!r}": lambda: view.save(replace(c, {"summary": "changed"})),
+                "next_number of sequence 'complaint:A:2024'": lambda: view.next_number("complaint:A:2024"),
+                "add of CAPA report 'A-CAPA-2024-001'": lambda: view.add_capa(capa),
+                "save of CAPA report 'A-CAPA-2024-001'": lambda: view.save_capa(capa),
+                "add of announcement 'A-ANN-2024-001'": lambda: view.add_announcement(notice),
+                "commit": view.commit,
+            }
+            for named, attempt in attempts.items():
+                with pytest.raises(StorageError, match="read-only") as err:
+                    attempt()
+                assert named in str(err.value)
+            assert [x.id for x in view.find()] == [c.id]  # still readable after the refusals
+        assert [x.id for x in repo.find()] == [c.id]
+        assert repo.get(c.id) == c
+        assert repo.next_number("complaint:A:2024") == 1  # no number was taken
+        assert repo.find_capas() == []
+        assert repo.find_announcements() == []
+    finally:
+        getattr(repo, "close", lambda: None)()

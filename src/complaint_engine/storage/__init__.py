@@ -70,6 +70,11 @@ class UnitOfWork(Protocol):
         """The offices that have complaints, sorted."""
         ...
 
+    def received_span(self, *, office: str | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+        """The earliest and the latest instant of receipt (in UTC) of the stored complaints of ``office`` (all
+        offices when None), or None when there are none: where a reading in windows of time starts and ends."""
+        ...
+
     def add_capa(self, report: CAPAReport) -> CAPAReport:
         """Store a new CAPA report."""
         ...
@@ -104,4 +109,11 @@ class Repository(UnitOfWork, Protocol):
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction that rolls back on exit unless ``commit()`` was called."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[UnitOfWork]:
+        """A read-only view of the store as of one instant, for reads that take long (an audit in windows of
+        time): every read inside sees the same committed state, whatever other desks commit meanwhile, and
+        every write raises ``StorageError``. Other desks are not held up (a SQL repository's own connection
+        is, for the threads that share this repository object)."""
         ...

@@ -17,6 +17,7 @@ from complaint_engine.facts import columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
 from complaint_engine.period import Period
 from complaint_engine.rules.sla import ClockState
+from complaint_engine.storage.readonly import ReadOnly
 
 __all__ = ["InMemoryRepository"]
 
@@ -93,6 +94,11 @@ class _MemoryUnit:
     def offices(self) -> list[str]:
         return sorted({c.office for c in {**self._store.complaints, **self._staged.complaints}.values()})
 
+    def received_span(self, *, office: str | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+        instants = [c.received_at for c in {**self._store.complaints, **self._staged.complaints}.values()
+                    if office is None or c.office == office]
+        return (min(instants).astimezone(dt.UTC), max(instants).astimezone(dt.UTC)) if instants else None
+
     def next_number(self, sequence: str) -> int:
         current = self._staged.sequences.get(sequence, self._store.sequences.get(sequence, 0))
         self._staged.sequences[sequence] = current + 1
@@ -168,6 +174,33 @@ class _LockedUnit:
         self._lock.release()
 
 
+class _MemorySnapshot(ReadOnly, _MemoryUnit):
+    """Reads of a copy of the store taken at one instant (objects are immutable: copying the dictionaries is
+    enough); writes are refused."""
+
+
+class _SnapshotOf:
+    """Context manager: copies the store under the lock, then lets writers go on while the copy is read."""
+
+    __slots__ = ("_lock", "_store")
+
+    def __init__(self, lock: threading.RLock, store: _Store) -> None:
+        self._lock = lock
+        self._store = store
+
+    def __enter__(self) -> _MemorySnapshot:
+        copy = _Store()
+        with self._lock:
+            copy.complaints.update(self._store.complaints)
+            copy.capas.update(self._store.capas)
+            copy.announcements.update(self._store.announcements)
+            copy.sequences.update(self._store.sequences)
+        return _MemorySnapshot(copy)
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 class InMemoryRepository(_MemoryUnit):
     """Complaints, CAPA reports, announcements and sequences in process memory.
 
@@ -180,6 +213,9 @@ class InMemoryRepository(_MemoryUnit):
 
     def unit_of_work(self) -> _LockedUnit:
         return _LockedUnit(self._lock, self._store)
+
+    def snapshot(self) -> _SnapshotOf:
+        return _SnapshotOf(self._lock, self._store)
 
     # Direct calls: each its own committed unit.
     def add(self, complaint: Complaint) -> Complaint:

@@ -104,6 +104,7 @@ class PostgresRepository(SQLRepository, _PgUnit):
 
     driver_error = psycopg.Error
     transaction_class = _PgTransaction
+    snapshot_statement = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"  # one snapshot for the whole view
 
     def __init__(self, dsn: str, *, connect_timeout: int = 10, create: bool = True) -> None:
         """Connect and bring the schema up to date; ``create=False`` refuses a database that holds no

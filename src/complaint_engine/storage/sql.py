@@ -17,10 +17,11 @@ import attrs
 
 from complaint_engine.clock import aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
-from complaint_engine.facts import NAMES, columns, to_us
+from complaint_engine.facts import NAMES, columns, from_us, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
 from complaint_engine.period import Period
 from complaint_engine.serialization import from_document, to_document
+from complaint_engine.storage.readonly import ReadOnly
 from complaint_engine.storage.schema import (
     COMPLAINT_COLUMNS,
     INDEXED,
@@ -33,7 +34,7 @@ from complaint_engine.storage.schema import (
     transition_rows,
 )
 
-__all__ = ["Dialect", "SQLRepository", "SQLTransaction", "SQLUnit"]
+__all__ = ["Dialect", "SQLRepository", "SQLSnapshot", "SQLTransaction", "SQLUnit"]
 
 
 @attrs.frozen
@@ -276,6 +277,12 @@ class SQLUnit:
     def offices(self) -> list[str]:
         return [row[0] for row in self._execute("SELECT DISTINCT office FROM complaints ORDER BY office").fetchall()]
 
+    def received_span(self, *, office: str | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+        sql = "SELECT min(received_us), max(received_us) FROM complaints"  # both ends of the office index
+        first, last = self._execute(sql + (" WHERE office = ?" if office is not None else ""),
+                                    () if office is None else (office,)).fetchone()
+        return None if first is None else (from_us(first), from_us(last))
+
     def next_number(self, sequence: str) -> int:
         row = self._execute(
             "INSERT INTO sequences (name, value) VALUES (?, 1) "
@@ -354,6 +361,7 @@ class SQLTransaction(SQLUnit):
     def __init__(self, repo: SQLRepository) -> None:
         super().__init__(repo._conn, repo._dialect, repo._cache)
         self._repo = repo
+        self._begin = repo.begin_statement
         self.committed = False
 
     def commit(self) -> None:
@@ -364,7 +372,7 @@ class SQLTransaction(SQLUnit):
     def __enter__(self) -> Any:
         self._repo._lock.acquire()
         try:
-            self._conn.execute(self._repo.begin_statement)
+            self._conn.execute(self._begin)
         except self._repo.driver_error as exc:
             self._repo._lock.release()
             raise StorageError(f"cannot start a transaction on {self._repo.location}: {exc}",
@@ -388,12 +396,32 @@ class SQLTransaction(SQLUnit):
             self._repo._lock.release()
 
 
+class SQLSnapshot(ReadOnly, SQLTransaction):
+    """A read-only transaction: the backend's ``snapshot_statement`` begins it (one consistent snapshot for
+    all its reads) and it always rolls back; writes are refused before they reach the database."""
+
+    def __init__(self, repo: SQLRepository) -> None:
+        super().__init__(repo)
+        self._begin = repo.snapshot_statement
+        self.location = repo.location
+
+    def __enter__(self) -> Any:
+        super().__enter__()
+        try:  # a first read fixes the snapshot now (both databases take it at the first read, not at BEGIN)
+            self._conn.execute("SELECT 1 FROM complaints LIMIT 1").fetchall()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+
 class SQLRepository(SQLUnit):
     """What SQLite and PostgreSQL repositories share: direct calls (each its own committed transaction),
     batched imports, closing. A backend sets the connection, the dialect, ``begin_statement``,
     ``driver_error``, ``location`` and its transaction class, and runs its migrations."""
 
     begin_statement: str = "BEGIN"
+    snapshot_statement: str = "BEGIN"  # a read transaction whose reads all see one snapshot
     driver_error: type[BaseException] = Exception
     transaction_class: type[SQLTransaction] = SQLTransaction
     location: str = "?"
@@ -404,6 +432,9 @@ class SQLRepository(SQLUnit):
 
     def unit_of_work(self) -> Any:
         return self.transaction_class(self)
+
+    def snapshot(self) -> Any:
+        return SQLSnapshot(self)
 
     def in_transaction(self) -> bool:
         """Whether the connection has a transaction open (each backend asks its driver)."""
