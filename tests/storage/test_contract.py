@@ -374,3 +374,37 @@ def test_a_snapshot_refuses_every_write_and_changes_nothing(kind: str, tmp_path:
         assert repo.find_announcements() == []
     finally:
         getattr(repo, "close", lambda: None)()
+
+
+@pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "memory"])
+def test_a_direct_read_sees_documents_and_histories_of_one_moment(kind: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A complaint is read in two statements (its document, then its transition rows). A desk committing
+    between them must not give the complaint a history one step ahead of its document."""
+    from complaint_engine.storage.sql import SQLUnit
+
+    repo: Any = make_repository(kind, tmp_path)
+    other = _another_connection(kind, repo)
+    try:
+        desk, clock = new_desk(other)
+        elsewhere = ce.ComplaintDesk(repository=_another_connection(kind, repo), clock=clock)
+        c = received(desk)
+        histories = SQLUnit._histories
+        commits = iter([lambda: elsewhere.register(c.id, by=RECEPTION), lambda: elsewhere.dispatch(c.id, by=RECEPTION)])
+
+        def commit_elsewhere_then_read(self: SQLUnit, ids: list[str]) -> Any:
+            if self._conn is repo._conn:  # only the reads under test; the other desk reads undisturbed
+                clock.advance(minutes=1)
+                next(commits, lambda: None)()
+            return histories(self, ids)
+
+        monkeypatch.setattr(SQLUnit, "_histories", commit_elsewhere_then_read)
+        [found] = repo.find()
+        assert (found.status, found.version, len(found.history)) == (ce.Status.RECEIVED, 1, 1)
+        got = repo.get(c.id)  # not cached (find does not cache): read from the store, with a commit mid-read
+        assert (got.status, got.version, len(got.history)) == (ce.Status.REGISTERED, 2, 2)
+        assert got.history[-1].target is got.status
+    finally:
+        other.close()
+        elsewhere.repository.close()  # type: ignore[attr-defined]
+        repo.close()

@@ -455,6 +455,34 @@ class SQLRepository(SQLUnit):
             uow.commit()
         return out
 
+    # Direct reads of whole complaints take two statements (documents, then their transition rows); outside a
+    # transaction each would see its own state of the store, and a desk committing between them would give a
+    # complaint a history one step ahead of its document. They read in one snapshot instead.
+    # (With the lock held, an open transaction is this thread's own unit of work: read inside it, as before.)
+    def get(self, complaint_id: str) -> Complaint:
+        with self._lock:
+            if self.in_transaction():
+                return super().get(complaint_id)
+            row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+            cached = None if row is None else self._cache.get(complaint_id, row[0])
+            if cached is not None:  # one statement: the cache holds the stored version
+                return cached
+            with self.snapshot() as view:
+                found: Complaint = view.get(complaint_id)
+            return found
+
+    def find(self, *, office: str | None = None, status: Status | None = None,
+             due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
+             received_before: dt.datetime | None = None) -> list[Complaint]:
+        with self._lock:
+            if self.in_transaction():
+                return super().find(office=office, status=status, due_before=due_before,
+                                    received_from=received_from, received_before=received_before)
+            with self.snapshot() as view:
+                found: list[Complaint] = view.find(office=office, status=status, due_before=due_before,
+                                                   received_from=received_from, received_before=received_before)
+            return found
+
     def add(self, complaint: Complaint) -> Complaint:
         result: Complaint = self._direct("add", complaint)
         return result
