@@ -408,3 +408,45 @@ def test_a_direct_read_sees_documents_and_histories_of_one_moment(kind: str, tmp
         other.close()
         elsewhere.repository.close()  # type: ignore[attr-defined]
         repo.close()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_direct_reads_never_see_another_threads_uncommitted_unit(kind: str, tmp_path: Path) -> None:
+    """Threads share a repository (one connection for the SQL backends): a read made while another thread's
+    unit of work is open waits for it, and never shows what that unit then rolls back."""
+    import threading
+
+    repo: Any = make_repository(kind, tmp_path)
+    draft, _ = new_desk(InMemoryRepository())
+    c = received(draft)
+    opened, release = threading.Event(), threading.Event()
+    seen: dict[str, Any] = {}
+
+    def uncommitted_unit() -> None:
+        with repo.unit_of_work() as uow:
+            uow.add(c)
+            opened.set()
+            release.wait(10)  # rolls back: never committed
+
+    def reads() -> None:
+        seen["offices"] = repo.offices()
+        seen["span"] = repo.received_span()
+        seen["find"] = repo.find()
+        seen["frame"] = len(repo.frame()["id"])
+        seen["history"] = repo.history(c.id) if kind != "memory" else []
+        seen["due"] = repo.due_ids(c.received_at + dt.timedelta(days=30)) if kind != "memory" else []
+
+    try:
+        writer = threading.Thread(target=uncommitted_unit)
+        writer.start()
+        assert opened.wait(10)
+        reader = threading.Thread(target=reads)
+        reader.start()
+        reader.join(0.3)  # time enough to read into the open unit, were it not waited for
+        release.set()
+        writer.join(10)
+        reader.join(10)
+        assert seen == {"offices": [], "span": None, "find": [], "frame": 0, "history": [], "due": []}
+    finally:
+        release.set()
+        getattr(repo, "close", lambda: None)()

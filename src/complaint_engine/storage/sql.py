@@ -10,8 +10,8 @@ import datetime as dt
 import functools
 import gc
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 
@@ -35,6 +35,9 @@ from complaint_engine.storage.schema import (
 )
 
 __all__ = ["Dialect", "SQLRepository", "SQLSnapshot", "SQLTransaction", "SQLUnit"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @attrs.frozen
@@ -415,6 +418,18 @@ class SQLSnapshot(ReadOnly, SQLTransaction):
         return self
 
 
+def _locked(read: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
+    """A direct read that waits for the repository's lock: threads share one connection, and a read run while
+    another thread's unit of work is open would see that unit's uncommitted rows."""
+
+    def locked(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return read(self, *args, **kwargs)
+
+    locked.__name__, locked.__qualname__, locked.__doc__ = read.__name__, read.__qualname__, read.__doc__
+    return locked
+
+
 class SQLRepository(SQLUnit):
     """What SQLite and PostgreSQL repositories share: direct calls (each its own committed transaction),
     batched imports, closing. A backend sets the connection, the dialect, ``begin_statement``,
@@ -429,6 +444,16 @@ class SQLRepository(SQLUnit):
     def __init__(self, conn: Any, dialect: Dialect) -> None:
         super().__init__(conn, dialect)
         self._lock = threading.RLock()
+
+    # single-statement reads (get and find, two statements, read in a snapshot below)
+    frame = _locked(SQLUnit.frame)
+    due_ids = _locked(SQLUnit.due_ids)
+    offices = _locked(SQLUnit.offices)
+    received_span = _locked(SQLUnit.received_span)
+    history = _locked(SQLUnit.history)
+    get_capa = _locked(SQLUnit.get_capa)
+    find_capas = _locked(SQLUnit.find_capas)
+    find_announcements = _locked(SQLUnit.find_announcements)
 
     def unit_of_work(self) -> Any:
         return self.transaction_class(self)
