@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from tests.conftest import MONDAY, OTHER_OFFICE, RECEPTION
 
@@ -226,7 +226,6 @@ def test_sequences_follow_the_policys_format_and_the_year_of_registration() -> N
     assert any("in the format '{office}-{year}-{seq:05d}'" in f.problem for f in wrong)
 
 
-@settings(max_examples=60)
 @given(gaps=st.lists(st.integers(0, 3 * 48), min_size=1, max_size=25),
        registered=st.lists(st.booleans(), min_size=25, max_size=25),
        window_halfhours=st.integers(1, 20 * 48))
