@@ -103,3 +103,9 @@ class StorageError(ComplaintEngineError):
     def __init__(self, message: str, *, location: str | None = None) -> None:
         self.location = location
         super().__init__(message)
+
+
+class ConnectionLost(StorageError):
+    """The database server closed the connection in the middle of a call (a restart, a failover, an idle
+    timeout). The unit of work in progress was not committed — unless the connection was lost during its
+    COMMIT, when the server may have committed it. The repository connects again for the next call."""

@@ -9,13 +9,15 @@ import json
 import multiprocessing as mp
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import MONDAY, RECEPTION, at
 from tests.storage.conftest import PG_DSN
 
 import complaint_engine as ce
-from complaint_engine.errors import StorageError
+from complaint_engine.errors import ConnectionLost, StorageError
+from complaint_engine.model import replace
 
 needs_server = pytest.mark.skipif(PG_DSN is None, reason="COMPLAINT_ENGINE_PG_DSN is not set (CI sets it)")
 
@@ -223,3 +225,60 @@ def test_opening_without_create_refuses_a_database_that_holds_no_register() -> N
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+def _drop_connections_of(repo: Any) -> None:
+    """What a server restart, a failover or an idle-connection timeout does to the repository's connection."""
+    import psycopg
+
+    pid = repo._conn.info.backend_pid  # the test looks inside on purpose: which server process to stop
+    with psycopg.connect(str(PG_DSN), autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+
+
+@needs_server
+def test_a_connection_the_server_closed_is_replaced_for_the_next_call(repo_pg: Any) -> None:
+    desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
+    c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    _drop_connections_of(repo_pg)
+    assert repo_pg.get(c.id) == c  # a direct read: read again on a new connection
+    _drop_connections_of(repo_pg)
+    assert repo_pg.offices() == ["A"]
+    _drop_connections_of(repo_pg)
+    assert [x.id for x in repo_pg.find()] == [c.id]
+    _drop_connections_of(repo_pg)
+    assert desk.register(c.id, by=RECEPTION).serial == "A-2024-00001"  # a verb: begun on a new connection
+    assert repo_pg.get(c.id).version == 2
+
+
+@needs_server
+def test_a_connection_lost_inside_a_unit_of_work_is_a_clear_error_and_nothing_lands(repo_pg: Any) -> None:
+    desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
+    c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    with repo_pg.unit_of_work() as uow:
+        uow.next_number("complaint:A:2024")
+        changed = replace(uow.get(c.id), {"summary": "changed"})
+        _drop_connections_of(repo_pg)
+        with pytest.raises(ConnectionLost, match="connection to the database was lost") as err:
+            uow.save(changed)
+    assert err.value.location == repo_pg.location
+    assert repo_pg.get(c.id) == c  # the next call connects again; nothing of the unit landed
+    assert repo_pg.next_number("complaint:A:2024") == 1
+
+
+@needs_server
+def test_a_server_that_cannot_be_reached_again_is_a_clear_error(repo_pg: Any) -> None:
+    c = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY)).receive(
+        by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    repo_pg._dsn = "host=127.0.0.1 port=1 dbname=x user=u password=s3cret connect_timeout=2"  # the server "moved"
+    _drop_connections_of(repo_pg)
+    with pytest.raises(StorageError, match=r"lost the connection to PostgreSQL .* cannot connect again") as err:
+        repo_pg.get(c.id)
+    assert "s3cret" not in str(err.value)
+
+
+@needs_server
+def test_a_closed_repository_does_not_connect_again(repo_pg: Any) -> None:
+    repo_pg.close()
+    with pytest.raises(StorageError):
+        repo_pg.offices()

@@ -61,7 +61,7 @@ MIGRATIONS = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError)
+POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error)
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
 
 
@@ -110,6 +110,7 @@ class PostgresRepository(SQLRepository, _PgUnit):
         """Connect and bring the schema up to date; ``create=False`` refuses a database that holds no
         complaint register instead of creating one in it (for tools that read)."""
         self.location = _safe_dsn(dsn)
+        self._dsn, self._connect_timeout = dsn, connect_timeout  # to connect again when the server closed it
         try:
             conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.Error as exc:
@@ -148,7 +149,20 @@ class PostgresRepository(SQLRepository, _PgUnit):
             uow.commit()
 
     def in_transaction(self) -> bool:
-        return bool(self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
+        # UNKNOWN: the connection is gone, and its transaction with it (there is nothing to roll back)
+        return self._conn.info.transaction_status not in (psycopg.pq.TransactionStatus.IDLE,
+                                                          psycopg.pq.TransactionStatus.UNKNOWN)
+
+    def _reconnect(self) -> bool:
+        """A new connection in place of one the server closed (a restart, a failover, an idle timeout)."""
+        if self.closed or not (self._conn.broken or self._conn.closed):
+            return False
+        try:
+            self._conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._connect_timeout)
+        except psycopg.Error as exc:
+            raise StorageError(f"lost the connection to PostgreSQL ({self.location}) and cannot connect again: "
+                               f"{exc}".strip(), location=self.location) from exc
+        return True
 
     @property
     def schema_version(self) -> int:

@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import attrs
 
 from complaint_engine.clock import aware_or_none
-from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
+from complaint_engine.errors import ConcurrencyError, ConnectionLost, NotFound, StorageError, ValidationError
 from complaint_engine.facts import NAMES, columns, from_us, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
 from complaint_engine.period import Period
@@ -42,10 +42,11 @@ R = TypeVar("R")
 
 @attrs.frozen
 class Dialect:
-    """How one driver spells things: its placeholder and its integrity-error class."""
+    """How one driver spells things: its placeholder, its integrity-error class and its base error class."""
 
     placeholder: str
     integrity_error: type[BaseException]
+    driver_error: type[BaseException]
 
     def sql(self, statement: str) -> str:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
@@ -120,12 +121,33 @@ class SQLUnit:
         self._written: dict[str, tuple[Complaint, Row]] = {}  # saved in this transaction; cached on commit
 
     def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
-        return self._conn.execute(self._dialect.sql(statement), tuple(args))
+        try:
+            return self._conn.execute(self._dialect.sql(statement), tuple(args))
+        except self._dialect.driver_error as exc:
+            lost = self._lost(exc)
+            if lost is None:
+                raise
+            raise lost from exc
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            cur = self._conn.cursor()
-            cur.executemany(self._dialect.sql(statement), rows)
+            try:
+                self._conn.cursor().executemany(self._dialect.sql(statement), rows)
+            except self._dialect.driver_error as exc:
+                lost = self._lost(exc)
+                if lost is None:
+                    raise
+                raise lost from exc
+
+    def _lost(self, exc: BaseException) -> ConnectionLost | None:
+        """The error to raise when a statement failed because the server closed the connection (None when it
+        failed for any other reason, which is raised as it is)."""
+        if not getattr(self._conn, "broken", False):  # psycopg's flag; a SQLite connection is never lost
+            return None
+        return ConnectionLost(f"the connection to the database was lost: {str(exc).strip()}; nothing of the "
+                              "unit of work in progress was committed (if it was lost during the commit, the "
+                              "server may have committed it); the next call connects again",
+                              location=getattr(self, "location", None))
 
     # complaints
     def add(self, complaint: Complaint) -> Complaint:
@@ -365,17 +387,25 @@ class SQLTransaction(SQLUnit):
         super().__init__(repo._conn, repo._dialect, repo._cache)
         self._repo = repo
         self._begin = repo.begin_statement
+        self.location: str | None = repo.location
         self.committed = False
 
     def commit(self) -> None:
-        self._conn.execute("COMMIT")
+        self._execute("COMMIT")
         self.committed = True
         self._committed()
 
     def __enter__(self) -> Any:
         self._repo._lock.acquire()
         try:
-            self._conn.execute(self._begin)
+            try:
+                self._conn = self._repo._conn
+                self._conn.execute(self._begin)
+            except self._repo.driver_error:
+                if not self._repo._reconnect():  # the server closed the connection: nothing is lost yet
+                    raise
+                self._conn = self._repo._conn
+                self._conn.execute(self._begin)
         except self._repo.driver_error as exc:
             self._repo._lock.release()
             raise StorageError(f"cannot start a transaction on {self._repo.location}: {exc}",
@@ -406,7 +436,6 @@ class SQLSnapshot(ReadOnly, SQLTransaction):
     def __init__(self, repo: SQLRepository) -> None:
         super().__init__(repo)
         self._begin = repo.snapshot_statement
-        self.location = repo.location
 
     def __enter__(self) -> Any:
         super().__enter__()
@@ -424,7 +453,7 @@ def _locked(read: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any,
 
     def locked(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._lock:
-            return read(self, *args, **kwargs)
+            return self._once_more_if_lost(lambda: read(self, *args, **kwargs))  # type: ignore[no-any-return]
 
     locked.__name__, locked.__qualname__, locked.__doc__ = read.__name__, read.__qualname__, read.__doc__
     return locked
@@ -440,6 +469,7 @@ class SQLRepository(SQLUnit):
     driver_error: type[BaseException] = Exception
     transaction_class: type[SQLTransaction] = SQLTransaction
     location: str = "?"
+    closed: bool = False  # by close(): a closed repository does not connect again
 
     def __init__(self, conn: Any, dialect: Dialect) -> None:
         super().__init__(conn, dialect)
@@ -456,16 +486,38 @@ class SQLRepository(SQLUnit):
     find_announcements = _locked(SQLUnit.find_announcements)
 
     def unit_of_work(self) -> Any:
+        self._require_open()
         return self.transaction_class(self)
 
     def snapshot(self) -> Any:
+        self._require_open()
         return SQLSnapshot(self)
+
+    def _require_open(self) -> None:
+        if self.closed:
+            raise StorageError(f"the repository of {self.location} is closed; open a new one", location=self.location)
 
     def in_transaction(self) -> bool:
         """Whether the connection has a transaction open (each backend asks its driver)."""
         raise NotImplementedError
 
+    def _reconnect(self) -> bool:
+        """Replace a connection the server closed and say so; False when there was nothing to replace (a
+        backend whose connection cannot be lost, a connection still open, a repository closed by its user)."""
+        return False
+
+    def _once_more_if_lost(self, read: Callable[[], R]) -> R:
+        """A direct read, run again once on a new connection when the server had closed the old one."""
+        self._require_open()
+        try:
+            return read()
+        except ConnectionLost:
+            if not self._reconnect():
+                raise
+            return read()
+
     def close(self) -> None:
+        self.closed = True
         self._conn.close()
 
     def __enter__(self) -> Any:
@@ -488,13 +540,16 @@ class SQLRepository(SQLUnit):
         with self._lock:
             if self.in_transaction():
                 return super().get(complaint_id)
-            row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
-            cached = None if row is None else self._cache.get(complaint_id, row[0])
-            if cached is not None:  # one statement: the cache holds the stored version
-                return cached
-            with self.snapshot() as view:
-                found: Complaint = view.get(complaint_id)
-            return found
+            return self._once_more_if_lost(lambda: self._get_committed(complaint_id))
+
+    def _get_committed(self, complaint_id: str) -> Complaint:
+        row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+        cached = None if row is None else self._cache.get(complaint_id, row[0])
+        if cached is not None:  # one statement: the cache holds the stored version
+            return cached
+        with self.snapshot() as view:
+            found: Complaint = view.get(complaint_id)
+        return found
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
@@ -503,10 +558,14 @@ class SQLRepository(SQLUnit):
             if self.in_transaction():
                 return super().find(office=office, status=status, due_before=due_before,
                                     received_from=received_from, received_before=received_before)
-            with self.snapshot() as view:
-                found: list[Complaint] = view.find(office=office, status=status, due_before=due_before,
-                                                   received_from=received_from, received_before=received_before)
-            return found
+
+            def read() -> list[Complaint]:
+                with self.snapshot() as view:
+                    found: list[Complaint] = view.find(office=office, status=status, due_before=due_before,
+                                                       received_from=received_from, received_before=received_before)
+                return found
+
+            return self._once_more_if_lost(read)
 
     def add(self, complaint: Complaint) -> Complaint:
         result: Complaint = self._direct("add", complaint)

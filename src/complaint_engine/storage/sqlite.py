@@ -68,7 +68,7 @@ MIGRATIONS: Sequence[str] = (
 # version 2 created a facts table (see _migrate); version 3 moves the facts into the complaint row and the
 # history out of the documents (storage/schema.py)
 SCHEMA_VERSION = 3
-SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError)
+SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
 
 class SQLiteRepository(SQLRepository):
