@@ -450,3 +450,16 @@ def test_direct_reads_never_see_another_threads_uncommitted_unit(kind: str, tmp_
     finally:
         release.set()
         getattr(repo, "close", lambda: None)()
+
+
+@pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "memory"])
+@pytest.mark.parametrize("call", ["get", "find", "offices", "frame", "save", "unit_of_work", "snapshot",
+                                  "next_number"])
+def test_a_closed_repository_refuses_every_call_with_a_clear_error(kind: str, call: str, tmp_path: Path) -> None:
+    repo: Any = make_repository(kind, tmp_path)
+    desk, _ = new_desk(repo)
+    c = received(desk)
+    repo.close()
+    args = {"get": (c.id,), "save": (c,), "next_number": ("complaint:A:2024",)}.get(call, ())
+    with pytest.raises(StorageError, match="is closed; open a new one"):
+        getattr(repo, call)(*args)

@@ -440,7 +440,7 @@ class SQLSnapshot(ReadOnly, SQLTransaction):
     def __enter__(self) -> Any:
         super().__enter__()
         try:  # a first read fixes the snapshot now (both databases take it at the first read, not at BEGIN)
-            self._conn.execute("SELECT 1 FROM complaints LIMIT 1").fetchall()
+            self._execute("SELECT 1 FROM complaints LIMIT 1").fetchall()
         except BaseException:
             self.__exit__()
             raise
@@ -537,6 +537,7 @@ class SQLRepository(SQLUnit):
     # complaint a history one step ahead of its document. They read in one snapshot instead.
     # (With the lock held, an open transaction is this thread's own unit of work: read inside it, as before.)
     def get(self, complaint_id: str) -> Complaint:
+        self._require_open()
         with self._lock:
             if self.in_transaction():
                 return super().get(complaint_id)
@@ -554,6 +555,7 @@ class SQLRepository(SQLUnit):
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
              received_before: dt.datetime | None = None) -> list[Complaint]:
+        self._require_open()
         with self._lock:
             if self.in_transaction():
                 return super().find(office=office, status=status, due_before=due_before,
