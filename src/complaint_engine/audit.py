@@ -13,7 +13,7 @@ append-only transition rows) and reports what no desk could have written:
   the serials are exactly the policy's first *n* numbers — a missing one is a gap.
 
 An empty list means the register is sound. A finding names the complaint, the rule and the offending
-value. The whole register is read in one snapshot of the store, a week of receipt of one office at a time
+value. The whole register is read in one snapshot of the store, a week of receipt at a time
 (:func:`audit_report`); limit it to one ``office`` where that helps.
 What the audit cannot see: a document edited without changing any of these facts (its summary, say),
 the deletion of the very last registration of a sequence, and an older copy of the whole store put back
@@ -29,16 +29,14 @@ from collections.abc import Iterable
 
 import attrs
 
-from complaint_engine.errors import ValidationError
 from complaint_engine.lifecycle import COMPLAINT_TABLE
 from complaint_engine.model import Complaint, Status
 from complaint_engine.numbering import format_serial
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
+from complaint_engine.storage.windows import WEEK, in_windows
 
-__all__ = ["WEEK", "AuditFinding", "AuditReport", "audit", "audit_report", "findings_in"]
-
-WEEK = dt.timedelta(days=7)  # the default window of receipt an audit reads at a time
+__all__ = ["AuditFinding", "AuditReport", "audit", "audit_report", "findings_in"]
 
 _EDGES = frozenset((e.event, e.source, e.target) for e in COMPLAINT_TABLE.edges)
 
@@ -76,20 +74,13 @@ class AuditReport:
 def audit_report(repository: Repository, policy: Policy | None = None, *, office: str | None = None,
                  window: dt.timedelta = WEEK) -> AuditReport:
     """The audit of a store, read in one snapshot (``repository.snapshot()``: a desk committing meanwhile
-    neither shows half in it nor raises a false alarm) one office and one ``window`` of receipt at a time,
-    so only one window's complaints are in memory at once, and a few bytes for each serial."""
-    if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
-        raise ValidationError.of("window", window, "a positive datetime.timedelta")
+    neither shows half in it nor raises a false alarm) one ``window`` of receipt at a time
+    (:func:`~complaint_engine.storage.windows.in_windows`), so only one window's complaints are in memory at
+    once, and a few bytes for each serial."""
     books = _Books()
     with repository.snapshot() as view:
-        for name in [office] if office is not None else view.offices():
-            span = view.received_span(office=name)
-            if span is None:
-                continue
-            start, last = span
-            while start <= last:
-                books.read(view.find(office=name, received_from=start, received_before=start + window))
-                start += window
+        for batch in in_windows(view, office=office, window=window):
+            books.read(batch)
     return books.report(policy)
 
 

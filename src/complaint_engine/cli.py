@@ -210,19 +210,29 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from complaint_engine.export import export_table
+    from complaint_engine.export import write_table
+    from complaint_engine.storage.windows import in_windows
 
     repo, policy, period, lang = _load(args)
     start, end = period.bounds(policy.tz)
-    complaints = repo.find(office=args.office, received_from=start, received_before=end)  # type: ignore[attr-defined]
-    capas = [r for r in repo.find_capas(office=args.office)  # type: ignore[attr-defined]
-             if start <= r.opened_at < end]
-    text = export_table(args.what, args.format, complaints, capas, policy, lang)
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
-        print(f"written to {args.out}")
-    else:
-        sys.stdout.write(text)
+    # one snapshot, a week at a time: a year of a large register is never held whole, and desks committing
+    # meanwhile do not show in some weeks and not in others
+    with repo.snapshot() as view:  # type: ignore[attr-defined]
+        capas = [r for r in view.find_capas(office=args.office) if start <= r.opened_at < end]
+        batches = in_windows(view, office=args.office, received_from=start, received_before=end)
+        if not args.out:
+            write_table(args.what, args.format, batches, capas, policy, lang, sys.stdout)
+            return 0
+        target = Path(args.out)
+        partial = target.with_name(target.name + ".partial")  # the file appears whole, or not at all
+        try:
+            with partial.open("w", encoding="utf-8-sig" if args.format == "csv" else "utf-8") as out:
+                write_table(args.what, args.format, batches, capas, policy, lang, out)
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    print(f"written to {args.out}")
     return 0
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TextIO
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.labels import label
 from complaint_engine.model import CAPAReport, Complaint
 from complaint_engine.policy import Policy
 
-__all__ = ["WHAT", "export_table", "table_rows"]
+__all__ = ["WHAT", "export_table", "table_rows", "write_table"]
 
 WHAT = ("register", "notices", "capa")
 FORMATS = ("csv", "md")
@@ -78,20 +79,35 @@ def table_rows(what: str, complaints: Sequence[Complaint], capas: Sequence[CAPAR
 def export_table(what: str, fmt: str, complaints: Sequence[Complaint], capas: Sequence[CAPAReport],
                  policy: Policy, lang: str) -> str:
     """The table as CSV (UTF-8, opens in spreadsheet programs) or Markdown."""
+    buf = io.StringIO()
+    write_table(what, fmt, [complaints], capas, policy, lang, buf)
+    return buf.getvalue()
+
+
+def write_table(what: str, fmt: str, batches: Iterable[Sequence[Complaint]], capas: Sequence[CAPAReport],
+                policy: Policy, lang: str, out: TextIO) -> int:
+    """The table written to ``out`` batch by batch (a register read a window at a time, say: see
+    ``storage.windows.in_windows``), so no more than one batch of complaints is held; returns the number of
+    rows written. The same text as :func:`export_table` of all the batches at once."""
     if fmt not in FORMATS:
         raise ValidationError.of("format", fmt, f"one of {list(FORMATS)}")
-    header, rows = table_rows(what, complaints, capas, policy, lang)
+    header, capa_rows = table_rows(what, (), capas, policy, lang)  # checks ``what`` before anything is written
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(rows)
-        return buf.getvalue()
+    else:
+        out.write(f"# {label(f'export.{what}', lang)}\n\n| " + " | ".join(header) + " |\n|" + "---|" * len(header)
+                  + "\n")
+    written = 0
+    parts = [capa_rows] if what == "capa" else (table_rows(what, b, capas, policy, lang)[1] for b in batches)
+    for rows in parts:
+        if fmt == "csv":
+            writer.writerows(rows)
+        else:
+            out.writelines("| " + " | ".join(_cell(x) for x in row) + " |\n" for row in rows)
+        written += len(rows)
+    return written
 
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
 
-    title = label(f"export.{what}", lang)
-    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
