@@ -282,3 +282,20 @@ def test_a_closed_repository_does_not_connect_again(repo_pg: Any) -> None:
     repo_pg.close()
     with pytest.raises(StorageError):
         repo_pg.offices()
+
+
+@needs_server
+def test_a_statement_the_server_refuses_is_a_storage_error_and_nothing_lands(repo_pg: Any) -> None:
+    import psycopg
+
+    desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
+    c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    repo_pg._conn.execute("SET lock_timeout = '100ms'")  # the test looks inside on purpose: a short wait
+    with psycopg.connect(str(PG_DSN)) as other:  # another program holds the complaint's row
+        other.execute("SELECT 1 FROM complaints WHERE id = %s FOR UPDATE", (c.id,))
+        with pytest.raises(StorageError, match=r"failed a statement \(UPDATE complaints …\): .*lock") as err:
+            desk.register(c.id, by=RECEPTION)
+    assert not isinstance(err.value, ConnectionLost)
+    assert isinstance(err.value.__cause__, psycopg.errors.LockNotAvailable)
+    assert repo_pg.get(c.id) == c
+    assert repo_pg.next_number("complaint:A:2024") == 1  # the serial the failed registration took is back

@@ -328,3 +328,26 @@ def test_queries_use_an_index(tmp_path: Path, query: dict[str, Any], index: str)
     for sql in (s for s in statements if s.startswith("SELECT id")):
         plan = " ".join(row[3] for row in repo._conn.execute("EXPLAIN QUERY PLAN " + sql))
         assert index in plan, (sql, plan)
+
+
+def test_a_full_disk_is_a_storage_error_naming_the_file_and_nothing_is_half_written(tmp_path: Path) -> None:
+    from complaint_engine.audit import audit
+
+    path = tmp_path / "small.sqlite"
+    repo = SQLiteRepository(path)
+    clock = ce.FixedClock(MONDAY)
+    desk = ce.ComplaintDesk(repository=repo, clock=clock)
+    pages = repo._conn.execute("PRAGMA page_count").fetchone()[0]
+    repo._conn.execute(f"PRAGMA max_page_count = {pages + 4}")  # the file may grow by 4 pages: then the disk is "full"
+    landed = []
+    with pytest.raises(StorageError, match="database or disk is full") as err:
+        for _ in range(1000):
+            clock.advance(minutes=1)
+            c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+            landed.append(desk.register(c.id, by=RECEPTION).id)
+    assert str(path) in str(err.value)
+    assert err.value.location == str(path)
+    assert isinstance(err.value.__cause__, sqlite3.OperationalError)
+    registered = [c for c in repo.find() if c.serial is not None]
+    assert [c.id for c in registered] == landed  # the verb that failed left nothing behind
+    assert audit(repo) == []  # no half-written registration, no gap in the serials

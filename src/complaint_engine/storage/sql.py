@@ -123,31 +123,32 @@ class SQLUnit:
     def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
         try:
             return self._conn.execute(self._dialect.sql(statement), tuple(args))
+        except self._dialect.integrity_error:
+            raise  # translated by the callers that expect it (a repeated id or number)
         except self._dialect.driver_error as exc:
-            lost = self._lost(exc)
-            if lost is None:
-                raise
-            raise lost from exc
+            raise self._failure(exc, statement) from exc
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             try:
                 self._conn.cursor().executemany(self._dialect.sql(statement), rows)
+            except self._dialect.integrity_error:
+                raise
             except self._dialect.driver_error as exc:
-                lost = self._lost(exc)
-                if lost is None:
-                    raise
-                raise lost from exc
+                raise self._failure(exc, statement) from exc
 
-    def _lost(self, exc: BaseException) -> ConnectionLost | None:
-        """The error to raise when a statement failed because the server closed the connection (None when it
-        failed for any other reason, which is raised as it is)."""
-        if not getattr(self._conn, "broken", False):  # psycopg's flag; a SQLite connection is never lost
-            return None
-        return ConnectionLost(f"the connection to the database was lost: {str(exc).strip()}; nothing of the "
-                              "unit of work in progress was committed (if it was lost during the commit, the "
-                              "server may have committed it); the next call connects again",
-                              location=getattr(self, "location", None))
+    def _failure(self, exc: BaseException, statement: str) -> StorageError:
+        """What a driver's error becomes: ``ConnectionLost`` when the server closed the connection, otherwise
+        a ``StorageError`` naming the store and the kind of statement (a full disk, a damaged file, a
+        statement timeout…), never its parameters (they hold owners' personal data)."""
+        location = getattr(self, "location", None)
+        if getattr(self._conn, "broken", False):  # psycopg's flag; a SQLite connection is never lost
+            return ConnectionLost(f"the connection to the database was lost: {str(exc).strip()}; nothing of the "
+                                  "unit of work in progress was committed (if it was lost during the commit, the "
+                                  "server may have committed it); the next call connects again", location=location)
+        kind = " ".join(statement.split()[:2])
+        return StorageError(f"the database {location} failed a statement ({kind} …): {str(exc).strip()}; the unit "
+                            "of work in progress is not committed", location=location)
 
     # complaints
     def add(self, complaint: Complaint) -> Complaint:
