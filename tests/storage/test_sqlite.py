@@ -339,12 +339,16 @@ def test_a_full_disk_is_a_storage_error_naming_the_file_and_nothing_is_half_writ
     desk = ce.ComplaintDesk(repository=repo, clock=clock)
     pages = repo._conn.execute("PRAGMA page_count").fetchone()[0]
     repo._conn.execute(f"PRAGMA max_page_count = {pages + 4}")  # the file may grow by 4 pages: then the disk is "full"
-    landed = []
-    with pytest.raises(StorageError, match="database or disk is full") as err:
+    landed: list[str] = []
+
+    def receive_and_register_until_full() -> None:
         for _ in range(1000):
             clock.advance(minutes=1)
             c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
             landed.append(desk.register(c.id, by=RECEPTION).id)
+
+    with pytest.raises(StorageError, match="database or disk is full") as err:
+        receive_and_register_until_full()
     assert str(path) in str(err.value)
     assert err.value.location == str(path)
     assert isinstance(err.value.__cause__, sqlite3.OperationalError)
