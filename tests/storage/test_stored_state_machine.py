@@ -50,19 +50,20 @@ def stored_machine(kind: str, examples: int) -> type[DeskMachine]:
             mine = {c.id: c for c in self.desk.repository.find()}
             reader = _reader(kind, self._store)
             try:
-                assert {c.id: c for c in reader.find()} == mine
-                for status in ce.Status:
-                    assert {c.id for c in reader.find(status=status)} == \
-                        {k for k, c in mine.items() if c.status is status}, status
-                now = self.clock.now()
-                due = {k for k, c in mine.items()
-                       if any(d.state is ClockState.RUNNING and d.due < now for d in c.deadlines.values())}
-                assert set(reader.due_ids(now)) == due
-                for k, c in mine.items():
-                    rows = reader.history(k)
-                    assert [(r[0], r[1], r[3]) for r in rows] == \
-                        [(i, t.event, t.target.value) for i, t in enumerate(c.history)]
-                stored = reader.frame()  # every fact column, as the analysis reads it
+                with reader.snapshot() as view:  # one read transaction: fewer round trips to PostgreSQL
+                    assert {c.id: c for c in view.find()} == mine
+                    for status in ce.Status:
+                        assert {c.id for c in view.find(status=status)} == \
+                            {k for k, c in mine.items() if c.status is status}, status
+                    now = self.clock.now()
+                    due = {k for k, c in mine.items()
+                           if any(d.state is ClockState.RUNNING and d.due < now for d in c.deadlines.values())}
+                    assert set(view.due_ids(now)) == due
+                    for k, c in mine.items():
+                        rows = view.history(k)
+                        assert [(r[0], r[1], r[3]) for r in rows] == \
+                            [(i, t.event, t.target.value) for i, t in enumerate(c.history)]
+                    stored = view.frame()  # every fact column, as the analysis reads it
                 expected = columns(facts_of(c) for c in sorted(mine.values(), key=lambda c: (c.received_at, c.id)))
                 for name, values in expected.items():
                     assert stored[name].tolist() == values.tolist(), name
