@@ -27,6 +27,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import BaseValidationError
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import replace
@@ -257,12 +258,15 @@ def _document_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(dt.datetime, _memoized(dt.datetime.isoformat, size=65_536))
     for cls in (Deadline, Callback, HandlingNotice, Escalation, Referral, Deferral):
         conv.register_unstructure_hook(cls, _memoized(conv.get_unstructure_hook(cls)))
+    # a complaint's document leaves out its history (the store keeps it as transition rows): generated without
+    # it, rather than unstructuring a copy of the complaint whose history is emptied
+    conv.register_unstructure_hook(Complaint, make_dict_unstructure_fn(Complaint, conv, _cattrs_omit_if_default=True,
+                                                                       history=override(omit=True)))
     return conv
 
 
 _DOCUMENTS = _document_converter()
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: documents are written often
-_NO_HISTORY = {"history": ()}
 
 
 def to_document(obj: Complaint | CAPAReport | Announcement) -> str:
@@ -272,8 +276,6 @@ def to_document(obj: Complaint | CAPAReport | Announcement) -> str:
     append-only transition table (the quality record, P-7), and hand the rows back to
     :func:`from_document`. (Schema version 1 documents repeated the history inside.)
     """
-    if type(obj) is Complaint:
-        obj = replace(obj, _NO_HISTORY)
     data = _DOCUMENTS.unstructure(obj, type(obj))
     data["schema_version"] = SCHEMA_VERSION
     return _ENCODER.encode(data)
