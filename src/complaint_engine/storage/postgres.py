@@ -102,7 +102,6 @@ class PostgresRepository(SQLRepository, _PgUnit):
     Calls made directly commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
     """
 
-    driver_error = psycopg.Error
     transaction_class = _PgTransaction
     snapshot_statement = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"  # one snapshot for the whole view
 

@@ -177,16 +177,25 @@ class SQLUnit:
     def get(self, complaint_id: str) -> Complaint:
         if complaint_id in self._written:
             return self._written[complaint_id][0]
+        cached = self._cached(complaint_id)
+        return cached if cached is not None else self._parsed(complaint_id)
+
+    def _cached(self, complaint_id: str) -> Complaint | None:
+        """The cached object of the stored version, when there is one: one statement, no parsing."""
         row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
         if row is None:
             raise NotFound("complaint", complaint_id)
-        cached = self._cache.get(complaint_id, row[0])
-        if cached is not None:
-            return cached
-        doc = self._execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()[0]
-        complaint = from_document(doc, Complaint, key=complaint_id,
+        return self._cache.get(complaint_id, row[0])
+
+    def _parsed(self, complaint_id: str) -> Complaint:
+        """The stored complaint read whole (document and transition rows) and parsed; cached as committed
+        content (it was read, not written, by this unit)."""
+        row = self._execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+        if row is None:
+            raise NotFound("complaint", complaint_id)
+        complaint = from_document(row[0], Complaint, key=complaint_id,
                                   history=self._histories([complaint_id]).get(complaint_id, ()))
-        self._cache.put(complaint)  # read inside our transaction but not written by it: committed content
+        self._cache.put(complaint)
         return complaint
 
     def _histories(self, ids: list[str]) -> dict[str, tuple[Transition, ...]]:
@@ -402,12 +411,12 @@ class SQLTransaction(SQLUnit):
             try:
                 self._conn = self._repo._conn
                 self._conn.execute(self._begin)
-            except self._repo.driver_error:
+            except self._dialect.driver_error:
                 if not self._repo._reconnect():  # the server closed the connection: nothing is lost yet
                     raise
                 self._conn = self._repo._conn
                 self._conn.execute(self._begin)
-        except self._repo.driver_error as exc:
+        except self._dialect.driver_error as exc:
             self._repo._lock.release()
             raise StorageError(f"cannot start a transaction on {self._repo.location}: {exc}",
                                location=self._repo.location) from exc
@@ -462,12 +471,12 @@ def _locked(read: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any,
 
 class SQLRepository(SQLUnit):
     """What SQLite and PostgreSQL repositories share: direct calls (each its own committed transaction),
-    batched imports, closing. A backend sets the connection, the dialect, ``begin_statement``,
-    ``driver_error``, ``location`` and its transaction class, and runs its migrations."""
+    batched imports, closing. A backend sets the connection, the dialect (with its driver's error classes),
+    ``begin_statement``, ``snapshot_statement``, ``location`` and its transaction class, and runs its
+    migrations."""
 
     begin_statement: str = "BEGIN"
     snapshot_statement: str = "BEGIN"  # a read transaction whose reads all see one snapshot
-    driver_error: type[BaseException] = Exception
     transaction_class: type[SQLTransaction] = SQLTransaction
     location: str = "?"
     closed: bool = False  # by close(): a closed repository does not connect again
@@ -542,15 +551,11 @@ class SQLRepository(SQLUnit):
         with self._lock:
             if self.in_transaction():
                 return super().get(complaint_id)
-            return self._once_more_if_lost(lambda: self._get_committed(complaint_id))
+            return self._once_more_if_lost(lambda: self._cached(complaint_id) or self._parsed_in_snapshot(complaint_id))
 
-    def _get_committed(self, complaint_id: str) -> Complaint:
-        row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
-        cached = None if row is None else self._cache.get(complaint_id, row[0])
-        if cached is not None:  # one statement: the cache holds the stored version
-            return cached
+    def _parsed_in_snapshot(self, complaint_id: str) -> Complaint:
         with self.snapshot() as view:
-            found: Complaint = view.get(complaint_id)
+            found: Complaint = view._parsed(complaint_id)
         return found
 
     def find(self, *, office: str | None = None, status: Status | None = None,

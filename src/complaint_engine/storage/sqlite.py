@@ -79,7 +79,6 @@ class SQLiteRepository(SQLRepository):
 
     begin_statement = "BEGIN IMMEDIATE"  # the write lock at once: serials allocated inside stay gap-free
     snapshot_statement = "BEGIN DEFERRED"  # no lock: in WAL mode its first read fixes the snapshot it sees
-    driver_error = sqlite3.Error
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 30_000,
                  create: bool = True) -> None:
