@@ -14,12 +14,15 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from complaint_engine.errors import ComplaintEngineError
 from complaint_engine.labels import LANGUAGES
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
+
+if TYPE_CHECKING:  # the stores load on first use: the CLI starts without sqlite3, cattrs or psycopg
+    from complaint_engine.storage.sql import SQLRepository
 
 __all__ = ["main"]
 
@@ -89,7 +92,7 @@ def _policy(path: str | None) -> Policy:
     return Policy.from_toml(path) if path else Policy.default()
 
 
-def _open_existing(args: argparse.Namespace) -> object:
+def _open_existing(args: argparse.Namespace) -> SQLRepository:
     """The store named by ``--db`` (an existing SQLite file) or ``--dsn`` (PostgreSQL)."""
     if args.dsn is not None:
         try:
@@ -106,10 +109,10 @@ def _open_existing(args: argparse.Namespace) -> object:
     return SQLiteRepository(p, create=False)
 
 
-def _check_office(repo: object, office: str | None) -> None:
+def _check_office(repo: SQLRepository, office: str | None) -> None:
     if office is None:
         return
-    offices = repo.offices()  # type: ignore[attr-defined]
+    offices = repo.offices()
     if office not in offices:
         raise CLIError(f"unknown office {office!r}; offices in this database: {offices or 'none'}")
 
@@ -175,7 +178,7 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace) -> tuple[object, Policy, Period, str]:
+def _load(args: argparse.Namespace) -> tuple[SQLRepository, Policy, Period, str]:
     policy = _policy(args.policy)
     period = Period.parse(args.period)
     repo = _open_existing(args)
@@ -190,7 +193,7 @@ def _report(args: argparse.Namespace) -> int:
 
     repo, policy, period, lang = _load(args)
     frame = ComplaintFrame.from_repository(repo, office=args.office, tz=policy.tz)
-    capas = repo.find_capas(office=args.office)  # type: ignore[attr-defined]
+    capas = repo.find_capas(office=args.office)
     report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
     text = report.to_markdown(lang)
     if args.out:
@@ -217,7 +220,7 @@ def _export(args: argparse.Namespace) -> int:
     start, end = period.bounds(policy.tz)
     # one snapshot, a week at a time: a year of a large register is never held whole, and desks committing
     # meanwhile do not show in some weeks and not in others
-    with repo.snapshot() as view:  # type: ignore[attr-defined]
+    with repo.snapshot() as view:
         capas = [r for r in view.find_capas(office=args.office) if start <= r.opened_at < end]
         batches = in_windows(view, office=args.office, received_from=start, received_before=end)
         if not args.out:
@@ -242,9 +245,9 @@ def _audit(args: argparse.Namespace) -> int:
     policy = _policy(args.policy)
     repo = _open_existing(args)
     _check_office(repo, args.office)
-    report = audit_report(repo, policy, office=args.office)  # type: ignore[arg-type]
+    report = audit_report(repo, policy, office=args.office)
     scope = f"office {args.office}" if args.office else "all offices"
-    read = f"{report.complaints} complaints ({report.registered} registered) of {scope} in {repo.location}"  # type: ignore[attr-defined]
+    read = f"{report.complaints} complaints ({report.registered} registered) of {scope} in {repo.location}"
     if not report.findings:
         print(f"sound: {read}")
         return 0
