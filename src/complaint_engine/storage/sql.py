@@ -121,21 +121,19 @@ class SQLUnit:
         self._written: dict[str, tuple[Complaint, Row]] = {}  # saved in this transaction; cached on commit
 
     def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
+        return self._run(self._conn.execute, statement, tuple(args))
+
+    def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self._run(self._conn.cursor().executemany, statement, rows)
+
+    def _run(self, call: Callable[[str, Any], Any], statement: str, args: Any) -> Any:
         try:
-            return self._conn.execute(self._dialect.sql(statement), tuple(args))
+            return call(self._dialect.sql(statement), args)
         except self._dialect.integrity_error:
             raise  # translated by the callers that expect it (a repeated id or number)
         except self._dialect.driver_error as exc:
             raise self._failure(exc, statement) from exc
-
-    def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            try:
-                self._conn.cursor().executemany(self._dialect.sql(statement), rows)
-            except self._dialect.integrity_error:
-                raise
-            except self._dialect.driver_error as exc:
-                raise self._failure(exc, statement) from exc
 
     def _failure(self, exc: BaseException, statement: str) -> StorageError:
         """What a driver's error becomes: ``ConnectionLost`` when the server closed the connection, otherwise
