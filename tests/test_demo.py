@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -99,9 +100,16 @@ def test_report_and_export_from_the_demo_database(demo_db: tuple[Path, str], tmp
     assert "业主(客户)投诉处理通知单" in capsys.readouterr().out
     assert main(["export", "--db", db, "--period", "2024", "--what", "capa", "--format", "md", "--lang", "en"]) == 0
     assert "CAPA-A-2024-0001" in capsys.readouterr().out
-    assert main(["report", "--db", db, "--period", "2024H1", "--out", str(tmp_path / "out")]) == 0
-    assert (tmp_path / "out" / "report-2024H1.md").exists()
-    assert (tmp_path / "out" / "report-2024H1.json").exists()
+    assert main(["report", "--db", db, "--period", "2024H2", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "report-2024H2.md").exists()
+    # the CLI reads only the half-year and the one before it (compared with); the report is the whole register's
+    from complaint_engine.stats import ComplaintFrame, analyse
+    from complaint_engine.storage import SQLiteRepository
+
+    with SQLiteRepository(demo_db[0], create=False) as repo:
+        whole = analyse(ComplaintFrame.from_repository(repo), "2024H2", capas=repo.find_capas())
+    written = json.loads((tmp_path / "out" / "report-2024H2.json").read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(whole.to_dict(), default=str))
 
 
 @pytest.mark.parametrize(

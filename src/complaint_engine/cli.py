@@ -192,7 +192,7 @@ def _report(args: argparse.Namespace) -> int:
     from complaint_engine.stats import ComplaintFrame, analyse
 
     repo, policy, period, lang = _load(args)
-    frame = ComplaintFrame.from_repository(repo, office=args.office, tz=policy.tz)
+    frame = ComplaintFrame.for_analysis(repo, period, office=args.office, tz=policy.tz)
     capas = repo.find_capas(office=args.office)
     report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
     text = report.to_markdown(lang)

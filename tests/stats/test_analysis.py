@@ -10,7 +10,16 @@ import pytest
 from tests.conftest import CALLBACK, MANAGER, RECEPTION, TECH, at
 
 import complaint_engine as ce
-from complaint_engine.stats import ComplaintFrame, Rate, analyse, compute_kpis, find_recurring, find_widespread
+from complaint_engine.period import Period
+from complaint_engine.stats import (
+    ComplaintFrame,
+    Rate,
+    analyse,
+    compute_kpis,
+    find_recurring,
+    find_widespread,
+    monthly_counts,
+)
 from complaint_engine.storage import SQLiteRepository
 
 NEW_YEAR = at(2024, 1, 2, 9)
@@ -338,3 +347,51 @@ def test_kpi_satisfaction_counts_every_answer_including_one_that_reopened() -> N
     assert k["satisfaction"].value == Rate(1, 2)
     assert k["reopen_rate"].value == Rate(1, 1)
     assert k["callback_rate"].value == Rate(1, 1)
+
+
+def _beyond_the_comparison(repository: object = None) -> Estate:
+    """Complaints in 2023 of a category seen only then, and in 2024 of two others."""
+    e = Estate(start=at(2023, 1, 2, 9), repository=repository)
+    e.complaint(at(2023, 3, 8, 10), category="parking")
+    e.complaint(at(2023, 9, 8, 10), category="landscaping", until="reply")
+    e.complaint(at(2024, 1, 8, 10))
+    e.complaint(at(2024, 4, 9, 10), category="repair", urgency="minor")
+    e.complaint(at(2024, 5, 9, 10), category="cleaning", until="dispatch")
+    e.complaint(at(2024, 11, 9, 10), category="parking")
+    return e
+
+
+@pytest.mark.parametrize("period", ["2024-05", "2024Q2", "2024H1", "2024H2", "2024", "2025H1"])
+def test_a_report_depends_only_on_its_period_and_the_one_before(period: str, tmp_path: Path) -> None:
+    """The monthly table's categories come from the policy and the period's rows, never from whatever else the
+    frame holds: the report of the whole register equals the report of the rows ``for_analysis`` reads."""
+    repo = SQLiteRepository(tmp_path / "r.sqlite")
+    e = _beyond_the_comparison(repo)
+    whole = analyse(ComplaintFrame.from_repository(repo), period)
+    narrow_frame = ComplaintFrame.for_analysis(repo, period)
+    p = Period.parse(period)
+    assert len(narrow_frame) == len(ComplaintFrame.from_repository(repo, period=p)) + \
+        len(ComplaintFrame.from_repository(repo, period=p.previous()))
+    narrow = analyse(narrow_frame, period)
+    assert narrow.to_dict() == whole.to_dict()
+    assert narrow.to_markdown("en") == whole.to_markdown("en")
+    codes = [c.code for c in e.desk.policy.categories]
+    assert whole.monthly.categories == tuple(codes)
+    repo.close()
+
+
+def test_monthly_columns_are_the_given_categories_then_the_others_of_the_period() -> None:
+    e = _beyond_the_comparison()
+    f = e.frame()
+    p = Period.parse("2024H1")
+    bare = monthly_counts(f, p)
+    assert bare.categories == ("cleaning", "noise", "repair")  # the period's own, sorted; not 2023's parking
+    assert bare.counts.sum(axis=0).tolist() == [1, 1, 1]
+    given = monthly_counts(f, p, categories=["repair", "security"])
+    assert given.categories == ("repair", "security", "cleaning", "noise")
+    assert given.counts.tolist() == [[0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0],
+                                     [0, 0, 0, 0]]
+    empty = monthly_counts(f, Period.parse("2022"), categories=["noise"])
+    assert empty.categories == ("noise",)
+    assert empty.counts.shape == (12, 1)
+    assert int(empty.counts.sum()) == 0

@@ -79,6 +79,17 @@ class ComplaintFrame:
         """Straight from a store's columnar read (no Complaint objects are built)."""
         return cls(repository.frame(period=period, office=office, tz=tz), tz=tz)
 
+    @classmethod
+    def for_analysis(cls, repository: Any, period: str | Period, *, office: str | None = None,
+                     tz: str = "Asia/Shanghai") -> ComplaintFrame:
+        """What :func:`~complaint_engine.stats.analyse` of ``period`` reads: the complaints received in the period
+        and in the one before it (for the comparison), read in one snapshot of the store — not the whole
+        register. The report is the same as from a frame of the whole register."""
+        p = Period.parse(period)
+        with repository.snapshot() as view:
+            parts = [view.frame(period=q, office=office, tz=tz) for q in (p.previous(), p)]
+        return cls({name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, tz=tz)
+
     def __len__(self) -> int:
         return len(self.columns["id"])
 

@@ -26,8 +26,14 @@ __all__ = ["AnalysisReport", "analyse", "monthly_counts"]
 
 
 def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequence[float] | None = None,
-                   freq: str = "month") -> PeriodCounts:
-    """Valid complaints per period unit (month by default) and category over ``period``, zeros included."""
+                   freq: str = "month", categories: Sequence[str] | None = None) -> PeriodCounts:
+    """Valid complaints per period unit (month by default) and category over ``period``, zeros included.
+
+    The columns are ``categories`` in their order (a policy's codes: every report of one policy has the same
+    columns), then any other category the period's valid complaints have, sorted; without ``categories``,
+    the categories those complaints have, sorted. They never depend on rows outside the period, so a report
+    reads the same from the whole register as from the period alone.
+    """
     idx = frame.period_index(freq)
     div = {"month": 1, "quarter": 3, "half": 6, "year": 12}[freq]
     first = (period.start.year * 12 + period.start.month - 1) // div
@@ -35,7 +41,14 @@ def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequenc
     valid = frame["status"] != "referred"
     n = last - first
     rows = np.where(valid & (idx >= first) & (idx < last), idx - first, -1)
-    counts = crosstab(rows, frame.codes["category"], n, len(frame.labels["category"]))
+    labels = frame.labels["category"]
+    present = [labels[code] for code in np.unique(frame.codes["category"][rows >= 0]).tolist()]
+    wanted = list(dict.fromkeys(categories or ()))
+    columns = (*wanted, *sorted(set(present) - set(wanted)))
+    # the frame's code of each label → its column (-1: a category with no column, which crosstab skips)
+    position = {code: j for j, code in enumerate(columns)}
+    to_column = np.array([position.get(lab, -1) for lab in labels], dtype=np.int64)
+    counts = crosstab(rows, to_column[frame.codes["category"]], n, len(columns))
     exposure = None
     if households is not None:
         exposure = np.asarray(households, dtype=np.float64)
@@ -44,7 +57,7 @@ def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequenc
         if np.isnan(exposure).any() or (exposure <= 0).any():
             raise ValidationError.of("households", exposure.tolist(), "positive numbers")
     return PeriodCounts(freq=freq, periods=tuple(period_label(first + i, freq) for i in range(n)),
-                        categories=frame.labels["category"], counts=counts, exposure=exposure)
+                        categories=columns, counts=counts, exposure=exposure)
 
 
 @attrs.frozen(eq=False)
@@ -193,7 +206,8 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
     judged = as_of or end
     selected = frame.select(period=p, office=office)
     valid = int((selected["status"] != "referred").sum())
-    monthly = monthly_counts(selected, p, households=households)
+    monthly = monthly_counts(selected, p, households=households,
+                             categories=[c.code for c in policy.categories])
     totals = monthly.totals
     trend = mann_kendall(totals) if len(totals) >= 3 and valid else None
     control: ControlChart | None = None
