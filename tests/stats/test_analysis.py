@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.conftest import CALLBACK, MANAGER, RECEPTION, TECH, at
 
 import complaint_engine as ce
+from complaint_engine.facts import NAMES, columns, facts_of, to_us
 from complaint_engine.period import Period
 from complaint_engine.stats import (
     ComplaintFrame,
@@ -395,3 +398,42 @@ def test_monthly_columns_are_the_given_categories_then_the_others_of_the_period(
     assert empty.categories == ("noise",)
     assert empty.counts.shape == (12, 1)
     assert int(empty.counts.sum()) == 0
+
+
+_TEMPLATE = facts_of(_beyond_the_comparison().desk.find()[0])
+_AT = {name: NAMES.index(name) for name in ("id", "category", "status", "received_us")}
+_START_US = to_us(at(2023, 1, 1, 0))
+
+
+def _fact_frame(rows: list[tuple[int, str, bool]]) -> ComplaintFrame:
+    """A frame of fact rows like the template's, received ``hours`` after 2023-01-01, of a category, referred
+    or closed."""
+    facts = []
+    for k, (hours, category, referred) in enumerate(rows):
+        row = list(_TEMPLATE)
+        row[_AT["id"]], row[_AT["category"]] = f"c{k}", category
+        row[_AT["status"]], row[_AT["received_us"]] = ("referred" if referred else "closed"), \
+            _START_US + hours * 3_600_000_000
+        facts.append(tuple(row))
+    return ComplaintFrame(columns(facts))
+
+
+@given(rows=st.lists(st.tuples(st.integers(0, 3 * 366 * 24), st.sampled_from(["noise", "repair", "parking", "ad hoc"]),
+                               st.booleans()), max_size=40),
+       period=st.sampled_from(["2023-12", "2024-02", "2024Q1", "2024Q4", "2024H1", "2024H2", "2024", "2025H1"]),
+       given_categories=st.lists(st.sampled_from(["noise", "repair", "security", "fees"]), max_size=4))
+def test_monthly_counts_depend_only_on_the_periods_rows(rows: list[tuple[int, str, bool]], period: str,
+                                                        given_categories: list[str]) -> None:
+    p = Period.parse(period)
+    start, end = (to_us(x) for x in p.bounds("Asia/Shanghai"))
+    inside = [r for r in rows if start <= _START_US + r[0] * 3_600_000_000 < end]
+    whole = monthly_counts(_fact_frame(rows), p, categories=given_categories)
+    alone = monthly_counts(_fact_frame(inside), p, categories=given_categories)
+    assert whole.categories == alone.categories
+    assert whole.counts.tolist() == alone.counts.tolist()
+    valid = [r for r in inside if not r[2]]
+    wanted = list(dict.fromkeys(given_categories))
+    assert whole.categories == (*wanted, *sorted({r[1] for r in valid} - set(wanted)))
+    assert int(whole.counts.sum()) == len(valid)
+    for j, category in enumerate(whole.categories):
+        assert int(whole.counts[:, j].sum()) == sum(1 for r in valid if r[1] == category)
