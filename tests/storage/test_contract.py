@@ -287,6 +287,39 @@ def _another_connection(kind: str, repo: Any) -> Any:
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
+def test_a_step_saved_from_a_copy_another_desk_has_moved_on_is_refused_and_logs_nothing(kind: str,
+                                                                                      tmp_path: Path) -> None:
+    """The save of one step (its new state and its transition row; on a server, one statement) lands whole
+    or not at all: refused from a stale copy, it adds no transition row."""
+    from complaint_engine.audit import audit
+    from complaint_engine.lifecycle import step
+
+    repo: Any = make_repository(kind, tmp_path)
+    other = _another_connection(kind, repo)
+    try:
+        desk, clock = new_desk(repo)
+        c = received(desk)  # this repository now holds c, version 1, as committed
+        clock.advance(hours=1)
+        registered = ce.ComplaintDesk(repository=other, clock=clock).register(c.id, by=RECEPTION)
+        clock.advance(hours=1)
+        referred, _ = step(c, "refer", RECEPTION, desk.policy, desk.calendar, clock.now(), reason="not ours",
+                           referred_to="utility")  # one more transition, computed from the stale copy
+        with pytest.raises(ce.ConcurrencyError) as err:
+            repo.save(referred)
+        assert (err.value.expected, err.value.actual) == (c.version, registered.version)
+        assert repo.get(c.id) == registered
+        assert audit(repo, desk.policy) == []
+        again, _ = step(repo.get(c.id), "dispatch", RECEPTION, desk.policy, desk.calendar, clock.now(),
+                        department="engineering", assignee=None, agreed_reply_by=None)
+        assert repo.save(again).status is ce.Status.DISPATCHED  # from the current copy it lands
+        assert [t.event for t in repo.get(c.id).history] == ["receive", "register", "dispatch"]
+    finally:
+        if other is not repo:
+            other.close()
+        getattr(repo, "close", lambda: None)()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_received_span_gives_the_first_and_last_receipt_in_utc(kind: str, tmp_path: Path) -> None:
     repo: Any = make_repository(kind, tmp_path)
     try:

@@ -123,20 +123,14 @@ def test_desks_on_two_connections_see_each_others_commits(repo_pg: object, tmp_p
     assert one.get(c.id).serial == "A-2024-00001"
 
 
-@needs_server
-def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None:
+def _version_2_database(legacy: Any) -> None:
+    """The database as version 2 of the schema left it, holding the legacy rows."""
     import psycopg
-    from tests.storage.conftest import legacy_data
 
     from complaint_engine.facts import NAMES
-    from complaint_engine.serialization import SCHEMA_VERSION
-    from complaint_engine.storage import PostgresRepository
     from complaint_engine.storage.postgres import MIGRATIONS
-    from complaint_engine.storage.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 
     assert PG_DSN is not None
-    repo_pg.close()  # type: ignore[attr-defined]
-    legacy = legacy_data()
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS complaints, transitions, sequences, capas, announcements, complaint_facts, "
                      "complaint_engine_schema")
@@ -151,6 +145,54 @@ def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None
         cur.executemany(f"INSERT INTO complaint_facts VALUES ({', '.join('%s' for _ in NAMES)})", legacy.fact_rows)
         conn.execute("CREATE TABLE complaint_engine_schema (version INTEGER NOT NULL)")
         conn.execute("INSERT INTO complaint_engine_schema VALUES (2)")
+
+
+@needs_server
+def test_a_migration_that_fails_leaves_the_database_as_it_was(repo_pg: object) -> None:
+    """Migrations run in one transaction (BEGIN goes with its first statement, the advisory lock): a document
+    the data step cannot read stops it, and not one of its schema changes stays."""
+    import psycopg
+    from tests.storage.conftest import legacy_data
+
+    from complaint_engine.storage import PostgresRepository
+
+    assert PG_DSN is not None
+    repo_pg.close()  # type: ignore[attr-defined]
+    legacy = legacy_data()
+    broken = legacy.complaint_rows[-1]
+    legacy.complaint_rows[-1] = (*broken[:-1], '{"schema_version": 1, "id": ')  # cut short
+    _version_2_database(legacy)
+
+    def shape() -> list[Any]:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            return [conn.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                 "WHERE table_schema = 'public' ORDER BY table_name, column_name").fetchall(),
+                    conn.execute("SELECT version FROM complaint_engine_schema").fetchall(),
+                    conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
+                                 "ORDER BY indexname").fetchall(),
+                    conn.execute("SELECT id, doc FROM complaints ORDER BY id").fetchall()]
+
+    before = shape()
+    with pytest.raises(ce.ValidationError, match=broken[0]):
+        PostgresRepository(PG_DSN)
+    assert shape() == before
+    _version_2_database(legacy_data())  # the sound rows: the next test's fixture starts from a working store
+    PostgresRepository(PG_DSN).close()
+
+
+@needs_server
+def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None:
+    import psycopg
+    from tests.storage.conftest import legacy_data
+
+    from complaint_engine.serialization import SCHEMA_VERSION
+    from complaint_engine.storage import PostgresRepository
+    from complaint_engine.storage.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
+
+    assert PG_DSN is not None
+    repo_pg.close()  # type: ignore[attr-defined]
+    legacy = legacy_data()
+    _version_2_database(legacy)
     repo = PostgresRepository(PG_DSN)
     try:
         assert repo.schema_version == PG_SCHEMA_VERSION == 3

@@ -61,7 +61,8 @@ MIGRATIONS = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error)
+POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error,
+                   writes_in_with=True)
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
 
 
@@ -103,6 +104,7 @@ class PostgresRepository(SQLRepository, _PgUnit):
     """
 
     transaction_class = _PgTransaction
+    begins_with_first_statement = psycopg.Pipeline.is_supported()  # libpq 14 or later
     snapshot_statement = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"  # one snapshot for the whole view
 
     def __init__(self, dsn: str, *, connect_timeout: int = 10, create: bool = True) -> None:
@@ -124,7 +126,8 @@ class PostgresRepository(SQLRepository, _PgUnit):
 
     def _migrate(self, create: bool) -> None:
         with self.unit_of_work() as uow:
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            # through the unit, which begins the transaction with its first statement; the rest follow in it
+            uow._execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             if not create and self._conn.execute("SELECT to_regclass('complaint_engine_schema')").fetchone()[0] is None:
                 raise StorageError(f"database ({self.location}) holds no complaint register; open it with create=True "
                                    "to make one", location=self.location)

@@ -11,7 +11,7 @@ import functools
 import gc
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import attrs
 
@@ -28,6 +28,7 @@ from complaint_engine.storage.schema import (
     INSERT_COMPLAINT,
     INSERT_TRANSITION,
     LIVE,
+    TRANSITION_COLUMNS,
     complaint_row,
     next_due_us,
     transition_of,
@@ -47,6 +48,8 @@ class Dialect:
     placeholder: str
     integrity_error: type[BaseException]
     driver_error: type[BaseException]
+    # UPDATE inside WITH (PostgreSQL, not SQLite): a save and its transition row go as one statement
+    writes_in_with: bool = False
 
     def sql(self, statement: str) -> str:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
@@ -63,6 +66,15 @@ def _update_statement(columns: tuple[int, ...]) -> str:
     """The optimistic UPDATE of a complaint row setting the given columns (positions in COMPLAINT_COLUMNS)."""
     sets = ", ".join(f"{COMPLAINT_COLUMNS[i]} = ?" for i in columns)
     return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ?"
+
+
+@functools.lru_cache(maxsize=1024)
+def _logged_update_statement(columns: tuple[int, ...]) -> str:
+    """The optimistic UPDATE and the transition row it logs, in one statement (one round trip to a server):
+    the row is inserted only when the update matched, so the statement's row count says which happened."""
+    return (f"WITH updated AS ({_update_statement(columns)} RETURNING id) "
+            f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)}) "
+            f"SELECT updated.id, {', '.join('?' for _ in TRANSITION_COLUMNS[1:])} FROM updated")
 
 
 _ALL_UNINDEXED = tuple(range(_VERSION_AT, len(COMPLAINT_COLUMNS)))
@@ -144,7 +156,8 @@ class SQLUnit:
             return ConnectionLost(f"the connection to the database was lost: {str(exc).strip()}; nothing of the "
                                   "unit of work in progress was committed (if it was lost during the commit, the "
                                   "server may have committed it); the next call connects again", location=location)
-        kind = " ".join(statement.split()[:2])
+        # what the statement does ("UPDATE complaints"), the inner statement's for one inside WITH
+        kind = " ".join((statement.split("(", 1)[1] if statement.startswith("WITH") else statement).split()[:2])
         return StorageError(f"the database {location} failed a statement ({kind} …): {str(exc).strip()}; the unit "
                             "of work in progress is not committed", location=location)
 
@@ -226,25 +239,33 @@ class SQLUnit:
         row = complaint_row(saved)
         before, before_row = self._stored(complaint.id, complaint.version)
         columns = _columns_to_set(row, before, before_row)
-        cur = self._execute(_update_statement(columns),
-                            (*(row[i] for i in columns), complaint.id, complaint.version))
-        if cur.rowcount == 0:
-            found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
-            if found is None:
-                raise NotFound("complaint", complaint.id)
-            raise ConcurrencyError(complaint.id, expected=complaint.version, actual=found[0])
-        if before is not None:
-            stored = len(before.history)
-        else:
+        sets = (*(row[i] for i in columns), complaint.id, complaint.version)
+        rows = None if before is None else transition_rows(saved, len(before.history))
+        if rows is not None and len(rows) == 1 and self._dialect.writes_in_with:
+            # a desk verb on a server: the save and its one transition row in one round trip
+            if self._execute(_logged_update_statement(columns), (*sets, *rows[0][1:])).rowcount == 0:
+                self._not_saved(complaint)
+            self._written[saved.id] = (saved, row)
+            return saved
+        if self._execute(_update_statement(columns), sets).rowcount == 0:
+            self._not_saved(complaint)
+        if rows is None:
             stored = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
                                    (complaint.id,)).fetchone()[0]
-        rows = transition_rows(saved, stored)
+            rows = transition_rows(saved, stored)
         if len(rows) == 1:  # one verb, one transition: execute skips executemany's cursor set-up
             self._execute(INSERT_TRANSITION, rows[0])
         else:
             self._executemany(INSERT_TRANSITION, rows)
         self._written[saved.id] = (saved, row)
         return saved
+
+    def _not_saved(self, complaint: Complaint) -> NoReturn:
+        """A save that matched no row: the complaint is gone, or was saved meanwhile from another copy."""
+        found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
+        if found is None:
+            raise NotFound("complaint", complaint.id)
+        raise ConcurrencyError(complaint.id, expected=complaint.version, actual=found[0])
 
     def _committed(self) -> None:
         for complaint, row in self._written.values():
@@ -397,14 +418,49 @@ class SQLTransaction(SQLUnit):
         self._begin = repo.begin_statement
         self.location: str | None = repo.location
         self.committed = False
+        self._begin_pending = False  # BEGIN is to go with the unit's first statement (see __enter__)
 
     def commit(self) -> None:
-        self._execute("COMMIT")
+        if not self._begin_pending:  # a unit that sent nothing has nothing to commit
+            self._execute("COMMIT")
         self.committed = True
         self._committed()
 
+    def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
+        if self._begin_pending:
+            self._begin_pending = False
+            return self._run(self._begin_with, statement, tuple(args))
+        return super()._execute(statement, args)
+
+    def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        if self._begin_pending and rows:
+            self._execute("SELECT 1")  # begins the unit: one round trip, as BEGIN alone would be
+        super()._executemany(statement, rows)
+
+    def _begin_with(self, statement: str, args: Any) -> Any:
+        """BEGIN and the unit's first statement in one round trip (a pipeline). When the server had closed
+        the connection nothing of this unit has reached it yet, so both go again on a new connection."""
+        try:
+            return self._pipelined(statement, args)
+        except self._dialect.driver_error:
+            if not self._repo._reconnect():  # the connection is sound: the statement's own error
+                raise
+            self._conn = self._repo._conn
+            return self._pipelined(statement, args)
+
+    def _pipelined(self, statement: str, args: Any) -> Any:
+        with self._conn.pipeline():  # leaving it waits for both results: the cursor returned holds its rows
+            self._conn.execute(self._begin)
+            return self._conn.execute(statement, args)
+
     def __enter__(self) -> Any:
         self._repo._lock.acquire()
+        if self._repo.begins_with_first_statement:
+            # A round trip to a server costs as much as a statement: BEGIN waits for the unit's first statement
+            # and goes with it (_begin_with). The lock is held from now on all the same.
+            self._conn = self._repo._conn
+            self._begin_pending = True
+            return self
         try:
             try:
                 self._conn = self._repo._conn
@@ -474,6 +530,7 @@ class SQLRepository(SQLUnit):
     migrations."""
 
     begin_statement: str = "BEGIN"
+    begins_with_first_statement: bool = False  # a server's pipelines: BEGIN sent with the first statement
     snapshot_statement: str = "BEGIN"  # a read transaction whose reads all see one snapshot
     transaction_class: type[SQLTransaction] = SQLTransaction
     location: str = "?"
