@@ -279,7 +279,11 @@ def _drop_connections_of(repo: Any) -> None:
 
 
 @needs_server
-def test_a_connection_the_server_closed_is_replaced_for_the_next_call(repo_pg: Any) -> None:
+@pytest.mark.parametrize("pipelines", [True, False], ids=["BEGIN with the first statement", "BEGIN alone"])
+def test_a_connection_the_server_closed_is_replaced_for_the_next_call(repo_pg: Any, pipelines: bool,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # without pipelines (libpq before 14) a unit of work sends BEGIN alone, and replaces the connection there
+    monkeypatch.setattr(repo_pg, "begins_with_first_statement", pipelines)
     desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
     c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     _drop_connections_of(repo_pg)
