@@ -430,7 +430,7 @@ class SQLTransaction(SQLUnit):
         if self._begin_pending:
             self._begin_pending = False
             return self._run(self._begin_with, statement, tuple(args))
-        return super()._execute(statement, args)
+        return self._run(self._conn.execute, statement, tuple(args))  # SQLUnit's, without a call more a statement
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         if self._begin_pending and rows:
