@@ -407,7 +407,8 @@ class SQLUnit:
 
 
 class SQLTransaction(SQLUnit):
-    """A unit of work on a repository's connection: begun on enter, rolled back on exit unless committed.
+    """A unit of work on a repository's connection: begun on enter (on a server, with its first statement),
+    rolled back on exit unless committed.
 
     The repository's lock is held for the whole unit, so threads sharing a repository take turns.
     """
