@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from storage import PATH, REC, T0, make_complaints  # noqa: E402  (the same register and path as storage.py)
-
-import complaint_engine as ce  # noqa: E402
-from complaint_engine.storage import PostgresRepository  # noqa: E402
+import complaint_engine as ce
+from complaint_engine.storage import PostgresRepository
+from storage import PATH, REC, T0, make_complaints
 
 
 class Counting:
