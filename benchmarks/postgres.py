@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 import complaint_engine as ce
 from complaint_engine.storage import PostgresRepository
-from storage import PATH, REC, T0, make_complaints
+from storage import PATH, REC, T0, make_complaints  # the same register and path as benchmarks/storage.py
 
 
 class Counting:
