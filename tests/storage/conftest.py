@@ -19,7 +19,8 @@ from complaint_engine.storage import InMemoryRepository, SQLiteRepository
 from complaint_engine.storage.schema import next_due_us, transition_rows
 
 PG_DSN = os.environ.get("COMPLAINT_ENGINE_PG_DSN")
-BACKENDS = ["memory", "sqlite", *(["postgres"] if PG_DSN else [])]
+# "postgres-begin-alone": PostgreSQL as with a libpq before 14 (no pipelines), where a unit sends BEGIN alone
+BACKENDS = ["memory", "sqlite", *(["postgres", "postgres-begin-alone"] if PG_DSN else [])]
 
 
 def make_repository(kind: str, tmp_path: Path) -> object:
@@ -32,6 +33,8 @@ def make_repository(kind: str, tmp_path: Path) -> object:
     assert PG_DSN is not None
     repo = PostgresRepository(PG_DSN)
     repo.drop_all_data_for_tests()
+    if kind == "postgres-begin-alone":
+        repo.begins_with_first_statement = False
     return repo
 
 
