@@ -377,6 +377,8 @@ def test_a_report_depends_only_on_its_period_and_the_one_before(period: str, tmp
         len(ComplaintFrame.from_repository(repo, period=p.previous()))
     narrow = analyse(narrow_frame, period)
     assert narrow.to_dict() == whole.to_dict()
+    with repo.snapshot() as view:  # a snapshot already open is read as it is
+        assert analyse(ComplaintFrame.for_analysis(view, period), period).to_dict() == whole.to_dict()
     assert narrow.to_markdown("en") == whole.to_markdown("en")
     codes = [c.code for c in e.desk.policy.categories]
     assert whole.monthly.categories == tuple(codes)

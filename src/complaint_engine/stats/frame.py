@@ -7,6 +7,7 @@ columns. Categorical columns are integer codes with label tables; instants are `
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -84,9 +85,11 @@ class ComplaintFrame:
                      tz: str = "Asia/Shanghai") -> ComplaintFrame:
         """What :func:`~complaint_engine.stats.analyse` of ``period`` reads: the complaints received in the period
         and in the one before it (for the comparison), read in one snapshot of the store — not the whole
-        register. The report is the same as from a frame of the whole register."""
+        register. The report is the same as from a frame of the whole register. ``repository`` may also be a
+        snapshot or a unit of work already open, which is read as it is."""
         p = Period.parse(period)
-        with repository.snapshot() as view:
+        snapshot = getattr(repository, "snapshot", None)  # a repository; a view or a unit has none
+        with snapshot() if snapshot is not None else contextlib.nullcontext(repository) as view:
             parts = [view.frame(period=q, office=office, tz=tz) for q in (p.previous(), p)]
         return cls({name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, tz=tz)
 
