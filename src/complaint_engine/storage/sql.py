@@ -498,12 +498,15 @@ class SQLSnapshot(ReadOnly, SQLTransaction):
     """A read-only transaction: the backend's ``snapshot_statement`` begins it (one consistent snapshot for
     all its reads) and it always rolls back; writes are refused before they reach the database."""
 
-    def __init__(self, repo: SQLRepository) -> None:
+    def __init__(self, repo: SQLRepository, *, pinned: bool = True) -> None:
         super().__init__(repo)
         self._begin = repo.snapshot_statement
+        self._pinned = pinned  # False: the snapshot is taken at the caller's first read, which comes at once
 
     def __enter__(self) -> Any:
         super().__enter__()
+        if not self._pinned:
+            return self
         try:  # a first read fixes the snapshot now (both databases take it at the first read, not at BEGIN)
             self._execute("SELECT 1 FROM complaints LIMIT 1").fetchall()
         except BaseException:
@@ -610,7 +613,7 @@ class SQLRepository(SQLUnit):
             return self._once_more_if_lost(lambda: self._cached(complaint_id) or self._parsed_in_snapshot(complaint_id))
 
     def _parsed_in_snapshot(self, complaint_id: str) -> Complaint:
-        with self.snapshot() as view:
+        with SQLSnapshot(self, pinned=False) as view:  # its first read is the document's: no pinning read
             found: Complaint = view._parsed(complaint_id)
         return found
 
@@ -624,7 +627,7 @@ class SQLRepository(SQLUnit):
                                     received_from=received_from, received_before=received_before)
 
             def read() -> list[Complaint]:
-                with self.snapshot() as view:
+                with SQLSnapshot(self, pinned=False) as view:  # the documents' read comes first: no pinning read
                     found: list[Complaint] = view.find(office=office, status=status, due_before=due_before,
                                                        received_from=received_from, received_before=received_before)
                 return found
