@@ -4,10 +4,12 @@ Run: COMPLAINT_ENGINE_PG_DSN="host=… dbname=… user=…" python benchmarks/po
 
 The database is emptied first (``drop_all_data_for_tests``): point it at a throwaway database.
 
-  verb          each desk verb of the main path persisted vs one raw single-row transaction (BEGIN, one
+  one desk      each desk verb of the main path persisted vs one raw single-row transaction (BEGIN, one
                 UPDATE, COMMIT: three round trips) on the same server; each batch against the raw batches just
                 before and after it, medians over the rounds
-  round trips   how many times each verb waited for the server (a pipeline's statements are one wait)
+  two desks     the same path with two desks (two repositories, as two processes) taking the verbs in turn:
+                each verb finds the complaint changed by the other desk, so it reads it whole
+  waits         how many times each verb waited for the server (a pipeline's statements are one wait)
 
 Over a network, each round trip adds the network's latency to both sides of the ratio: the round trips are
 the figure that carries over to another machine.
@@ -92,37 +94,51 @@ def main() -> None:
         return (time.perf_counter() - t) / batch
 
     clock = ce.FixedClock(T0 + dt.timedelta(days=400))
-    desk = ce.ComplaintDesk(repository=repo, clock=clock)
-    counting = Counting(repo._conn)
-    repo._conn = counting  # type: ignore[assignment]  # the benchmark looks inside, on purpose
-    times: dict[str, list[float]] = {verb: [] for verb, _, _ in PATH}
-    paired: dict[str, list[float]] = {verb: [] for verb, _, _ in PATH}
-    waits: dict[str, int] = {}
+    repos = [repo, PostgresRepository(dsn)]  # a second desk's repository: another process, its own cache
+    counters = [Counting(r._conn) for r in repos]
+    for r, counting in zip(repos, counters, strict=True):
+        r._conn = counting  # type: ignore[assignment]  # the benchmark looks inside, on purpose
+    desks = [ce.ComplaintDesk(repository=r, clock=clock) for r in repos]
     bare = [raw_batch()]
-    for _ in range(args.rounds):
-        ids = []
-        for _ in range(50):
-            clock.advance(minutes=1)
-            ids.append(desk.receive(by=REC, owner="o", unit="u", channel="phone", category="noise", summary="s").id)
-        for verb, by, params in PATH:
-            clock.advance(minutes=1)
-            call = getattr(desk, verb)
-            counting.waits = 0
-            t = time.perf_counter()
-            for i in ids:
-                call(i, by=by, **params)
-            times[verb].append((time.perf_counter() - t) / len(ids))
-            waits[verb] = counting.waits // len(ids)
-            bare.append(raw_batch())
-            paired[verb].append(times[verb][-1] / ((bare[-2] + bare[-1]) / 2))
-    print(f"verb     raw single-row transaction {statistics.median(bare) * 1e3:.3f} ms (3 round trips); each desk "
-          f"verb / the raw batches around it, median of {args.rounds} rounds:")
-    print("         " + ", ".join(f"{verb} {statistics.median(times[verb]) * 1e3:.3f} ms = "
-                                  f"{statistics.median(paired[verb]):.2f}x" for verb, _, _ in PATH))
-    print("         path mean " + f"{statistics.mean(statistics.median(r) for r in paired.values()):.2f}x")
-    print("waits    " + ", ".join(f"{verb} {waits[verb]}" for verb, _, _ in PATH))
-    repo._conn = counting.conn  # type: ignore[assignment]
-    repo.close()
+
+    def path(n_desks: int) -> None:
+        """The main path, verb after verb taken by the desks in turn: with two, each verb finds the complaint
+        changed by the other desk (not in its cache), as when reception and the departments work apart."""
+        times: dict[str, list[float]] = {verb: [] for verb, _, _ in PATH}
+        paired: dict[str, list[float]] = {verb: [] for verb, _, _ in PATH}
+        waits: dict[str, int] = {}
+        for _ in range(args.rounds):
+            ids = []
+            for _ in range(50):
+                clock.advance(minutes=1)
+                ids.append(desks[0].receive(by=REC, owner="o", unit="u", channel="phone", category="noise",
+                                            summary="s").id)
+            for k, (verb, by, params) in enumerate(PATH):
+                clock.advance(minutes=1)
+                desk, counting = desks[(k + 1) % n_desks], counters[(k + 1) % n_desks]
+                call = getattr(desk, verb)
+                counting.waits = 0
+                t = time.perf_counter()
+                for i in ids:
+                    call(i, by=by, **params)
+                times[verb].append((time.perf_counter() - t) / len(ids))
+                waits[verb] = counting.waits // len(ids)
+                bare.append(raw_batch())
+                paired[verb].append(times[verb][-1] / ((bare[-2] + bare[-1]) / 2))
+        print(f"{'one desk' if n_desks == 1 else 'two desks, in turn'}: each verb / the raw batches around it, "
+              f"median of {args.rounds} rounds:")
+        print("         " + ", ".join(f"{verb} {statistics.median(times[verb]) * 1e3:.3f} ms = "
+                                      f"{statistics.median(paired[verb]):.2f}x" for verb, _, _ in PATH))
+        print("         path mean " + f"{statistics.mean(statistics.median(r) for r in paired.values()):.2f}x; "
+              "waits " + ", ".join(f"{verb} {waits[verb]}" for verb, _, _ in PATH))
+
+    path(1)
+    path(2)
+    print(f"raw single-row transaction {statistics.median(bare) * 1e3:.3f} ms (3 round trips), median of "
+          f"{len(bare)} batches of 50")
+    for r, counting in zip(repos, counters, strict=True):
+        r._conn = counting.conn  # type: ignore[assignment]
+        r.close()
     raw.close()
 
 

@@ -59,6 +59,8 @@ Row = tuple[Any, ...]  # a complaint's row, in COMPLAINT_COLUMNS order
 _VERSION_AT = COMPLAINT_COLUMNS.index("version")  # version, doc and the facts follow
 _INDEXED_AT = tuple(COMPLAINT_COLUMNS.index(name) for name in INDEXED)
 _HISTORY_CHUNK = 500  # ids per ``IN (…)`` when reading the histories of many complaints
+_HISTORY_SQL = ("SELECT complaint_id, event, source, target, actor, role, office, at, note FROM transitions "
+                "WHERE complaint_id IN ({ids}) ORDER BY complaint_id, seq")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -78,6 +80,12 @@ def _logged_update_statement(columns: tuple[int, ...]) -> str:
 
 
 _ALL_UNINDEXED = tuple(range(_VERSION_AT, len(COMPLAINT_COLUMNS)))
+
+
+def _add_transitions(histories: dict[str, list[Transition]], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Add transition rows read by ``_HISTORY_SQL`` (in order) to the histories of their complaints."""
+    for key, *fields in rows:
+        histories.setdefault(key, []).append(transition_of(*fields))
 
 
 def _columns_to_set(row: Row, before: Complaint | None, before_row: Row | None) -> tuple[int, ...]:
@@ -199,26 +207,29 @@ class SQLUnit:
         return self._cache.get(complaint_id, row[0])
 
     def _parsed(self, complaint_id: str) -> Complaint:
-        """The stored complaint read whole (document and transition rows) and parsed; cached as committed
-        content (it was read, not written, by this unit)."""
-        row = self._execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
-        if row is None:
+        """The stored complaint read whole (document and transition rows, sent together) and parsed; cached as
+        committed content (it was read, not written, by this unit)."""
+        docs, rows = self._fetch_each([("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)),
+                                       (_HISTORY_SQL.format(ids="?"), (complaint_id,))])
+        if not docs:
             raise NotFound("complaint", complaint_id)
-        complaint = from_document(row[0], Complaint, key=complaint_id,
-                                  history=self._histories([complaint_id]).get(complaint_id, ()))
+        history: dict[str, list[Transition]] = {}
+        _add_transitions(history, rows)
+        complaint = from_document(docs[0][0], Complaint, key=complaint_id,
+                                  history=tuple(history.get(complaint_id, ())))
         self._cache.put(complaint)
         return complaint
+
+    def _fetch_each(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
+        """The rows of each statement. (A server's unit of work sends them together: one round trip.)"""
+        return [self._execute(statement, args).fetchall() for statement, args in statements]
 
     def _histories(self, ids: list[str]) -> dict[str, tuple[Transition, ...]]:
         """The histories of the given complaints, rebuilt from the append-only transition rows."""
         out: dict[str, list[Transition]] = {}
         for i in range(0, len(ids), _HISTORY_CHUNK):
             chunk = ids[i:i + _HISTORY_CHUNK]
-            rows = self._execute(
-                "SELECT complaint_id, event, source, target, actor, role, office, at, note FROM transitions "
-                f"WHERE complaint_id IN ({', '.join('?' for _ in chunk)}) ORDER BY complaint_id, seq", chunk)
-            for key, *fields in rows.fetchall():
-                out.setdefault(key, []).append(transition_of(*fields))
+            _add_transitions(out, self._execute(_HISTORY_SQL.format(ids=", ".join("?" for _ in chunk)), chunk))
         return {key: tuple(history) for key, history in out.items()}
 
     def _complaints(self, rows: list[tuple[str, str]]) -> list[Complaint]:
@@ -429,8 +440,7 @@ class SQLTransaction(SQLUnit):
 
     def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
         if self._begin_pending:
-            self._begin_pending = False
-            return self._run(self._begin_with, statement, tuple(args))
+            return self._fetch_or_cursors([(statement, tuple(args))], fetch=False)[0]
         return self._run(self._conn.execute, statement, tuple(args))  # SQLUnit's, without a call more a statement
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
@@ -438,21 +448,36 @@ class SQLTransaction(SQLUnit):
             self._execute("SELECT 1")  # begins the unit: one round trip, as BEGIN alone would be
         super()._executemany(statement, rows)
 
-    def _begin_with(self, statement: str, args: Any) -> Any:
-        """BEGIN and the unit's first statement in one round trip (a pipeline). When the server had closed
-        the connection nothing of this unit has reached it yet, so both go again on a new connection."""
-        try:
-            return self._pipelined(statement, args)
-        except self._dialect.driver_error:
-            if not self._repo._reconnect():  # the connection is sound: the statement's own error
-                raise
-            self._conn = self._repo._conn
-            return self._pipelined(statement, args)
+    def _fetch_each(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
+        if not self._repo.begins_with_first_statement:
+            return super()._fetch_each(statements)
+        return self._fetch_or_cursors(statements, fetch=True)
 
-    def _pipelined(self, statement: str, args: Any) -> Any:
-        with self._conn.pipeline():  # leaving it waits for both results: the cursor returned holds its rows
-            self._conn.execute(self._begin)
-            return self._conn.execute(statement, args)
+    def _fetch_or_cursors(self, statements: list[tuple[str, tuple[Any, ...]]], *, fetch: bool) -> list[Any]:
+        """Statements sent together in one pipeline (one round trip), after BEGIN when the unit has not begun:
+        their rows, or their cursors. When the server had closed the connection before the unit began,
+        nothing of the unit has reached it yet, so all of it goes again on a new connection."""
+        begin, self._begin_pending = self._begin_pending, False
+        sql = [(self._dialect.sql(statement), args) for statement, args in statements]
+
+        def send() -> list[Any]:
+            with self._conn.pipeline():  # leaving it waits for every result: the cursors then hold their rows
+                if begin:
+                    self._conn.execute(self._begin)
+                cursors = [self._conn.execute(statement, args) for statement, args in sql]
+            return [cursor.fetchall() for cursor in cursors] if fetch else cursors
+
+        def first_send() -> list[Any]:
+            try:
+                return send()
+            except self._dialect.driver_error:
+                if not begin or not self._repo._reconnect():  # a unit under way, or the statements' own error
+                    raise
+                self._conn = self._repo._conn
+                return send()
+
+        result: list[Any] = self._run(lambda _sql, _args: first_send(), statements[0][0], ())
+        return result
 
     def __enter__(self) -> Any:
         self._repo._lock.acquire()
