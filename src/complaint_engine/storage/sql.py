@@ -483,7 +483,7 @@ class SQLTransaction(SQLUnit):
         self._repo._lock.acquire()
         if self._repo.begins_with_first_statement:
             # A round trip to a server costs as much as a statement: BEGIN waits for the unit's first statement
-            # and goes with it (_begin_with). The lock is held from now on all the same.
+            # and goes with it (_fetch_or_cursors). The lock is held from now on all the same.
             self._conn = self._repo._conn
             self._begin_pending = True
             return self
