@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +288,18 @@ def _another_connection(kind: str, repo: Any) -> Any:
     return PostgresRepository(str(PG_DSN))
 
 
+@contextlib.contextmanager
+def _connections(kind: str, tmp_path: Path, n: int = 2) -> Iterator[list[Any]]:
+    """A store of ``kind`` and ``n - 1`` more connections to it, all closed at the end."""
+    repo: Any = make_repository(kind, tmp_path)
+    repos = [repo, *(_another_connection(kind, repo) for _ in range(n - 1))]
+    try:
+        yield repos
+    finally:
+        for each in {id(r): r for r in repos}.values():  # memory hands back the one store
+            getattr(each, "close", lambda: None)()
+
+
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_a_step_saved_from_a_copy_another_desk_has_moved_on_is_refused_and_logs_nothing(kind: str,
                                                                                       tmp_path: Path) -> None:
@@ -294,9 +308,7 @@ def test_a_step_saved_from_a_copy_another_desk_has_moved_on_is_refused_and_logs_
     from complaint_engine.audit import audit
     from complaint_engine.lifecycle import step
 
-    repo: Any = make_repository(kind, tmp_path)
-    other = _another_connection(kind, repo)
-    try:
+    with _connections(kind, tmp_path) as (repo, other):
         desk, clock = new_desk(repo)
         c = received(desk)  # this repository now holds c, version 1, as committed
         clock.advance(hours=1)
@@ -313,10 +325,6 @@ def test_a_step_saved_from_a_copy_another_desk_has_moved_on_is_refused_and_logs_
                         department="engineering", assignee=None, agreed_reply_by=None)
         assert repo.save(again).status is ce.Status.DISPATCHED  # from the current copy it lands
         assert [t.event for t in repo.get(c.id).history] == ["receive", "register", "dispatch"]
-    finally:
-        if other is not repo:
-            other.close()
-        getattr(repo, "close", lambda: None)()
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -349,9 +357,7 @@ def test_received_span_gives_the_first_and_last_receipt_in_utc(kind: str, tmp_pa
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_a_snapshot_sees_the_store_as_of_its_start_whatever_is_committed_meanwhile(kind: str,
                                                                                   tmp_path: Path) -> None:
-    repo: Any = make_repository(kind, tmp_path)
-    other = _another_connection(kind, repo)
-    try:
+    with _connections(kind, tmp_path) as (repo, other):
         desk, clock = new_desk(repo)
         elsewhere = ce.ComplaintDesk(repository=other, clock=clock)
         c = received(desk)
@@ -366,10 +372,6 @@ def test_a_snapshot_sees_the_store_as_of_its_start_whatever_is_committed_meanwhi
             assert view.find(status=ce.Status.REGISTERED) == []
         assert [x.id for x in repo.find()] == [c.id, later.id]  # after it, everything
         assert repo.get(c.id).status is ce.Status.REGISTERED
-    finally:
-        if other is not repo:
-            other.close()
-        getattr(repo, "close", lambda: None)()
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -414,33 +416,41 @@ def test_a_direct_read_sees_documents_and_histories_of_one_moment(kind: str, tmp
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A complaint is read in two statements (its document, then its transition rows). A desk committing
     between them must not give the complaint a history one step ahead of its document."""
-    from complaint_engine.storage.sql import SQLUnit
+    from complaint_engine.storage.sql import SQLTransaction, SQLUnit
 
-    repo: Any = make_repository(kind, tmp_path)
-    other = _another_connection(kind, repo)
-    try:
+    with _connections(kind, tmp_path, 3) as (repo, other, third):
         desk, clock = new_desk(other)
-        elsewhere = ce.ComplaintDesk(repository=_another_connection(kind, repo), clock=clock)
+        elsewhere = ce.ComplaintDesk(repository=third, clock=clock)
         c = received(desk)
-        histories = SQLUnit._histories
         commits = iter([lambda: elsewhere.register(c.id, by=RECEPTION), lambda: elsewhere.dispatch(c.id, by=RECEPTION)])
 
-        def commit_elsewhere_then_read(self: SQLUnit, ids: list[str]) -> Any:
-            if self._conn is repo._conn:  # only the reads under test; the other desk reads undisturbed
+        def commit_elsewhere(unit: SQLUnit) -> None:
+            if unit._conn is repo._conn:  # only the reads under test; the other desks read undisturbed
                 clock.advance(minutes=1)
                 next(commits, lambda: None)()
+
+        histories = SQLUnit._histories
+
+        def commit_elsewhere_then_read_histories(self: SQLUnit, ids: list[str]) -> Any:  # find: documents first
+            commit_elsewhere(self)
             return histories(self, ids)
 
-        monkeypatch.setattr(SQLUnit, "_histories", commit_elsewhere_then_read)
+        def read_commit_elsewhere_read(self: SQLUnit, statements: list[tuple[str, tuple[Any, ...]]]) -> Any:
+            # get sends its two reads together (on a server, in one pipeline): here one at a time, with a commit
+            # between them, which only the snapshot keeps out
+            first = self._execute(*statements[0]).fetchall()
+            commit_elsewhere(self)
+            return [first, *(self._execute(*statement).fetchall() for statement in statements[1:])]
+
+        monkeypatch.setattr(SQLUnit, "_histories", commit_elsewhere_then_read_histories)
+        monkeypatch.setattr(SQLUnit, "_fetch_each", read_commit_elsewhere_read)
+        monkeypatch.setattr(SQLTransaction, "_fetch_each", read_commit_elsewhere_read)
         [found] = repo.find()
         assert (found.status, found.version, len(found.history)) == (ce.Status.RECEIVED, 1, 1)
         got = repo.get(c.id)  # not cached (find does not cache): read from the store, with a commit mid-read
         assert (got.status, got.version, len(got.history)) == (ce.Status.REGISTERED, 2, 2)
         assert got.history[-1].target is got.status
-    finally:
-        other.close()
-        elsewhere.repository.close()  # type: ignore[attr-defined]
-        repo.close()
+        assert elsewhere.get(c.id).status is ce.Status.DISPATCHED  # the commit mid-read did happen
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
