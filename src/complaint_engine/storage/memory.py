@@ -56,6 +56,12 @@ class _MemoryUnit:
         self._staged.complaints.update((c.id, c) for c in batch)
         return len(batch)
 
+    def _complaints(self) -> dict[str, Complaint]:
+        """Stored complaints as this unit sees them, its staged ones over the store's. Always a copy: direct
+        reads take no lock, and another thread's commit may change the store while the caller iterates (the
+        copy itself is made in one step)."""
+        return {**self._store.complaints, **self._staged.complaints}
+
     def get(self, complaint_id: str) -> Complaint:
         found = self._staged.complaints.get(complaint_id) or self._store.complaints.get(complaint_id)
         if found is None:
@@ -72,8 +78,7 @@ class _MemoryUnit:
              received_before: dt.datetime | None = None) -> list[Complaint]:
         due, since, until = (aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
                              aware_or_none("received_before", received_before))
-        merged = {**self._store.complaints, **self._staged.complaints}
-        out = [c for c in merged.values()
+        out = [c for c in self._complaints().values()
                if (office is None or c.office == office) and (status is None or c.status is status)
                and (due is None or _due_before(c, due)) and (since is None or c.received_at >= since)
                and (until is None or c.received_at < until)]
@@ -83,7 +88,7 @@ class _MemoryUnit:
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
               tz: str = "Asia/Shanghai") -> dict[str, Any]:
         """The fact columns (numpy) of complaints received in ``period`` and ``office``."""
-        merged = list({**self._store.complaints, **self._staged.complaints}.values())
+        merged = list(self._complaints().values())
         if period is not None:
             start, end = Period.parse(period).bounds(tz)
             merged = [c for c in merged if start <= c.received_at < end]
@@ -92,10 +97,10 @@ class _MemoryUnit:
         return columns(facts_of(c) for c in chosen)
 
     def offices(self) -> list[str]:
-        return sorted({c.office for c in {**self._store.complaints, **self._staged.complaints}.values()})
+        return sorted({c.office for c in self._complaints().values()})
 
     def received_span(self, *, office: str | None = None) -> tuple[dt.datetime, dt.datetime] | None:
-        instants = [c.received_at for c in {**self._store.complaints, **self._staged.complaints}.values()
+        instants = [c.received_at for c in self._complaints().values()
                     if office is None or c.office == office]
         return (min(instants).astimezone(dt.UTC), max(instants).astimezone(dt.UTC)) if instants else None
 

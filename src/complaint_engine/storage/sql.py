@@ -117,8 +117,8 @@ class DocumentCache:
         self._items: dict[str, tuple[Complaint, Row | None]] = {}
 
     def get(self, key: str, version: int) -> Complaint | None:
-        found = self._items.get(key)
-        return found[0] if found is not None and found[0].version == version else None
+        found = self.entry(key, version)
+        return None if found is None else found[0]
 
     def entry(self, key: str, version: int) -> tuple[Complaint, Row | None] | None:
         """The cached complaint at ``version`` with its stored row (None when it was read, not written, here)."""
