@@ -112,6 +112,41 @@ def test_report_and_export_from_the_demo_database(demo_db: tuple[Path, str], tmp
     assert written == json.loads(json.dumps(whole.to_dict(), default=str))
 
 
+def test_report_reads_complaints_and_capas_as_of_one_moment(demo_db: tuple[Path, str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A CAPA report opened by another desk while the report reads its complaints is not half in it."""
+    import shutil
+
+    import attrs
+
+    from complaint_engine.stats import ComplaintFrame
+    from complaint_engine.storage import SQLiteRepository
+
+    db = tmp_path / "copy.sqlite"
+    shutil.copy(demo_db[0], db)
+    read_frame = ComplaintFrame.for_analysis.__func__  # type: ignore[attr-defined]
+
+    def then_another_desk_opens_a_capa(cls: type[ComplaintFrame], *args: object, **kwargs: object) -> ComplaintFrame:
+        frame = read_frame(cls, *args, **kwargs)
+        with SQLiteRepository(db, create=False) as other:
+            [closed] = other.find_capas()
+            other.add_capa(attrs.evolve(closed, number="CAPA-A-2024-0099", status=ce.CAPAStatus.OPEN,
+                                        problem="opened meanwhile"))
+        return frame
+
+    monkeypatch.setattr(ComplaintFrame, "for_analysis", classmethod(then_another_desk_opens_a_capa))
+    assert main(["report", "--db", str(db), "--period", "2024H2", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "Complaint analysis — 2024H2" in out
+    assert "opened meanwhile" not in out
+    with SQLiteRepository(db, create=False) as repo:  # it was committed, and a report started now shows it
+        assert len(repo.find_capas()) == 2
+    monkeypatch.undo()
+    assert main(["report", "--db", str(db), "--period", "2024H2", "--lang", "en"]) == 0
+    assert "CAPA-A-2024-0099 (open): opened meanwhile" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

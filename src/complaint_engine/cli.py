@@ -192,8 +192,9 @@ def _report(args: argparse.Namespace) -> int:
     from complaint_engine.stats import ComplaintFrame, analyse
 
     repo, policy, period, lang = _load(args)
-    frame = ComplaintFrame.for_analysis(repo, period, office=args.office, tz=policy.tz)
-    capas = repo.find_capas(office=args.office)
+    with repo.snapshot() as view:  # the complaints and the CAPA reports as of one moment
+        frame = ComplaintFrame.for_analysis(view, period, office=args.office, tz=policy.tz)
+        capas = view.find_capas(office=args.office)
     report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
     text = report.to_markdown(lang)
     if args.out:
