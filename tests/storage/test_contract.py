@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.conftest import CALLBACK, MANAGER, MONDAY, OTHER_OFFICE, RECEPTION, at
 from tests.storage.conftest import BACKENDS, make_repository
 from tests.strategies import complaints
@@ -506,3 +507,40 @@ def test_a_closed_repository_refuses_every_call_with_a_clear_error(kind: str, ca
     args = {"get": (c.id,), "save": (c,), "next_number": ("complaint:A:2024",)}.get(call, ())
     with pytest.raises(StorageError, match="is closed; open a new one"):
         getattr(repo, call)(*args)
+
+
+_TEMPLATE = ce.ComplaintDesk(clock=ce.FixedClock(MONDAY)).receive(
+    by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+_OFFICES = ("A", "B", "東區", "O'Neil", "a b")
+_MINUTES = 60 * 24 * 400  # received from 1 June 2024 over 400 days: several half-years, both years
+
+
+@pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "memory"])
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(placed=st.lists(st.tuples(st.sampled_from(_OFFICES), st.integers(0, _MINUTES)), max_size=30),
+       window=st.tuples(st.none() | st.integers(0, _MINUTES), st.none() | st.integers(0, _MINUTES)),
+       period=st.sampled_from(["2024H1", "2024H2", "2025H1", "2025", "2025Q3"]))
+def test_reads_across_every_office_are_those_of_the_memory_store(kind: str, tmp_path: Path,
+                                                                 placed: list[tuple[str, int]],
+                                                                 window: tuple[int | None, int | None],
+                                                                 period: str) -> None:
+    """Reads by instant of receipt without an office go office by office through the office index (a skip
+    scan); whatever offices there are, they read what the memory store reads."""
+    start = at(2024, 6, 1)
+    stored = [replace(_TEMPLATE, {"id": f"c{i:03d}", "office": office,
+                                  "received_at": start + dt.timedelta(minutes=minutes)})
+              for i, (office, minutes) in enumerate(placed)]
+    received_from, received_before = (None if m is None else start + dt.timedelta(minutes=m) for m in window)
+    memory = InMemoryRepository()
+    repo: Any = make_repository(kind, tmp_path)
+    try:
+        for store in (memory, repo):
+            store.add_many(stored)
+        assert repo.offices() == memory.offices()
+        assert repo.received_span() == memory.received_span()
+        found = repo.find(received_from=received_from, received_before=received_before)
+        assert [c.id for c in found] == [c.id for c in memory.find(received_from=received_from,
+                                                                   received_before=received_before)]
+        assert list(repo.frame(period=period)["id"]) == list(memory.frame(period=period)["id"])
+    finally:
+        getattr(repo, "close", lambda: None)()
