@@ -430,20 +430,13 @@ def test_a_direct_read_sees_documents_and_histories_of_one_moment(kind: str, tmp
                 clock.advance(minutes=1)
                 next(commits, lambda: None)()
 
-        histories = SQLUnit._histories
-
-        def commit_elsewhere_then_read_histories(self: SQLUnit, ids: list[str]) -> Any:  # find: documents first
-            commit_elsewhere(self)
-            return histories(self, ids)
-
         def read_commit_elsewhere_read(self: SQLUnit, statements: list[tuple[str, tuple[Any, ...]]]) -> Any:
-            # get sends its two reads together (on a server, in one pipeline): here one at a time, with a commit
-            # between them, which only the snapshot keeps out
+            # get and find send their two reads together (on a server, in one pipeline): here one at a time,
+            # with a commit between them, which only the snapshot keeps out
             first = self._execute(*statements[0]).fetchall()
             commit_elsewhere(self)
             return [first, *(self._execute(*statement).fetchall() for statement in statements[1:])]
 
-        monkeypatch.setattr(SQLUnit, "_histories", commit_elsewhere_then_read_histories)
         monkeypatch.setattr(SQLUnit, "_fetch_each", read_commit_elsewhere_read)
         monkeypatch.setattr(SQLTransaction, "_fetch_each", read_commit_elsewhere_read)
         [found] = repo.find()

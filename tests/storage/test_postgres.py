@@ -5,9 +5,11 @@ When the variable is set these tests run and fail if the server is unreachable; 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -345,3 +347,52 @@ def test_a_statement_the_server_refuses_is_a_storage_error_and_nothing_lands(rep
     assert isinstance(err.value.__cause__, psycopg.errors.LockNotAvailable)
     assert repo_pg.get(c.id) == c
     assert repo_pg.next_number("complaint:A:2024") == 1  # the serial the failed registration took is back
+
+
+class _CountingWaits:
+    """A connection that counts the waits for the server: each statement sent alone, each pipeline whole."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.waits, self._piped = conn, 0, False
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.waits += not self._piped
+        return self.conn.execute(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[Any]:
+        self.waits += 1
+        self._piped = True
+        try:
+            with self.conn.pipeline() as pipeline:
+                yield pipeline
+        finally:
+            self._piped = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+@needs_server
+def test_reads_and_verbs_wait_for_the_server_as_few_times_as_documented(repo_pg: Any) -> None:
+    """docs/storage.md, "Round trips to a server": BEGIN goes with the first statement, a complaint's document
+    and history are read together, a save and its transition row are one statement."""
+    from complaint_engine.storage import PostgresRepository
+
+    desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
+    c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    reader = PostgresRepository(str(PG_DSN))  # a repository that has not read the complaint yet
+    try:
+        for repo in (repo_pg, reader):
+            repo._conn = _CountingWaits(repo._conn)
+        waits: dict[str, int] = {}
+        for name, call in [("get, not cached", lambda: reader.get(c.id)), ("find", lambda: reader.find(office="A")),
+                           ("register", lambda: desk.register(c.id, by=RECEPTION)),
+                           ("dispatch", lambda: desk.dispatch(c.id, by=RECEPTION))]:
+            reader._conn.waits = repo_pg._conn.waits = 0
+            call()
+            waits[name] = reader._conn.waits + repo_pg._conn.waits
+        assert waits == {"get, not cached": 2, "find": 2, "register": 4, "dispatch": 3}
+    finally:
+        repo_pg._conn = repo_pg._conn.conn
+        reader.close()
