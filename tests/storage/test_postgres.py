@@ -6,6 +6,7 @@ When the variable is set these tests run and fail if the server is unreachable; 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import multiprocessing as mp
 import os
@@ -354,10 +355,12 @@ class _CountingWaits:
 
     def __init__(self, conn: Any) -> None:
         self.conn, self.waits, self._piped = conn, 0, False
+        self.sent: list[tuple[str, Any]] = []
 
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
+    def execute(self, statement: str, params: Any = None, **kwargs: Any) -> Any:
         self.waits += not self._piped
-        return self.conn.execute(*args, **kwargs)
+        self.sent.append((statement, params))
+        return self.conn.execute(statement, params, **kwargs)
 
     @contextlib.contextmanager
     def pipeline(self) -> Iterator[Any]:
@@ -396,3 +399,25 @@ def test_reads_and_verbs_wait_for_the_server_as_few_times_as_documented(repo_pg:
     finally:
         repo_pg._conn = repo_pg._conn.conn
         reader.close()
+
+
+@needs_server
+@pytest.mark.parametrize("read", [
+    lambda r: r.find(received_from=MONDAY, received_before=MONDAY + dt.timedelta(days=1)),
+    lambda r: r.find(received_from=MONDAY, status=ce.Status.REGISTERED),
+    lambda r: r.frame(period="2024H1"),
+], ids=["find by receipt", "worklist since", "frame of a period"])
+def test_reads_by_receipt_without_an_office_range_over_the_office_index(repo_pg: Any, read: Any) -> None:
+    """The offices, found by a skip scan, go to the index as one array: one index scan over them (spelled
+    ``IN (…)``, PostgreSQL joins them with a read of the whole index instead)."""
+    repo_pg._conn = counting = _CountingWaits(repo_pg._conn)
+    try:
+        read(repo_pg)
+    finally:
+        repo_pg._conn = counting.conn
+    [(statement, params)] = [(s, p) for s, p in counting.sent if s.startswith("SELECT")][:1]
+    with repo_pg._conn.transaction():
+        repo_pg._conn.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole anyway
+        plan = "\n".join(row[0] for row in repo_pg._conn.execute("EXPLAIN " + statement, params))
+    assert "Index Cond: ((office = ANY ($" in plan, plan
+    assert "received_us >=" in plan, plan
