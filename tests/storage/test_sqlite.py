@@ -260,6 +260,13 @@ def test_bad_paths_are_refused_and_create_nothing(tmp_path: Path, bad: str) -> N
     assert not (tmp_path / "no").exists()
 
 
+def test_a_folder_nobody_may_write_in_is_a_clear_error() -> None:
+    path = Path("/proc/self/complaints.sqlite")  # no file can be made here, not even by root (as CI runs)
+    with pytest.raises(StorageError, match=r"cannot open database '/proc/self/complaints\.sqlite'"):
+        SQLiteRepository(path)
+    assert not path.exists()
+
+
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("minutes of the owners' meeting\n" * 100, encoding="utf-8")
