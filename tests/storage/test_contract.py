@@ -124,6 +124,22 @@ def test_find_ignores_met_and_paused_clocks(repo: Any) -> None:
     assert repo.find(due_before=at(2030, 1, 1)) == []
 
 
+def test_an_office_sweeps_only_its_own_overdue_complaints(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    mine = desk.register(received(desk).id, by=RECEPTION)  # reply due Thu 6 June 00:00
+    theirs = desk.register(received(desk, OTHER_OFFICE).id, by=OTHER_OFFICE)
+    late = at(2024, 6, 7)
+    if hasattr(repo, "due_ids"):
+        assert repo.due_ids(late, office="B") == [theirs.id]
+        assert sorted(repo.due_ids(late)) == sorted([mine.id, theirs.id])
+    clock.set(late)
+    assert [(i.complaint_id, i.clock) for i in desk.overdue(office="A")] == [(mine.id, "reply")]
+    assert repo.get(mine.id).deadlines["reply"].breached
+    assert not repo.get(theirs.id).deadlines["reply"].breached  # the other office's sweep records it
+    assert [i.complaint_id for i in desk.overdue(office="B")] == [theirs.id]
+    assert repo.get(theirs.id).history[-1].actor == ce.Actor("sla-monitor", ce.Role.SYSTEM, "B")
+
+
 def test_serials_are_sequential_and_a_rolled_back_unit_returns_its_number(repo: Any) -> None:
     assert [repo.next_number("complaint:A:2024") for _ in range(3)] == [1, 2, 3]
     with repo.unit_of_work() as uow:
