@@ -439,3 +439,31 @@ def test_monthly_counts_depend_only_on_the_periods_rows(rows: list[tuple[int, st
     assert int(whole.counts.sum()) == len(valid)
     for j, category in enumerate(whole.categories):
         assert int(whole.counts[:, j].sum()) == sum(1 for r in valid if r[1] == category)
+
+
+@pytest.mark.parametrize(("freq", "period", "labels"), [
+    ("quarter", "2024", ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]),
+    ("half", "2024", ["2024H1", "2024H2"]),
+    ("year", "2024", ["2024"]),
+    ("month", "2024Q3", ["2024-07", "2024-08", "2024-09"]),
+])
+def test_counts_by_coarser_units_with_households_give_rates_per_100(freq: str, period: str,
+                                                                   labels: list[str]) -> None:
+    hours = [24 * d for d in (400, 420, 500, 560, 600, 700)]  # 2024-02-05 … 2024-12-01 (from 2023-01-01)
+    frame = _fact_frame([(h, "noise", False) for h in hours] + [(24 * 580, "noise", True)])  # one referred
+    p = Period.parse(period)
+    start, end = (to_us(x) for x in p.bounds("Asia/Shanghai"))
+    counted = sum(1 for h in hours if start <= _START_US + h * 3_600_000_000 < end)
+    households = [200.0 * (i + 1) for i in range(len(labels))]
+    table = monthly_counts(frame, p, freq=freq, households=households)
+    assert list(table.periods) == labels
+    assert int(table.totals.sum()) == counted
+    assert table.rate is not None
+    np.testing.assert_allclose(table.rate, table.totals / np.array(households) * 100)
+    written = table.to_dict()
+    assert written["periods"] == labels
+    assert written["per_100_households"] == pytest.approx((table.totals / np.array(households) * 100).tolist())
+    with pytest.raises(ce.ValidationError, match=rf"households.*one per {freq} \({len(labels)}\)"):
+        monthly_counts(frame, p, freq=freq, households=[*households, 1.0])
+    with pytest.raises(ce.ValidationError, match=r"households.*positive numbers"):
+        monthly_counts(frame, p, freq=freq, households=[0.0] * len(labels))
