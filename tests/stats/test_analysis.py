@@ -467,3 +467,22 @@ def test_counts_by_coarser_units_with_households_give_rates_per_100(freq: str, p
         monthly_counts(frame, p, freq=freq, households=[*households, 1.0])
     with pytest.raises(ce.ValidationError, match=r"households.*positive numbers"):
         monthly_counts(frame, p, freq=freq, households=[0.0] * len(labels))
+
+
+def test_a_frame_selects_by_period_office_category_and_instant_and_refuses_unknown_names() -> None:
+    """What a notebook does with a frame (docs/analysis.md): narrow it, count it, and get a clear error for a
+    misspelt unit or column."""
+    hours = [24 * d for d in (400, 420, 500, 560)]  # 2024-02-05, 02-25, 05-15, 07-14
+    frame = _fact_frame([(h, c, False) for h, c in zip(hours, ["noise", "repair", "noise", "noise"], strict=True)])
+    assert len(frame.select(category="noise")) == 3
+    assert len(frame.select(category="parking")) == 0  # a category the frame has not seen: no rows, no error
+    assert len(frame.select(office="A", period="2024H1", category="noise")) == 2
+    assert len(frame.select(office="B")) == 0
+    assert len(frame.select(before=at(2024, 5, 15))) == 2
+    assert frame.select(category="repair")["id"].tolist() == ["c1"]
+    with pytest.raises(ce.ValidationError, match=r"freq.*'week'.*one of \['month', 'quarter', 'half', 'year'\]"):
+        frame.period_index("week")
+    with pytest.raises(ce.ValidationError, match=r"by.*'colour'"):
+        frame.pareto(by="colour")
+    with pytest.raises(ce.ValidationError, match=r"column lengths.*\[1, 2\]"):
+        ComplaintFrame({"id": np.array(["a"]), "office": np.array(["A", "B"])})
