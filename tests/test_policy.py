@@ -127,3 +127,15 @@ def test_rule_text_round_trips(rule: object) -> None:
 def test_bad_rule_text_names_the_grammar(text: str) -> None:
     with pytest.raises(ce.ValidationError, match=r"deadline rule|grace|rules"):
         parse_rule(text)
+
+
+@pytest.mark.parametrize(("key", "fmt"), [
+    ("serial_format", "{year}-{seq:05d}"), ("serial_format", "{office}-{seq:05d}"),
+    ("capa_format", "CAPA-{seq:04d}"), ("announcement_format", "ANN-{year}-{seq}"),
+])
+def test_a_number_format_must_name_the_office_and_the_year(key: str, fmt: str) -> None:
+    """P-6.1.3: one sequence per office and year, each from 1 — a format without either repeats numbers."""
+    with pytest.raises(PolicyError, match=rf"\$\.{key}.*must name the office and the year") as err:
+        ce.Policy.from_dict({key: fmt})
+    assert fmt in str(err.value)
+    assert ce.Policy.from_dict({key: "{year}/{office}/{seq:03d}"}).to_dict()[key] == "{year}/{office}/{seq:03d}"

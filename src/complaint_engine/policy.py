@@ -272,6 +272,10 @@ class Policy:
                 continue
             if "{seq" not in fmt or not sample.endswith("17"):
                 problems.append((f"$.{fmt_key}", f"{fmt!r} must end with the sequence number {{seq...}}"))
+            # each office and year has a sequence of its own: a number that names neither repeats across them
+            elif len({fmt.format(office=o, year=y, seq=17) for o in ("A", "B") for y in (2024, 2025)}) < 4:
+                problems.append((f"$.{fmt_key}", f"{fmt!r} must name the office and the year ({{office}}, {{year}}): "
+                                 "each office and year numbers from 1, so without them two get one number"))
         return problems
 
     # ----------------------------------------------------------------------------- loading

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -220,6 +221,59 @@ def test_capa_versions_are_checked(repo: Any) -> None:
         repo.save_capa(capa)
     with pytest.raises(ce.NotFound):
         repo.get_capa("CAPA-X")
+
+
+def test_a_capa_or_announcement_number_already_stored_is_refused_and_nothing_changes(repo: Any) -> None:
+    desk, _ = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION)
+    desk.flag(c.id, by=MANAGER, widespread=True)
+    capa = desk.open_capa(by=MANAGER, complaint_ids=[c.id], problem="recurring noise")
+    ann = desk.announce(by=RECEPTION, complaint_ids=[c.id], channel="community_platform", text="quiet hours")
+    with pytest.raises(ce.ValidationError, match=rf"CAPA number.*{capa.number}"):
+        repo.add_capa(attrs.evolve(capa, problem="another problem"))
+    with pytest.raises(ce.ValidationError, match=rf"announcement number.*{ann.number}"):
+        repo.add_announcement(attrs.evolve(ann, text="another text"))
+    second = attrs.evolve(capa, number="CAPA-A-2024-0002", problem="another problem")
+    with repo.unit_of_work() as uow:  # inside a unit too; the refusal changes nothing, and the unit's other
+        uow.add_capa(second)          # work still commits (a server must not quietly roll the unit back)
+        with pytest.raises(ce.ValidationError, match="CAPA number"):
+            uow.add_capa(attrs.evolve(capa, problem="another problem"))
+        with pytest.raises(ce.ValidationError, match="announcement number"):
+            uow.add_announcement(attrs.evolve(ann, text="another text"))
+        with pytest.raises(ce.ValidationError, match=c.id):
+            uow.add(c)
+        with pytest.raises(ce.ValidationError):  # a batch with one stored id: none of it, the unit goes on
+            uow.add_many([replace(c, {"id": "fresh", "serial": None}), c])
+        uow.commit()
+    assert repo.find_capas() == [capa, second]
+    assert repo.find_announcements() == [ann]
+    assert [x.id for x in repo.find()] == [c.id]
+    assert repo.get(c.id) == desk.get(c.id)
+
+
+def test_a_serial_another_complaint_holds_is_refused_and_the_unit_goes_on(repo: Any) -> None:
+    """Serials are unique (P-6.1.3): a complaint added or saved with another's serial is refused naming it,
+    and the refusal changes nothing — the unit of work it happened in still commits its other work."""
+    desk, clock = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    clock.advance(minutes=1)
+    other = received(desk)
+    with pytest.raises(ce.ValidationError, match=r"complaint serial.*A-2024-00001"):
+        repo.add(replace(c, {"id": "another"}))
+    with pytest.raises(ce.ValidationError, match=r"complaint serial.*A-2024-00001"):
+        repo.save(replace(other, {"serial": c.serial}))
+    with pytest.raises(ce.ValidationError, match=r"complaint serial.*A-2024-00001"):
+        repo.add_many([replace(c, {"id": "x1", "serial": "A-2024-00009"}), replace(c, {"id": "x2"})])
+    with repo.unit_of_work() as uow:
+        with pytest.raises(ce.ValidationError, match=r"complaint serial"):
+            uow.save(replace(other, {"serial": c.serial}))
+        uow.save(replace(other, {"summary": "the unit goes on"}))
+        uow.commit()
+    assert repo.get(other.id).summary == "the unit goes on"
+    assert repo.get(other.id).serial is None
+    assert [x.id for x in repo.find()] == [c.id, other.id]
+    assert desk.register(other.id, by=RECEPTION).serial == "A-2024-00002"
 
 
 def test_frame_reads_the_fact_columns_of_a_period_and_office(repo: Any) -> None:

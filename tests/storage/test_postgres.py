@@ -350,6 +350,27 @@ def test_a_statement_the_server_refuses_is_a_storage_error_and_nothing_lands(rep
     assert repo_pg.next_number("complaint:A:2024") == 1  # the serial the failed registration took is back
 
 
+@needs_server
+def test_a_unit_whose_statement_failed_refuses_to_commit_and_nothing_lands(repo_pg: Any) -> None:
+    """After a failed statement PostgreSQL answers COMMIT by rolling back, without an error: the unit says so
+    instead of reporting a commit that did not happen."""
+    import psycopg
+
+    desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
+    c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    repo_pg._conn.execute("SET lock_timeout = '100ms'")
+    with psycopg.connect(str(PG_DSN)) as other, repo_pg.unit_of_work() as uow:
+        other.execute("SELECT 1 FROM complaints WHERE id = %s FOR UPDATE", (c.id,))
+        number = uow.next_number("capa:A:2024")  # some work of the unit, before the statement that fails
+        with pytest.raises(StorageError, match="lock"):
+            uow.save(replace(c, {"summary": "changed"}))
+        with pytest.raises(StorageError, match="rolled the whole unit back: nothing of it is committed"):
+            uow.commit()
+    assert number == 1
+    assert repo_pg.next_number("capa:A:2024") == 1  # the unit's number was not taken
+    assert repo_pg.get(c.id) == c
+
+
 class _CountingWaits:
     """A connection that counts the waits for the server: each statement sent alone, each pipeline whole."""
 

@@ -31,6 +31,7 @@ class _Store:
         self.capas: dict[str, CAPAReport] = {}
         self.announcements: dict[str, Announcement] = {}
         self.sequences: dict[str, int] = {}
+        self.serials: dict[str, str] = {}  # serial → complaint id: serials are unique, as the SQL stores' index
 
 
 class _MemoryUnit:
@@ -49,12 +50,28 @@ class _MemoryUnit:
     def add_many(self, complaints: Iterable[Complaint]) -> int:
         batch = list(complaints)
         seen: set[str] = set()
-        for c in batch:  # every id checked before any is staged: the call lands whole or not at all
+        serials: dict[str, str] = {}
+        for c in batch:  # every id and serial checked before any is staged: the call lands whole or not at all
             if c.id in seen or c.id in self._staged.complaints or c.id in self._store.complaints:
                 raise ValidationError.of("complaint id", c.id, "an id not already stored nor repeated in the batch")
             seen.add(c.id)
+            if c.serial is not None:
+                if c.serial in serials:
+                    raise ValidationError.of("complaint serial", c.serial, f"a serial not repeated in the batch "
+                                             f"(complaints {serials[c.serial]} and {c.id})")
+                self._check_serial(c)
+                serials[c.serial] = c.id
         self._staged.complaints.update((c.id, c) for c in batch)
+        self._staged.serials.update(serials)
         return len(batch)
+
+    def _check_serial(self, c: Complaint) -> None:
+        """Refuse a serial another complaint holds (as this unit sees the store)."""
+        assert c.serial is not None
+        owner = self._staged.serials.get(c.serial) or self._store.serials.get(c.serial)
+        if owner is not None and owner != c.id and self.get(owner).serial == c.serial:
+            raise ValidationError.of("complaint serial", c.serial,
+                                     f"a serial not already stored (complaint {c.id}; {owner} holds it)")
 
     def _complaints(self) -> dict[str, Complaint]:
         """Stored complaints as this unit sees them, its staged ones over the store's. Always a copy: direct
@@ -70,6 +87,9 @@ class _MemoryUnit:
 
     def save(self, complaint: Complaint) -> Complaint:
         saved = _bump(self.get(complaint.id), complaint)
+        if saved.serial is not None:
+            self._check_serial(saved)
+            self._staged.serials[saved.serial] = saved.id
         self._staged.complaints[complaint.id] = saved
         return saved
 
@@ -146,6 +166,7 @@ class _MemoryUnit:
         self._store.capas.update(self._staged.capas)
         self._store.announcements.update(self._staged.announcements)
         self._store.sequences.update(self._staged.sequences)
+        self._store.serials.update(self._staged.serials)
         self._staged = _Store()
         self.committed = True
 

@@ -155,6 +155,9 @@ class PostgresRepository(SQLRepository, _PgUnit):
         return self._conn.info.transaction_status not in (psycopg.pq.TransactionStatus.IDLE,
                                                           psycopg.pq.TransactionStatus.UNKNOWN)
 
+    def _unit_failed(self) -> bool:
+        return bool(self._conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR)
+
     def _reconnect(self) -> bool:
         """A new connection in place of one the server closed (a restart, a failover, an idle timeout)."""
         if self.closed or not (self._conn.broken or self._conn.closed):

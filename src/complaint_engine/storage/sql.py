@@ -62,6 +62,8 @@ class Dialect:
 Row = tuple[Any, ...]  # a complaint's row, in COMPLAINT_COLUMNS order
 _VERSION_AT = COMPLAINT_COLUMNS.index("version")  # version, doc and the facts follow
 _INDEXED_AT = tuple(COMPLAINT_COLUMNS.index(name) for name in INDEXED)
+_SERIAL_AT = COMPLAINT_COLUMNS.index("serial")
+_INSERT_COMPLAINT_ONCE = INSERT_COMPLAINT + " ON CONFLICT DO NOTHING"  # see SQLUnit.add
 _HISTORY_CHUNK = 500  # ids per ``IN (…)`` when reading the histories of many complaints
 _HISTORY_SQL = ("SELECT complaint_id, event, source, target, actor, role, office, at, note FROM transitions "
                 "WHERE complaint_id IN ({ids}) ORDER BY complaint_id, seq")
@@ -85,9 +87,14 @@ def _office_terms(office: str | None, args: list[Any], dialect: Dialect, *, by_r
 
 @functools.lru_cache(maxsize=1024)
 def _update_statement(columns: tuple[int, ...]) -> str:
-    """The optimistic UPDATE of a complaint row setting the given columns (positions in COMPLAINT_COLUMNS)."""
+    """The optimistic UPDATE of a complaint row setting the given columns (positions in COMPLAINT_COLUMNS).
+    One that sets the serial matches no row while another complaint holds that serial (parameters: the serial
+    and the id again): a refusal the unit of work survives, where the unique index's error would abort a
+    PostgreSQL transaction whole."""
     sets = ", ".join(f"{COMPLAINT_COLUMNS[i]} = ?" for i in columns)
-    return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ?"
+    guard = (" AND NOT EXISTS (SELECT 1 FROM complaints AS holder WHERE holder.serial = ? AND holder.id <> ?)"
+             if _SERIAL_AT in columns else "")
+    return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ?{guard}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -193,28 +200,55 @@ class SQLUnit:
                             "of work in progress is not committed", location=location)
 
     # complaints
+    # A refused add must leave the unit of work usable, as on every backend: the caller may go on and commit
+    # the rest. So single rows are inserted ON CONFLICT DO NOTHING and the refusal read from the row count —
+    # an integrity error would abort a PostgreSQL transaction whole (and its COMMIT would quietly roll back).
     def add(self, complaint: Complaint) -> Complaint:
         row = complaint_row(complaint)
-        try:
-            self._execute(INSERT_COMPLAINT, row)
-        except self._dialect.integrity_error as exc:
-            raise ValidationError.of("complaint id or serial", complaint.id,
-                                     f"one not already stored ({exc})") from None
+        if self._execute(_INSERT_COMPLAINT_ONCE, row).rowcount == 0:
+            if self._execute("SELECT 1 FROM complaints WHERE id = ?", (complaint.id,)).fetchone():
+                raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
+            self._serial_taken(complaint)
         self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0))
         self._written[complaint.id] = (complaint, row)
         return complaint
 
     def add_many(self, complaints: Iterable[Complaint]) -> int:
+        """All of them or, when an id or serial is already stored or repeated, none (inside a savepoint: the
+        unit of work goes on without them)."""
         rows, transitions = [], []
         for c in complaints:
             rows.append(complaint_row(c))
             transitions.extend(transition_rows(c, 0))
+        if not rows:
+            return 0
+        self._execute("SAVEPOINT add_many")
         try:
             self._executemany(INSERT_COMPLAINT, rows)
-        except self._dialect.integrity_error as exc:
-            raise ValidationError.of("complaint ids or serials", f"{len(rows)} rows", f"unique ({exc})") from None
+        except self._dialect.integrity_error:
+            self._execute("ROLLBACK TO SAVEPOINT add_many")
+            self._execute("RELEASE SAVEPOINT add_many")
+            raise self._first_taken(rows) from None
         self._executemany(INSERT_TRANSITION, transitions)
+        self._execute("RELEASE SAVEPOINT add_many")
         return len(rows)
+
+    def _first_taken(self, rows: list[Row]) -> ValidationError:
+        """Why a batch was refused, naming the first id or serial repeated in it or already stored."""
+        for at, name in ((0, "id"), (_SERIAL_AT, "serial")):
+            values = [row[at] for row in rows if row[at] is not None]
+            seen: set[Any] = set()
+            for value in values:
+                if value in seen:
+                    return ValidationError.of(f"complaint {name}", value, f"a {name} not repeated in the batch")
+                seen.add(value)
+            for i in range(0, len(values), _HISTORY_CHUNK):
+                chunk = values[i:i + _HISTORY_CHUNK]
+                found = self._execute(f"SELECT {name} FROM complaints WHERE {name} IN "
+                                      f"({', '.join('?' for _ in chunk)})", chunk).fetchone()
+                if found is not None:
+                    return ValidationError.of(f"complaint {name}", found[0], f"a {name} not already stored")
+        return ValidationError.of("complaints", f"{len(rows)} rows", "rows the store's constraints accept")
 
     def get(self, complaint_id: str) -> Complaint:
         if complaint_id in self._written:
@@ -276,16 +310,15 @@ class SQLUnit:
         row = complaint_row(saved)
         before, before_row = self._stored(complaint.id, complaint.version)
         columns = _columns_to_set(row, before, before_row)
-        sets = (*(row[i] for i in columns), complaint.id, complaint.version)
+        sets = (*(row[i] for i in columns), complaint.id, complaint.version,
+                *((saved.serial, saved.id) if _SERIAL_AT in columns else ()))
         rows = None if before is None else transition_rows(saved, len(before.history))
         if rows is not None and len(rows) == 1 and self._dialect.writes_in_with:
             # a desk verb on a server: the save and its one transition row in one round trip
-            if self._execute(_logged_update_statement(columns), (*sets, *rows[0][1:])).rowcount == 0:
-                self._not_saved(complaint)
+            self._update(_logged_update_statement(columns), (*sets, *rows[0][1:]), saved)
             self._written[saved.id] = (saved, row)
             return saved
-        if self._execute(_update_statement(columns), sets).rowcount == 0:
-            self._not_saved(complaint)
+        self._update(_update_statement(columns), sets, saved)
         if rows is None:
             stored = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?",
                                    (complaint.id,)).fetchone()[0]
@@ -297,12 +330,30 @@ class SQLUnit:
         self._written[saved.id] = (saved, row)
         return saved
 
-    def _not_saved(self, complaint: Complaint) -> NoReturn:
-        """A save that matched no row: the complaint is gone, or was saved meanwhile from another copy."""
-        found = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint.id,)).fetchone()
+    def _update(self, statement: str, args: tuple[Any, ...], saved: Complaint) -> None:
+        """The optimistic update of a save: a stale copy, a complaint that is gone or a serial another
+        complaint holds match no row, and are told apart afterwards."""
+        try:
+            matched = self._execute(statement, args).rowcount
+        except self._dialect.integrity_error:  # another unit took the serial meanwhile (a server's race)
+            self._serial_taken(saved)
+        if matched == 0:
+            self._not_saved(saved)
+
+    def _not_saved(self, saved: Complaint) -> NoReturn:
+        """A save that matched no row: the complaint is gone, was saved meanwhile from another copy, or the
+        serial it sets is another complaint's."""
+        found = self._execute("SELECT version FROM complaints WHERE id = ?", (saved.id,)).fetchone()
         if found is None:
-            raise NotFound("complaint", complaint.id)
-        raise ConcurrencyError(complaint.id, expected=complaint.version, actual=found[0])
+            raise NotFound("complaint", saved.id)
+        if found[0] != saved.version - 1:
+            raise ConcurrencyError(saved.id, expected=saved.version - 1, actual=found[0])
+        self._serial_taken(saved)
+
+    @staticmethod
+    def _serial_taken(complaint: Complaint) -> NoReturn:
+        raise ValidationError.of("complaint serial", complaint.serial,
+                                 f"a serial not already stored (complaint {complaint.id})")
 
     def _committed(self) -> None:
         for complaint, row in self._written.values():
@@ -395,11 +446,9 @@ class SQLUnit:
 
     # CAPA and announcements
     def add_capa(self, report: CAPAReport) -> CAPAReport:
-        try:
-            self._execute("INSERT INTO capas VALUES (?, ?, ?, ?)",
-                               (report.number, report.office, report.version, to_document(report)))
-        except self._dialect.integrity_error:
-            raise ValidationError.of("CAPA number", report.number, "a number not already stored") from None
+        if self._execute("INSERT INTO capas VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         (report.number, report.office, report.version, to_document(report))).rowcount == 0:
+            raise ValidationError.of("CAPA number", report.number, "a number not already stored")
         return report
 
     def get_capa(self, number: str) -> CAPAReport:
@@ -427,12 +476,9 @@ class SQLUnit:
         return [from_document(doc, CAPAReport, key=k) for k, doc in self._execute(sql + " ORDER BY number", args)]
 
     def add_announcement(self, announcement: Announcement) -> Announcement:
-        try:
-            self._execute("INSERT INTO announcements VALUES (?, ?, ?)",
-                               (announcement.number, announcement.office, to_document(announcement)))
-        except self._dialect.integrity_error:
-            raise ValidationError.of("announcement number", announcement.number,
-                                     "a number not already stored") from None
+        if self._execute("INSERT INTO announcements VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                         (announcement.number, announcement.office, to_document(announcement))).rowcount == 0:
+            raise ValidationError.of("announcement number", announcement.number, "a number not already stored")
         return announcement
 
     def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
@@ -466,6 +512,10 @@ class SQLTransaction(SQLUnit):
 
     def commit(self) -> None:
         if not self._begin_pending:  # a unit that sent nothing has nothing to commit
+            if self._repo._unit_failed():  # never report a commit the server turned into a rollback
+                raise StorageError(f"a statement of this unit of work failed on {self._repo.location}, so the "
+                                   "server rolled the whole unit back: nothing of it is committed",
+                                   location=self._repo.location)
             self._execute("COMMIT")
         self.committed = True
         self._committed()
@@ -630,6 +680,11 @@ class SQLRepository(SQLUnit):
     def _reconnect(self) -> bool:
         """Replace a connection the server closed and say so; False when there was nothing to replace (a
         backend whose connection cannot be lost, a connection still open, a repository closed by its user)."""
+        return False
+
+    def _unit_failed(self) -> bool:
+        """Whether the server has failed the transaction under way (after an error in it, a server such as
+        PostgreSQL answers COMMIT by rolling back, silently); a failed statement leaves a SQLite one as it was."""
         return False
 
     def _once_more_if_lost(self, read: Callable[[], R]) -> R:
