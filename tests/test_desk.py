@@ -458,3 +458,25 @@ def test_rules_come_from_the_policy_not_the_code() -> None:
     assert s.registered().deadlines["reply"].due == at(2024, 6, 5)
     assert policy.reply == WorkingDays(1)
     assert ce.Policy.procedure().reply == CalendarDays(2)
+
+
+def test_bad_arguments_to_dispatch_capa_and_announce_are_refused_and_change_nothing(s: Scenario) -> None:
+    c = s.registered()
+    with pytest.raises(ValidationError, match=r"agreed_reply_by.*2024, 6, 5, 12.*timezone-aware"):
+        s.desk.dispatch(c.id, by=RECEPTION, agreed_reply_by=dt.datetime(2024, 6, 5, 12))  # naive
+    assert s.desk.get(c.id) == c
+    s.desk.dispatch(c.id, by=RECEPTION)
+    for empty in (None, []):
+        with pytest.raises(ValidationError, match=r"complaint_ids.*one or more complaint ids"):
+            s.desk.open_capa(by=MANAGER, complaint_ids=empty, problem="recurring noise")
+        with pytest.raises(ValidationError, match=r"complaint_ids.*one or more complaint ids"):
+            s.desk.announce(by=RECEPTION, complaint_ids=empty or [], channel="bulletin_board", text="quiet hours")
+    assert s.desk.repository.find_capas() == []
+    assert s.desk.repository.find_announcements() == []
+    capa = s.desk.open_capa(by=MANAGER, complaint_ids=[c.id], problem="recurring noise")
+    assert capa.number == "CAPA-A-2024-0001"  # the refused calls took no number
+    s.desk.plan_capa(capa.number, by=MANAGER, cause="c", actions=[("a", s.clock.now() + dt.timedelta(days=3))])
+    implemented = s.desk.implement_capa(capa.number, by=MANAGER)
+    with pytest.raises(ValidationError, match=r"effective.*'yes'.*True or False"):
+        s.desk.verify_capa(capa.number, by=MANAGER, effective="yes")  # type: ignore[arg-type]
+    assert s.desk.get_capa(capa.number) == implemented
