@@ -480,3 +480,22 @@ def test_bad_arguments_to_dispatch_capa_and_announce_are_refused_and_change_noth
     with pytest.raises(ValidationError, match=r"effective.*'yes'.*True or False"):
         s.desk.verify_capa(capa.number, by=MANAGER, effective="yes")  # type: ignore[arg-type]
     assert s.desk.get_capa(capa.number) == implemented
+
+
+@pytest.mark.parametrize(("stage", "verb", "by", "kwargs", "fragment"), [
+    ("registered", "dispatch", RECEPTION, {"assignee": 7}, r"assignee 7.*None or an actor id"),
+    ("registered", "dispatch", RECEPTION, {"agreed_reply_by": MONDAY - dt.timedelta(hours=1)}, r"in the past"),
+    ("dispatched", "flag", MANAGER, {"needs_capa": "yes"}, r"needs_capa 'yes'.*True, False or None"),
+    ("dispatched", "flag", MANAGER, {}, r"needs_capa and/or widespread"),
+    ("replied", "record_callback", CALLBACK, {"method": "phone", "reached": "yes", "satisfaction": "satisfied"},
+     r"reached 'yes'.*True or False"),
+    ("replied", "record_callback", CALLBACK, {"method": "phone", "satisfaction": "satisfied", "opinion": 5},
+     r"opinion 5.*None or a string"),
+])
+def test_bad_verb_arguments_are_refused_naming_them_and_change_nothing(s: Scenario, stage: str, verb: str,
+                                                                      by: ce.Actor, kwargs: dict[str, object],
+                                                                      fragment: str) -> None:
+    c = getattr(s, stage)()
+    with pytest.raises((ValidationError, ce.InvalidTransition), match=fragment):
+        getattr(s.desk, verb)(c.id, by=by, **kwargs)
+    assert s.desk.get(c.id) == c
