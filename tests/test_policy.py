@@ -139,3 +139,27 @@ def test_a_number_format_must_name_the_office_and_the_year(key: str, fmt: str) -
         ce.Policy.from_dict({key: fmt})
     assert fmt in str(err.value)
     assert ce.Policy.from_dict({key: "{year}/{office}/{seq:03d}"}).to_dict()[key] == "{year}/{office}/{seq:03d}"
+
+
+_DEFAULT = ce.Policy.default().to_dict()
+_NO_ENGLISH = {**_DEFAULT["categories"][0], "labels": {"zh-Hant": "維修", "zh-Hans": "维修"}}
+
+
+@pytest.mark.parametrize(("setting", "path", "fragment"), [
+    ({"on_provisional": "sometimes"}, "$.on_provisional", "'sometimes' is not 'warn', 'raise' or 'ignore'"),
+    ({"escalation_role": "reception"}, "$.escalation_role", "'reception' is not 'general_manager' or 'supervisor'"),
+    ({"clock_tolerance": -5}, "$.clock_tolerance", "is negative"),
+    ({"repeat_window_days": 0}, "$.repeat_window_days", "0 is not >= 1"),
+    ({"departments": [*_DEFAULT["departments"], _DEFAULT["departments"][0]]}, "$.departments", "not unique"),
+    ({"categories": [*_DEFAULT["categories"], _DEFAULT["categories"][0]]}, "$.categories", "not unique"),
+    ({"categories": [_NO_ENGLISH]}, "$.categories[0].labels.en", "missing"),
+    ({"permissions": {"fly": ["reception"]}}, "$.permissions.fly", "unknown event"),
+    ({"permissions": "reception"}, "$.permissions", "a table of event = [roles]"),
+    ({"targets": 0.9}, "$.targets", "a table of kpi = share"),
+    ({"categories": "repair"}, "$.categories", "a list"),
+    ({"serial_format": "{office}-{year}-{sq}"}, "$.serial_format", "does not format with office, year, seq"),
+], ids=lambda value: next(iter(value)) if isinstance(value, dict) else None)
+def test_each_bad_setting_is_refused_with_its_path(setting: dict[str, object], path: str, fragment: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        ce.Policy.from_dict(setting)
+    assert any(p == path and fragment in why for p, why in err.value.problems), err.value.problems
