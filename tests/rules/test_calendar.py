@@ -141,6 +141,31 @@ def test_a_malformed_notice_lists_every_problem_with_its_path() -> None:
     assert "$.notice.2027.x" in paths
 
 
+@pytest.mark.parametrize(("data", "path", "fragment"), [
+    ({"notice": ["2027"]}, "$.notice", "must be a table of years"),
+    ({"notice": {"next": {}}}, "$.notice.next", "'next' is not a year"),
+    ({"notice": {"2027": ["2027-01-01"]}}, "$.notice.2027", "must be a table with 'holidays' and 'workdays'"),
+    ({"notice": {"2027": {"holidays": "2027-01-01"}}}, "$.notice.2027.holidays", "is not a list of dates"),
+    ({"company": ["2027-03-08"]}, "$.company", "must be a table with 'holidays' and 'workdays'"),
+    ({"company": {"days": []}}, "$.company.days", "unknown key"),
+    ({"published_through": "2027"}, "$.published_through", "'2027' is not a year"),
+    ({"published_through": True}, "$.published_through", "True is not a year"),
+], ids=["notice not a table", "year not a number", "year not a table", "dates not a list", "company not a table",
+        "company key", "published_through text", "published_through bool"])
+def test_each_malformed_part_of_a_notice_is_named_by_its_path(data: dict[str, object], path: str,
+                                                              fragment: str) -> None:
+    with pytest.raises(CalendarError) as err:
+        CalendarNotice.from_dict(data)
+    assert any(p == path and fragment in why for p, why in err.value.problems), err.value.problems
+
+
+def test_a_notice_takes_real_dates_and_its_last_year_as_published_through() -> None:
+    notice = CalendarNotice.from_dict({"notice": {"2027": {"holidays": [D(2027, 1, 1)]},
+                                                  "2028": {"workdays": ["2028-01-29"]}}})
+    assert notice.published_through == 2028
+    assert notice.notices[2027] == ((D(2027, 1, 1),), ())
+
+
 def test_a_notice_file_that_is_not_toml_is_refused(tmp_path: object) -> None:
     from pathlib import Path
 
