@@ -273,3 +273,22 @@ def test_with_overrides_builds_a_new_calendar_and_keeps_the_old(cn: WorkingCalen
     new = cn.with_overrides(extra_holidays=[D(2024, 6, 3)])
     assert not new.is_working_day(D(2024, 6, 3))
     assert cn.is_working_day(D(2024, 6, 3))
+
+
+def test_past_the_calendars_last_year_is_a_clear_error_scalar_and_bulk() -> None:
+    cal = WorkingCalendar.for_region("CN", years=(2024, 2024))
+    assert cal.add_working_days(D(2024, 12, 27), 1) == D(2024, 12, 30)
+    with pytest.raises(CalendarError, match=r"5 working days after 2024-12-27.*2024-01-01\.\.2024-12-31.*years="):
+        cal.add_working_days(D(2024, 12, 27), 5)
+    days = np.array(["2024-06-03", "2024-12-27"], dtype="datetime64[D]")
+    assert cal.add_working_days(days, 1).tolist() == [D(2024, 6, 4), D(2024, 12, 30)]
+    with pytest.raises(CalendarError, match="beyond the calendar's last year"):
+        cal.add_working_days(days, np.array([1, 5]))
+    with pytest.raises(CalendarError, match=r"2025, 1, 2.*2024-01-01\.\.2024-12-31"):
+        cal.is_working_day(D(2025, 1, 2))
+    with pytest.raises(CalendarError, match=r"dates.*int64.*datetime64\[D\] array"):
+        cal.add_working_days(np.array([1, 2]), 1)
+    with pytest.raises(CalendarError, match="NaT"):
+        cal.add_working_days(np.array(["NaT"], dtype="datetime64[D]"), 1)
+    with pytest.raises(CalendarError, match=r"n.*0.*integers >= 1"):
+        cal.add_working_days(days, 0)
