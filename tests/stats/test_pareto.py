@@ -76,6 +76,19 @@ def test_other_bad_input() -> None:
         pareto(["a", "b"], [1])
     with pytest.raises(ValidationError, match="distinct"):
         pareto(["a", "a"], [1, 2])
+    with pytest.raises(ValidationError, match=r"codes -1.*codes in 0\.\.1"):
+        pareto(np.array([0, -1]), labels=["a", "b"])
+    with pytest.raises(ValidationError, match="integer codes when labels are given"):
+        pareto(np.array([0.0, 1.0]), labels=["a", "b"])
+    with pytest.raises(ValidationError, match=r"labels \(no None\)"):
+        pareto(["a", None])
+    with pytest.raises(ValidationError, match=r"other 1\.5.*None or a share"):
+        pareto(["a"], other=1.5)
+
+
+def test_integer_values_without_labels_are_their_own_labels_and_whole_float_counts_are_counts() -> None:
+    assert pareto(np.array([7, 7, 3])).labels == ("7", "3")
+    assert pareto(["a", "b"], np.array([2.0, 5.0])).counts.tolist() == [5, 2]
 
 
 @given(st.lists(st.sampled_from(list("abcdefgh")), min_size=1, max_size=200), st.floats(0.05, 1.0))
