@@ -79,6 +79,7 @@ def test_malformed_input_lists_every_problem_with_its_path() -> None:
         from_dict(data, ce.Complaint)
     paths = {path for path, _ in err.value.problems}
     assert {"$.notice.capa_numbers[0]", "$.received_at", "$.channel", "$"} <= paths
+    assert dict(err.value.problems)["$.notice.capa_numbers[0]"].endswith("17 is not str")
     assert any("colour" in message for _, message in err.value.problems)
 
 
@@ -89,6 +90,25 @@ def test_types_are_strict(field: str, value: object) -> None:
     data[field] = value
     with pytest.raises(ce.ValidationError, match=field):
         from_dict(data, ce.Complaint)
+
+
+def test_values_of_the_wrong_json_type_are_named_by_their_path() -> None:
+    data = to_dict(next(c for c in COMPLAINTS if c.history and c.deadlines))
+    data["received_at"] = 1717376400  # a number, not ISO 8601 text
+    data["channel"] = 3  # a number, not an enum's value
+    data["history"][0]["target"] = 2  # a number, not a state
+    rule = next(iter(data["deadlines"]))
+    data["deadlines"][rule]["rule"] = 48  # a number, not a rule's text
+    with pytest.raises(ce.ValidationError) as err:
+        from_dict(data, ce.Complaint)
+    problems = dict(err.value.problems)  # each names the value and what was wanted
+    assert problems["$.received_at"] == ("invalid value for type, expected datetime: 1717376400 is not an ISO 8601 "
+                                         "string")
+    assert problems["$.channel"].endswith("3 is not one of ['letter', 'phone', 'fax', 'visit', 'online']")
+    assert problems["$.history[0].target"].endswith("2 is not a state")
+    assert problems[f"$.deadlines['{rule}'].rule"].endswith("48 is not a deadline rule's text")
+    with pytest.raises(ce.ValidationError, match=r"Complaint JSON.*valid JSON"):
+        from_json("{not json", ce.Complaint)
 
 
 def test_bad_rule_text_in_a_document_is_refused() -> None:

@@ -28,6 +28,7 @@ import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import BaseValidationError
 from cattrs.gen import make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import replace
@@ -183,10 +184,19 @@ _CONVERTER = make_converter()
 _FAST = make_converter(detailed_validation=False)  # reading: fast path; on failure the detailed one explains
 
 
+def _described(exc: BaseException, kind: Any) -> str:
+    """cattrs' wording of a problem, with the value and what was wanted from our hooks' own message
+    ("invalid value for type, expected datetime: 1717376400 is not an ISO 8601 string")."""
+    said = format_exception(exc, kind)
+    if isinstance(exc, (TypeError, ValueError)) and exc.args and said.startswith("invalid value"):
+        return f"{said}: {exc}"
+    return said
+
+
 def _problems(exc: BaseException) -> list[tuple[str, str]]:
     if isinstance(exc, BaseValidationError):
         out = []
-        for line in cattrs.transform_error(exc, path="$"):
+        for line in cattrs.transform_error(exc, path="$", format_exception=_described):
             message, _, path = line.rpartition(" @ ")
             out.append((path or "$", message or line))
         return out
