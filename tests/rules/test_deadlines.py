@@ -238,3 +238,29 @@ def test_calendar_day_deadlines_end_on_a_working_day_no_earlier_than_n_days(cn: 
     assert last_day >= start.date() + dt.timedelta(days=n)
     between = [start.date() + dt.timedelta(days=k) for k in range(n, (last_day - start.date()).days)]
     assert not any(cn.is_working_day(d) for d in between)
+
+
+def test_a_pause_adds_the_business_time_it_covered_to_working_hours(cn_office_hours: WorkingCalendar) -> None:
+    # Mon 3 June 11:00 + 2 h is 14:30; paused 11:30-14:00 (30 min before lunch, 30 min after): 15:30
+    rule = WorkingHours(2)
+    pause = (at(2024, 6, 3, 11, 30), at(2024, 6, 3, 14))
+    assert rule.due(at(2024, 6, 3, 11), cn_office_hours, pauses=[pause]) == at(2024, 6, 3, 15, 30)
+    overnight = (at(2024, 6, 3, 17), at(2024, 6, 4, 10))  # 1 h Monday, 1 h Tuesday morning
+    assert rule.due(at(2024, 6, 3, 11), cn_office_hours, pauses=[overnight]) == at(2024, 6, 3, 16, 30)
+
+
+@pytest.mark.parametrize("rule", [WorkingDays(3), CalendarDays(2), ClockMinutes(10), EndOfDay(), WorkingHours(2)])
+def test_a_pause_that_ends_before_it_starts_is_refused_naming_it(rule: object,
+                                                                 cn_office_hours: WorkingCalendar) -> None:
+    backwards = (at(2024, 6, 3, 14), at(2024, 6, 3, 11))
+    with pytest.raises(ValidationError, match=r"pause.*end is not before its start"):
+        rule.due(at(2024, 6, 3, 9), cn_office_hours, pauses=[backwards])  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("rule", "text"), [
+    (ClockMinutes(1), "1 minute"), (ClockMinutes(10), "10 minutes"), (ClockHours(1), "1 hour"),
+    (ClockHours(24), "24 hours"), (WorkingHours(1), "1 working hour"), (WorkingHours(4), "4 working hours"),
+    (EndOfDay(), "end of the day"), (EndOfDay(min_grace=dt.timedelta(hours=2)), "end of the day (at least 2:00:00)"),
+])
+def test_rules_describe_themselves_for_messages(rule: object, text: str) -> None:
+    assert rule.describe() == text  # type: ignore[attr-defined]
