@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 import complaint_engine as ce
 from complaint_engine import PolicyError
-from complaint_engine.rules import CalendarDays, ClockMinutes, Earliest, EndOfDay, WorkingDays
+from complaint_engine.rules import (
+    CalendarDays,
+    ClockHours,
+    ClockMinutes,
+    Earliest,
+    EndOfDay,
+    WorkingDays,
+    WorkingHours,
+)
 from complaint_engine.rules.text import parse_rule, rule_text
 
 
@@ -111,7 +119,8 @@ def test_tolerance_is_a_setting() -> None:
 
 simple_rules = st.one_of(
     st.builds(WorkingDays, st.integers(1, 30)), st.builds(CalendarDays, st.integers(1, 30), st.booleans()),
-    st.builds(ClockMinutes, st.integers(1, 999)),
+    st.builds(ClockMinutes, st.integers(1, 999)), st.builds(ClockHours, st.integers(1, 999)),
+    st.builds(WorkingHours, st.integers(1, 99)),
     st.builds(EndOfDay, st.one_of(st.none(), st.integers(1, 600).map(lambda m: dt.timedelta(minutes=m)))),
 )
 rules = st.one_of(simple_rules, st.lists(simple_rules, min_size=1, max_size=3).map(lambda rs: Earliest(*rs)))
@@ -127,6 +136,15 @@ def test_rule_text_round_trips(rule: object) -> None:
 def test_bad_rule_text_names_the_grammar(text: str) -> None:
     with pytest.raises(ce.ValidationError, match=r"deadline rule|grace|rules"):
         parse_rule(text)
+
+
+def test_rules_without_a_text_are_refused_naming_them() -> None:
+    with pytest.raises(ce.ValidationError, match=r"deadline rule 48"):
+        parse_rule(48)  # type: ignore[arg-type]
+    with pytest.raises(ce.ValidationError, match=r"end-of-day grace datetime.timedelta\(seconds=90\).*whole minutes"):
+        rule_text(EndOfDay(min_grace=dt.timedelta(seconds=90)))
+    with pytest.raises(ce.ValidationError, match=r"deadline rule.*one of the rules"):
+        rule_text("2 days")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("key", "fmt"), [
