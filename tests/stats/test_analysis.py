@@ -486,3 +486,30 @@ def test_a_frame_selects_by_period_office_category_and_instant_and_refuses_unkno
         frame.pareto(by="colour")
     with pytest.raises(ce.ValidationError, match=r"column lengths.*\[1, 2\]"):
         ComplaintFrame({"id": np.array(["a"]), "office": np.array(["A", "B"])})
+
+
+def test_the_analysis_of_one_office_counts_its_complaints_only_and_says_which_office() -> None:
+    """What ``report --office B`` prints: only that office's complaints, the office named, its open CAPAs."""
+    hours = [24 * d for d in (400, 420, 500, 560, 580)]  # 2024-02-05 … 2024-08-03
+    rows = []
+    for k, (h, office) in enumerate(zip(hours, ["A", "B", "B", "A", "B"], strict=True)):
+        row = list(_TEMPLATE)
+        row[_AT["id"]], row[_AT["received_us"]] = f"c{k}", _START_US + h * 3_600_000_000
+        row[NAMES.index("office")] = office
+        rows.append(tuple(row))
+    frame = ComplaintFrame(columns(rows))
+    open_capa = ce.CAPAReport(number="CAPA-B-2024-0001", office="B", complaint_serials=("B-2024-00001",),
+                              problem="lifts", opened_at=at(2024, 3, 1))
+    other_capa = ce.CAPAReport(number="CAPA-A-2024-0001", office="A", complaint_serials=("A-2024-00001",),
+                               problem="noise", opened_at=at(2024, 3, 1))
+    b = analyse(frame, "2024H1", office="B", capas=[open_capa, other_capa])
+    assert (b.received, b.office) == (2, "B")
+    assert [r.number for r in b.open_capas] == ["CAPA-B-2024-0001"]
+    text = b.to_markdown("en")
+    assert "Office: B" in text
+    assert "CAPA-B-2024-0001" in text
+    assert "CAPA-A-2024-0001" not in text
+    assert analyse(frame, "2024H1").received == 3  # every office
+    assert "Office:" not in analyse(frame, "2024H1").to_markdown("en")
+    with pytest.raises(ce.ValidationError, match=r"language 'fr'.*one of \['zh-Hant', 'zh-Hans', 'en'\]"):
+        b.to_markdown("fr")
