@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -279,6 +280,12 @@ def _drop_connections_of(repo: Any) -> None:
     pid = repo._conn.info.backend_pid  # the test looks inside on purpose: which server process to stop
     with psycopg.connect(str(PG_DSN), autocommit=True) as admin:
         assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+        # the signal is sent, not yet obeyed: wait until the process is gone, or the next call could begin on
+        # the dying connection and lose it in the middle of its unit (a different case, tested on its own)
+        deadline = time.monotonic() + 10
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            assert time.monotonic() < deadline, f"server process {pid} did not stop"
+            time.sleep(0.01)
 
 
 @needs_server
