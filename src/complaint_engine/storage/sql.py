@@ -64,7 +64,7 @@ _VERSION_AT = COMPLAINT_COLUMNS.index("version")  # version, doc and the facts f
 _INDEXED_AT = tuple(COMPLAINT_COLUMNS.index(name) for name in INDEXED)
 _SERIAL_AT = COMPLAINT_COLUMNS.index("serial")
 _INSERT_COMPLAINT_ONCE = INSERT_COMPLAINT + " ON CONFLICT DO NOTHING"  # see SQLUnit.add
-_HISTORY_CHUNK = 500  # ids per ``IN (…)`` when reading the histories of many complaints
+_IN_LIST = 500  # values per ``IN (…)`` list (the histories of many complaints, the ids of a refused batch)
 _HISTORY_SQL = ("SELECT complaint_id, event, source, target, actor, role, office, at, note FROM transitions "
                 "WHERE complaint_id IN ({ids}) ORDER BY complaint_id, seq")
 # The register's offices, one probe of the (office, received_us) index an office: a skip scan, where
@@ -242,8 +242,8 @@ class SQLUnit:
                 if value in seen:
                     return ValidationError.of(f"complaint {name}", value, f"a {name} not repeated in the batch")
                 seen.add(value)
-            for i in range(0, len(values), _HISTORY_CHUNK):
-                chunk = values[i:i + _HISTORY_CHUNK]
+            for i in range(0, len(values), _IN_LIST):
+                chunk = values[i:i + _IN_LIST]
                 found = self._execute(f"SELECT {name} FROM complaints WHERE {name} IN "
                                       f"({', '.join('?' for _ in chunk)})", chunk).fetchone()
                 if found is not None:
@@ -287,8 +287,8 @@ class SQLUnit:
     def _histories(self, ids: list[str]) -> dict[str, tuple[Transition, ...]]:
         """The histories of the given complaints, rebuilt from the append-only transition rows."""
         out: dict[str, list[Transition]] = {}
-        for i in range(0, len(ids), _HISTORY_CHUNK):
-            chunk = ids[i:i + _HISTORY_CHUNK]
+        for i in range(0, len(ids), _IN_LIST):
+            chunk = ids[i:i + _IN_LIST]
             _add_transitions(out, self._execute(_HISTORY_SQL.format(ids=", ".join("?" for _ in chunk)), chunk))
         return {key: tuple(history) for key, history in out.items()}
 
