@@ -123,7 +123,7 @@ def main() -> None:
     t_scan = min(timed(lambda: raw.execute(q.replace("complaints", "complaints NOT INDEXED"), (cut,))
                        .fetchall())[0] for _ in range(3))
     t_ids = min(timed(lambda: repo.due_ids(sweep))[0] for _ in range(5))
-    t_find, found = timed(lambda: repo.find(due_before=sweep))
+    t_find, found = min((timed(lambda: repo.find(due_before=sweep)) for _ in range(3)), key=lambda r: r[0])
     print(f"overdue  {len(found):,} due of {n:,}: ours ids {t_ids * 1e3:.2f} ms, ours complaints "
           f"{t_find * 1e3:.1f} ms, raw indexed {t_idx * 1e3:.2f} ms, raw without index {t_scan * 1e3:.1f} ms; "
           f"ours ids = {t_ids / t_idx:.2f}x raw indexed (target <= 1.5x)")
