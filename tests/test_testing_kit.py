@@ -34,6 +34,25 @@ def test_a_major_complaint_is_escalated_and_decided_by_the_policys_role_on_the_w
     assert s.complaint.escalation.decided_by == "supervisor-1"
 
 
+def test_checks_chain_from_clock_to_clock_and_steps_fill_in_what_the_procedure_requires() -> None:
+    """A repair resolved straight from registration goes through dispatch and the technician's arrival; a
+    callback straight after resolution replies first; checks chain clock to clock and back to the status."""
+    s = Scenario(ce.Policy.estate()).given_a_complaint(received_at=at(2024, 6, 3, 9), category="repair",
+                                                       urgency="minor")
+    s.when_resolved_at(at(2024, 6, 3, 9, 5))
+    assert [t.event for t in s.complaint.history] == ["receive", "register", "dispatch", "record_arrival", "resolve"]
+    s.when_called_back_at(at(2024, 6, 3, 10))  # not replied yet: the kit replies first
+    assert [t.event for t in s.complaint.history][-2:] == ["reply", "record_callback"]
+    s.then_clock("arrival").is_met().then_clock("reply").is_met().then_status("called_back")
+    with pytest.raises(AssertionError, match="status is called_back, not closed"):
+        s.then_clock("reply").then_status("closed")
+
+
+def test_asking_for_the_complaint_before_giving_one_says_how_to_start() -> None:
+    with pytest.raises(AssertionError, match=r"no complaint yet: start with given_a_complaint"):
+        Scenario().then_status("registered")
+
+
 def test_the_plugin_fixtures_are_available(desk: ce.ComplaintDesk, policy: ce.Policy,
                                            fixed_clock: ce.FixedClock, scenario: Scenario) -> None:
     assert desk.policy is policy
