@@ -449,3 +449,42 @@ def test_reads_by_receipt_without_an_office_range_over_the_office_index(repo_pg:
         plan = "\n".join(row[0] for row in repo_pg._conn.execute("EXPLAIN " + statement, params))
     assert "Index Cond: ((office = ANY ($" in plan, plan
     assert "received_us >=" in plan, plan
+
+
+@needs_server
+def test_the_order_of_reads_does_not_depend_on_the_databases_collation() -> None:
+    """A database made with a language's collation (ICU en-US: "x0" before "X1", "a b" before "B") reads in
+    the same order as every other backend: by code point."""
+    import psycopg
+
+    from complaint_engine.storage import InMemoryRepository, PostgresRepository
+
+    assert PG_DSN is not None
+    name = f"ce_icu_{os.getpid()}"
+    admin = psycopg.connect(PG_DSN, autocommit=True)
+    if not admin.execute("SELECT count(*) FROM pg_collation WHERE collprovider = 'i'").fetchone()[0]:
+        admin.close()
+        pytest.skip("this PostgreSQL server was built without ICU collations")
+    admin.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.execute(f"CREATE DATABASE {name} LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' "
+                  "TEMPLATE template0")
+    repo = PostgresRepository(psycopg.conninfo.make_conninfo(PG_DSN, dbname=name))
+    try:
+        desk = ce.ComplaintDesk(clock=ce.FixedClock(MONDAY))
+        template = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+        stored = [replace(template, {"id": cid, "office": office})
+                  for cid, office in [("x0", "a b"), ("X1", "B"), ("x-1", "A"), ("東", "a b"), ("Y", "B")]]
+        memory = InMemoryRepository()
+        for store in (memory, repo):
+            store.add_many(stored)
+        assert [c.id for c in repo.find()] == [c.id for c in memory.find()] == ["X1", "Y", "x-1", "x0", "東"]
+        assert repo.offices() == memory.offices() == ["A", "B", "a b"]
+        assert list(repo.frame(period="2024")["id"]) == ["X1", "Y", "x-1", "x0", "東"]
+        for number in ("CAPA-b", "CAPA-B", "CAPA-a b"):
+            repo.add_capa(ce.CAPAReport(number=number, office="A", complaint_serials=("A-2024-00001",),
+                                        problem="p", opened_at=MONDAY))
+        assert [r.number for r in repo.find_capas()] == ["CAPA-B", "CAPA-a b", "CAPA-b"]
+    finally:
+        repo.close()
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

@@ -62,7 +62,7 @@ MIGRATIONS = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error,
-                   writes_in_with=True, one_of="= ANY(ARRAY({}))")
+                   writes_in_with=True, one_of="= ANY(ARRAY({}))", by_code_point=' COLLATE "C"')
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
 
 

@@ -54,6 +54,9 @@ class Dialect:
     # value: PostgreSQL plans ``IN (query)`` as a join that reads the whole index, ``= ANY(ARRAY(query))``
     # as one index scan over the values
     one_of: str = "IN ({})"
+    # after a text column in ORDER BY: order by code point, as Python and SQLite do (a PostgreSQL database's
+    # collation may order "X1" before "x0" or not, "a b" before "B" or not)
+    by_code_point: str = ""
 
     def sql(self, statement: str) -> str:
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
@@ -371,7 +374,8 @@ class SQLUnit:
             where.append("received_us >= ? AND received_us < ?")
             args.extend((to_us(start), to_us(end)))
         sql = f"SELECT {', '.join(NAMES)} FROM complaints"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY received_us, id"
+        sql += (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY received_us, id{self._dialect.by_code_point}"
         return columns(self._execute(sql, args).fetchall())
 
     def find(self, *, office: str | None = None, status: Status | None = None,
@@ -399,7 +403,8 @@ class SQLUnit:
             where.append(LIVE)  # implied by the terms above; spelled out so the planner uses the live index
         found = "FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
         # the histories by the same condition, not by the ids found: sent together, one round trip to a server
-        docs, rows = self._fetch_each([(f"SELECT id, doc {found} ORDER BY received_us, id", tuple(args)),
+        order = f"ORDER BY received_us, id{self._dialect.by_code_point}"
+        docs, rows = self._fetch_each([(f"SELECT id, doc {found} {order}", tuple(args)),
                                        (_HISTORY_SQL.format(ids=f"SELECT id {found}"), tuple(args))])
         histories: dict[str, list[Transition]] = {}
         _add_transitions(histories, rows)
@@ -473,7 +478,8 @@ class SQLUnit:
         args: tuple[str, ...] = ()
         if office is not None:
             sql, args = sql + " WHERE office = ?", (office,)
-        return [from_document(doc, CAPAReport, key=k) for k, doc in self._execute(sql + " ORDER BY number", args)]
+        return [from_document(doc, CAPAReport, key=k)
+                for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]
 
     def add_announcement(self, announcement: Announcement) -> Announcement:
         if self._execute("INSERT INTO announcements VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -487,7 +493,7 @@ class SQLUnit:
         if office is not None:
             sql, args = sql + " WHERE office = ?", (office,)
         return [from_document(doc, Announcement, key=k)
-                for k, doc in self._execute(sql + " ORDER BY number", args)]
+                for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]
 
     def commit(self) -> None:
         raise NotImplementedError  # replaced by the transaction object
