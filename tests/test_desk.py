@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from tests.conftest import (
@@ -499,3 +500,23 @@ def test_bad_verb_arguments_are_refused_naming_them_and_change_nothing(s: Scenar
     with pytest.raises((ValidationError, ce.InvalidTransition), match=fragment):
         getattr(s.desk, verb)(c.id, by=by, **kwargs)
     assert s.desk.get(c.id) == c
+
+
+@pytest.mark.parametrize(("call", "fragment"), [
+    (lambda s: s.desk.receive(by=RECEPTION, owner="o", unit="3-\x001201", channel="phone", category="noise",
+                              summary="s"), r"unit '3-\\x001201'"),
+    (lambda s: s.desk.receive(by=ce.Actor("li\x00", ce.Role.RECEPTION, "A"), owner="o", unit="u", channel="phone",
+                              category="noise", summary="s"), r"actor id 'li\\x00'"),
+    (lambda s: s.desk.resolve(s.desk.start(s.dispatched().id, by=MANAGER).id, by=MANAGER, result="done\x00"),
+     r"result 'done\\x00'"),
+    (lambda s: s.desk.record_callback(s.replied().id, by=CALLBACK, method="phone", satisfaction="satisfied",
+                                      opinion="fine\x00"), r"opinion 'fine\\x00'"),
+    (lambda s: s.desk.plan_capa(s.desk.open_capa(by=MANAGER, complaint_ids=[s.dispatched().id], problem="p").number,
+                                by=MANAGER, cause="c", actions=[("fix\x00", s.clock.now() + dt.timedelta(days=3))]),
+     r"actions\[0\]\[0\] 'fix\\x00'"),
+], ids=["receive: unit", "any verb: actor id", "a verb's text", "callback opinion", "CAPA action"])
+def test_text_with_a_nul_character_is_refused_on_every_backend_alike(s: Scenario, call: Any, fragment: str) -> None:
+    """PostgreSQL text cannot hold NUL: the desk refuses it before any store sees it, so a record one backend
+    keeps is never refused by another."""
+    with pytest.raises(ValidationError, match=rf"{fragment}.*text without NUL characters"):
+        call(s)

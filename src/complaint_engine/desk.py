@@ -16,7 +16,7 @@ import attrs
 from complaint_engine.clock import Clock, SystemClock, aware
 from complaint_engine.errors import PermissionDenied, ValidationError
 from complaint_engine.ids import time_ordered_id
-from complaint_engine.lifecycle import authorize, step, step_capa
+from complaint_engine.lifecycle import authorize, refuse_unstorable_text, step, step_capa
 from complaint_engine.model import (
     Actor,
     Announcement,
@@ -71,6 +71,7 @@ def _nonempty(value: Any, what: str, *, optional: bool = False) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ValidationError.of(what, value, "a non-empty string")
+    refuse_unstorable_text(what, value)
     return value
 
 
@@ -105,6 +106,8 @@ class ComplaintDesk:
     def _actor(by: Any) -> Actor:
         if not isinstance(by, Actor):
             raise ValidationError.of("actor", by, "an Actor(id, role, office)")
+        refuse_unstorable_text("actor id", by.id)
+        refuse_unstorable_text("actor office", by.office)
         return by
 
     @staticmethod

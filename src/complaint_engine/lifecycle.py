@@ -51,6 +51,7 @@ __all__ = [
     "Context",
     "Edge",
     "TransitionTable",
+    "refuse_unstorable_text",
     "step",
     "step_capa",
 ]
@@ -551,9 +552,28 @@ def _checked(clocks: Mapping[str, Deadline], at: dt.datetime) -> Mapping[str, De
     return fresh
 
 
+def refuse_unstorable_text(what: str, value: Any) -> None:
+    """Refuse text that no store can keep — PostgreSQL text cannot hold a NUL character, and a record that
+    one backend keeps and another refuses would not be one record — looking inside lists and tuples."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError.of(what, value, "text without NUL characters")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            refuse_unstorable_text(f"{what}[{i}]", item)
+
+
+def _storable(actor: Actor, params: Mapping[str, Any]) -> None:
+    refuse_unstorable_text("actor id", actor.id)
+    refuse_unstorable_text("actor office", actor.office)
+    for key, value in params.items():
+        refuse_unstorable_text(key, value)
+
+
 def step(complaint: Complaint, event: str, actor: Actor, policy: Policy, calendar: WorkingCalendar,
          at: dt.datetime, **params: Any) -> tuple[Complaint, Transition]:
     """One pure step of the complaint lifecycle; see the module docstring."""
+    _storable(actor, params)
     authorize(event, actor, policy, complaint.office)
     ctx = Context(complaint, actor, policy, calendar, at, params)
     edge = COMPLAINT_TABLE.resolve(event, complaint.status, ctx,
@@ -635,6 +655,7 @@ CAPA_EFFECTS: Mapping[str, Callable[[CAPAReport, Context], CAPAReport]] = {
 def step_capa(report: CAPAReport, event: str, actor: Actor, policy: Policy, calendar: WorkingCalendar,
               at: dt.datetime, **params: Any) -> tuple[CAPAReport, Transition]:
     """One pure step of the CAPA lifecycle."""
+    _storable(actor, params)
     authorize(event, actor, policy, report.office)
     ctx = Context(report, actor, policy, calendar, at, params)
     edge = CAPA_TABLE.resolve(event, report.status, ctx, lambda: f"CAPA {report.number}")
