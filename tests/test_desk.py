@@ -520,3 +520,13 @@ def test_text_with_a_nul_character_is_refused_on_every_backend_alike(s: Scenario
     keeps is never refused by another."""
     with pytest.raises(ValidationError, match=rf"{fragment}.*text without NUL characters"):
         call(s)
+
+
+def test_text_with_half_a_character_is_refused(s: Scenario) -> None:
+    """A lone surrogate (what a bad decoding leaves) cannot be written as UTF-8 by any SQL store."""
+    with pytest.raises(ValidationError, match=r"summary 'loud\\ud800'.*whole characters"):
+        s.received(summary="loud\ud800")
+    c = s.dispatched()
+    with pytest.raises(ValidationError, match=r"result.*whole characters"):
+        s.desk.resolve(s.desk.start(c.id, by=MANAGER).id, by=MANAGER, result="\udc80done")
+    assert s.desk.get(c.id).status is ce.Status.IN_PROGRESS

@@ -553,11 +553,16 @@ def _checked(clocks: Mapping[str, Deadline], at: dt.datetime) -> Mapping[str, De
 
 
 def refuse_unstorable_text(what: str, value: Any) -> None:
-    """Refuse text that no store can keep — PostgreSQL text cannot hold a NUL character, and a record that
-    one backend keeps and another refuses would not be one record — looking inside lists and tuples."""
+    """Refuse text that not every store can keep — PostgreSQL text cannot hold a NUL character, and no
+    UTF-8 store a lone surrogate (half of a character, as a bad decoding leaves) — so that no record is kept
+    by one backend and refused by another; looking inside lists and tuples."""
     if isinstance(value, str):
         if "\x00" in value:
             raise ValidationError.of(what, value, "text without NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError.of(what, value, "text of whole characters (no lone surrogates)") from None
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             refuse_unstorable_text(f"{what}[{i}]", item)
