@@ -112,10 +112,12 @@ def _logged_update_statement(columns: tuple[int, ...]) -> str:
 _ALL_UNINDEXED = tuple(range(_VERSION_AT, len(COMPLAINT_COLUMNS)))
 
 
-def _add_transitions(histories: dict[str, list[Transition]], rows: Iterable[tuple[Any, ...]]) -> None:
-    """Add transition rows read by ``_HISTORY_SQL`` (in order) to the histories of their complaints."""
-    for key, *fields in rows:
+def _assembled(docs: Iterable[tuple[str, str]], history_rows: Iterable[tuple[Any, ...]]) -> list[Complaint]:
+    """Complaints of (id, document) rows, each with its history from the rows ``_HISTORY_SQL`` reads."""
+    histories: dict[str, list[Transition]] = {}
+    for key, *fields in history_rows:
         histories.setdefault(key, []).append(transition_of(*fields))
+    return [from_document(doc, Complaint, key=key, history=tuple(histories.get(key, ()))) for key, doc in docs]
 
 
 def _columns_to_set(row: Row, before: Complaint | None, before_row: Row | None) -> tuple[int, ...]:
@@ -272,14 +274,11 @@ class SQLUnit:
     def _parsed(self, complaint_id: str) -> Complaint:
         """The stored complaint read whole (document and transition rows, sent together) and parsed; cached as
         committed content (it was read, not written, by this unit)."""
-        docs, rows = self._fetch_each([("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)),
+        docs, rows = self._fetch_each([("SELECT id, doc FROM complaints WHERE id = ?", (complaint_id,)),
                                        (_HISTORY_SQL.format(ids="?"), (complaint_id,))])
         if not docs:
             raise NotFound("complaint", complaint_id)
-        history: dict[str, list[Transition]] = {}
-        _add_transitions(history, rows)
-        complaint = from_document(docs[0][0], Complaint, key=complaint_id,
-                                  history=tuple(history.get(complaint_id, ())))
+        [complaint] = _assembled(docs, rows)
         self._cache.put(complaint)
         return complaint
 
@@ -287,18 +286,14 @@ class SQLUnit:
         """The rows of each statement. (A server's unit of work sends them together: one round trip.)"""
         return [self._execute(statement, args).fetchall() for statement, args in statements]
 
-    def _histories(self, ids: list[str]) -> dict[str, tuple[Transition, ...]]:
-        """The histories of the given complaints, rebuilt from the append-only transition rows."""
-        out: dict[str, list[Transition]] = {}
+    def _complaints(self, rows: list[tuple[str, str]]) -> list[Complaint]:
+        """Complaints of (id, doc) rows, each with its history read by their ids."""
+        ids = [key for key, _ in rows]
+        history_rows: list[tuple[Any, ...]] = []
         for i in range(0, len(ids), _IN_LIST):
             chunk = ids[i:i + _IN_LIST]
-            _add_transitions(out, self._execute(_HISTORY_SQL.format(ids=", ".join("?" for _ in chunk)), chunk))
-        return {key: tuple(history) for key, history in out.items()}
-
-    def _complaints(self, rows: list[tuple[str, str]]) -> list[Complaint]:
-        """Complaints of (id, doc) rows, each with its history."""
-        histories = self._histories([key for key, _ in rows])
-        return [from_document(doc, Complaint, key=key, history=histories.get(key, ())) for key, doc in rows]
+            history_rows += self._execute(_HISTORY_SQL.format(ids=", ".join("?" for _ in chunk)), chunk).fetchall()
+        return _assembled(rows, history_rows)
 
     def _stored(self, complaint_id: str, version: int) -> tuple[Complaint | None, Row | None]:
         """The stored content of a complaint at ``version``, and its row, as far as this unit already holds
@@ -406,9 +401,7 @@ class SQLUnit:
         order = f"ORDER BY received_us, id{self._dialect.by_code_point}"
         docs, rows = self._fetch_each([(f"SELECT id, doc {found} {order}", tuple(args)),
                                        (_HISTORY_SQL.format(ids=f"SELECT id {found}"), tuple(args))])
-        histories: dict[str, list[Transition]] = {}
-        _add_transitions(histories, rows)
-        return [from_document(doc, Complaint, key=key, history=tuple(histories.get(key, ()))) for key, doc in docs]
+        return _assembled(docs, rows)
 
     def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
         """Ids of complaints with a running clock due before the instant: the indexed overdue query, without
