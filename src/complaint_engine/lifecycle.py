@@ -38,6 +38,7 @@ from complaint_engine.model import (
     Transition,
     Urgency,
     Verification,
+    refuse_unstorable_text,
     replace,
 )
 from complaint_engine.policy import Policy
@@ -51,7 +52,6 @@ __all__ = [
     "Context",
     "Edge",
     "TransitionTable",
-    "refuse_unstorable_text",
     "step",
     "step_capa",
 ]
@@ -552,25 +552,8 @@ def _checked(clocks: Mapping[str, Deadline], at: dt.datetime) -> Mapping[str, De
     return fresh
 
 
-def refuse_unstorable_text(what: str, value: Any) -> None:
-    """Refuse text that not every store can keep — PostgreSQL text cannot hold a NUL character, and no
-    UTF-8 store a lone surrogate (half of a character, as a bad decoding leaves) — so that no record is kept
-    by one backend and refused by another; looking inside lists and tuples."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValidationError.of(what, value, "text without NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError.of(what, value, "text of whole characters (no lone surrogates)") from None
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            refuse_unstorable_text(f"{what}[{i}]", item)
-
-
-def _storable(actor: Actor, params: Mapping[str, Any]) -> None:
-    refuse_unstorable_text("actor id", actor.id)
-    refuse_unstorable_text("actor office", actor.office)
+def _storable(params: Mapping[str, Any]) -> None:
+    """A step's text must be text every store can keep (the actor's is checked when the Actor is made)."""
     for key, value in params.items():
         refuse_unstorable_text(key, value)
 
@@ -578,7 +561,7 @@ def _storable(actor: Actor, params: Mapping[str, Any]) -> None:
 def step(complaint: Complaint, event: str, actor: Actor, policy: Policy, calendar: WorkingCalendar,
          at: dt.datetime, **params: Any) -> tuple[Complaint, Transition]:
     """One pure step of the complaint lifecycle; see the module docstring."""
-    _storable(actor, params)
+    _storable(params)
     authorize(event, actor, policy, complaint.office)
     ctx = Context(complaint, actor, policy, calendar, at, params)
     edge = COMPLAINT_TABLE.resolve(event, complaint.status, ctx,
@@ -660,7 +643,7 @@ CAPA_EFFECTS: Mapping[str, Callable[[CAPAReport, Context], CAPAReport]] = {
 def step_capa(report: CAPAReport, event: str, actor: Actor, policy: Policy, calendar: WorkingCalendar,
               at: dt.datetime, **params: Any) -> tuple[CAPAReport, Transition]:
     """One pure step of the CAPA lifecycle."""
-    _storable(actor, params)
+    _storable(params)
     authorize(event, actor, policy, report.office)
     ctx = Context(report, actor, policy, calendar, at, params)
     edge = CAPA_TABLE.resolve(event, report.status, ctx, lambda: f"CAPA {report.number}")

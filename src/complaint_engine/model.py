@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
+from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import replace
 from complaint_engine.rules.sla import Deadline
 
@@ -40,6 +41,7 @@ __all__ = [
     "Transition",
     "Urgency",
     "Verification",
+    "refuse_unstorable_text",
     "replace",
 ]
 
@@ -114,13 +116,35 @@ class CAPAStatus(enum.Enum):
     CLOSED = "closed"
 
 
+def refuse_unstorable_text(what: str, value: Any) -> None:
+    """Refuse text that not every store can keep — PostgreSQL text cannot hold a NUL character, and no
+    UTF-8 store a lone surrogate (half of a character, as a bad decoding leaves) — so that no record is kept
+    by one backend and refused by another; looking inside lists and tuples."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError.of(what, value, "text without NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError.of(what, value, "text of whole characters (no lone surrogates)") from None
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            refuse_unstorable_text(f"{what}[{i}]", item)
+
+
+
+def _storable_text(what: str) -> Any:
+    """An attrs validator: :func:`refuse_unstorable_text` for the field."""
+    return lambda _instance, _attribute, value: refuse_unstorable_text(what, value)
+
+
 @attrs.frozen
 class Actor:
-    """Someone acting on the desk: an id, a role and the office they act for."""
+    """Someone acting on the desk: an id, a role and the office they act for (text every store can keep)."""
 
-    id: str
+    id: str = attrs.field(validator=_storable_text("actor id"))
     role: Role
-    office: str
+    office: str = attrs.field(validator=_storable_text("actor office"))
 
     def __str__(self) -> str:
         return f"{self.id!r} ({self.role.value}, office {self.office!r})"
