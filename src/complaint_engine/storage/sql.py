@@ -522,7 +522,7 @@ class SQLTransaction(SQLUnit):
     def _execute(self, statement: str, args: Iterable[Any] = ()) -> Any:
         if self._begin_pending:
             return self._fetch_or_cursors([(statement, tuple(args))], fetch=False)[0]
-        return self._run(self._conn.execute, statement, tuple(args))  # SQLUnit's, without a call more a statement
+        return self._run(self._conn.execute, statement, tuple(args))  # SQLUnit._execute, inlined (hot)
 
     def _executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
         if self._begin_pending and rows:
