@@ -40,7 +40,7 @@ from complaint_engine.model import (
     Verification,
 )
 from complaint_engine.policy import Category, Department, Policy
-from complaint_engine.rules.sla import Deadline, Responsible
+from complaint_engine.rules.sla import ClockState, Deadline, Responsible
 
 __all__ = [
     "Actor",
@@ -55,6 +55,7 @@ __all__ = [
     "Category",
     "Channel",
     "Clock",
+    "ClockState",
     "Complaint",
     "ComplaintDesk",
     "ComplaintEngineError",

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import attrs
 
 from complaint_engine.clock import Clock, SystemClock, aware
-from complaint_engine.errors import PermissionDenied, ValidationError
+from complaint_engine.errors import ComplaintEngineError, PermissionDenied, ValidationError
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.lifecycle import authorize, step, step_capa
 from complaint_engine.model import (
@@ -48,13 +48,18 @@ E = TypeVar("E")
 
 @attrs.frozen
 class OverdueItem:
-    """A running clock past due: which complaint, which clock, when it was due, who owns it."""
+    """A running clock past due: which complaint, which clock, when it was due, who owns it.
+
+    ``problem`` is set when the sweep could not record the breach on this complaint (the refusal's message):
+    the item is reported and the sweep goes on with the others.
+    """
 
     complaint_id: str
     serial: str | None
     clock: str
     due: dt.datetime
     responsible: Responsible
+    problem: str | None = None
 
 
 def _enum(kind: type[E], value: Any, what: str) -> E:
@@ -284,12 +289,19 @@ class ComplaintDesk:
             found = (claim(instant, office=office, limit=None) if claim is not None
                      else uow.find(office=office, due_before=instant))
             for c in found:
+                if c.status.ended:  # stored before clocks stopped at close: nothing runs on an ended complaint
+                    continue
                 late = [(n, d) for n, d in c.deadlines.items() if d.state is ClockState.RUNNING and d.due < instant]
+                problem = None
                 if any(not d.breached for _, d in late) and instant >= c.last_at:
-                    new, _ = step(c, "record_breach", attrs.evolve(system, office=c.office), self.policy,
-                                  self.calendar, instant, note=", ".join(n for n, d in late if not d.breached))
-                    uow.save(new)
-                items += [OverdueItem(c.id, c.serial, n, d.due, d.responsible) for n, d in late]
+                    try:
+                        new, _ = step(c, "record_breach", attrs.evolve(system, office=c.office), self.policy,
+                                      self.calendar, instant, note=", ".join(n for n, d in late if not d.breached))
+                    except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest
+                        problem = str(exc)
+                    else:
+                        uow.save(new)
+                items += [OverdueItem(c.id, c.serial, n, d.due, d.responsible, problem) for n, d in late]
             uow.commit()
         return items
 

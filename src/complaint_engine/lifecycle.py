@@ -489,7 +489,19 @@ def _decide(c: Complaint, ctx: Context) -> Changes:
 
 def _refer(c: Complaint, ctx: Context) -> Changes:
     reason, target = _text(ctx.params, "reason"), _text(ctx.params, "referred_to")
-    return {"referral": Referral(reason=str(reason), referred_to=str(target))}
+    return {"referral": Referral(reason=str(reason), referred_to=str(target)),
+            "deadlines": _stop_all(c.deadlines, ctx.at, "refer")}
+
+
+def _stop_all(clocks: Mapping[str, Deadline], at: dt.datetime, reason: str) -> dict[str, Deadline]:
+    """Every clock not yet met stopped: the complaint has ended, and with it every obligation it carried."""
+    return {n: d if d.state is ClockState.MET else d.stop(at, reason) for n, d in clocks.items()}
+
+
+def _close(c: Complaint, ctx: Context) -> Changes:
+    # the callback is what a close completes; anything else still running (an arrival nobody recorded, a
+    # repair limit) stops here, breached if it had already run out
+    return {"deadlines": _stop_all(_meet(c.deadlines, ctx.at, "callback"), ctx.at, "close")}
 
 
 def _reopen(c: Complaint, ctx: Context) -> Changes:
@@ -516,7 +528,7 @@ COMPLAINT_EFFECTS: Mapping[str, Callable[[Complaint, Context], Changes]] = {
     "reply": _reply,
     "record_callback": _record_callback,
     "reopen": _reopen,
-    "close": lambda c, ctx: {"deadlines": _meet(c.deadlines, ctx.at, "callback")},
+    "close": _close,
     "flag": _flag,
     "link_capa": _link_capa,
     "announce": lambda c, ctx: {"announcements": (*c.announcements, str(ctx.params["number"]))},

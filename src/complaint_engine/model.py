@@ -69,6 +69,14 @@ class Status(enum.Enum):
     CALLED_BACK = "called_back"
     CLOSED = "closed"
 
+    @property
+    def ended(self) -> bool:
+        """Closed or referred: the complaint's clocks have stopped and no sweep visits it."""
+        return self in _ENDED
+
+
+_ENDED = frozenset({Status.CLOSED, Status.REFERRED})
+
 
 class Severity(enum.Enum):
     NORMAL = "normal"

@@ -637,3 +637,80 @@ def test_a_corrupted_document_names_its_complaint_and_the_others_stay_readable(k
         assert len(repo.frame()["id"]) == 2  # the analysis columns do not depend on the document
     finally:
         getattr(repo, "close", lambda: None)()
+
+
+# --- the overdue sweep never jams (a repair closed before its arrival clock ran out) ---------------------------
+def _repair_closed_without_arrival(desk: ce.ComplaintDesk, clock: ce.FixedClock) -> ce.Complaint:
+    """A repair its manager starts, resolves and closes without a recorded arrival: the arrival clock (10 min
+    from dispatch) has not run out at close."""
+    c = desk.register(received(desk, category="repair").id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION)
+    desk.start(c.id, by=MANAGER)
+    clock.advance(minutes=2)
+    desk.resolve(c.id, by=MANAGER, result="fixed")
+    desk.reply(c.id, by=RECEPTION)
+    desk.record_callback(c.id, by=CALLBACK, method="phone", satisfaction="satisfied")
+    return desk.close(c.id, by=CALLBACK)
+
+
+def test_closing_stops_every_clock_and_the_sweep_never_visits_it_again(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    closed = _repair_closed_without_arrival(desk, clock)
+    open_one = desk.register(received(desk).id, by=RECEPTION)  # reply due Thu 6 June 00:00
+    clock.set(at(2024, 6, 7))  # long after the arrival's due instant
+    items = desk.overdue()  # used to raise InvalidTransition on the closed repair and roll back the whole sweep
+    assert [(i.complaint_id, i.clock) for i in items] == [(open_one.id, "reply")]
+    assert repo.get(open_one.id).deadlines["reply"].breached  # the breach of the open complaint is recorded
+    arrival = closed.deadlines["arrival"]
+    assert arrival.state is ce.ClockState.MET
+    assert arrival.stopped_by == "close"
+    assert not arrival.breached
+    assert all(d.state is ce.ClockState.MET for d in closed.deadlines.values())
+    assert items[0].problem is None
+    assert repo.get(closed.id).history[-1].event == "close"
+    assert repo.find(due_before=at(2030, 1, 1)) == [repo.get(open_one.id)]
+
+
+def test_a_clock_still_running_at_close_is_stopped_breached(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    c = desk.register(received(desk, category="repair").id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION)
+    desk.start(c.id, by=MANAGER)
+    clock.advance(minutes=30)  # the arrival clock ran out, and no sweep ran
+    desk.resolve(c.id, by=MANAGER, result="fixed")
+    desk.reply(c.id, by=RECEPTION)
+    desk.record_callback(c.id, by=CALLBACK, method="phone", satisfaction="satisfied")
+    closed = desk.close(c.id, by=CALLBACK)
+    arrival = closed.deadlines["arrival"]
+    assert arrival.stopped_by == "close"
+    assert arrival.breached
+    assert arrival.met_at == closed.history[-1].at
+    clock.advance(days=30)
+    assert desk.overdue() == []  # not listed as overdue for ever
+
+
+def test_the_sweep_skips_a_closed_complaint_stored_with_a_running_clock(repo: Any) -> None:
+    """Registers written before clocks stopped at close hold closed complaints whose arrival clock still runs."""
+    desk, clock = new_desk(repo)
+    closed = _repair_closed_without_arrival(desk, clock)
+    running = attrs.evolve(closed.deadlines["arrival"], met_at=None, stopped_by=None)
+    repo.save(replace(closed, {"deadlines": {**closed.deadlines, "arrival": running}}))
+    assert repo.get(closed.id).deadlines["arrival"].state is ce.ClockState.RUNNING
+    clock.advance(days=3)
+    assert desk.overdue() == []
+    assert repo.find(due_before=at(2030, 1, 1)) == []
+
+
+def test_a_complaint_the_sweep_cannot_step_is_reported_and_the_others_are_swept(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    refusing = desk.register(received(desk).id, by=RECEPTION)
+    fine = desk.register(received(desk).id, by=RECEPTION)
+    clock.set(at(2024, 6, 7))
+    # a policy on which the system role may not record a breach: the step refuses on every complaint
+    strict = attrs.evolve(desk.policy, permissions={**desk.policy.permissions, "record_breach": frozenset()})
+    sweeper = ce.ComplaintDesk(policy=strict, repository=repo, clock=clock)
+    items = sweeper.overdue()
+    assert sorted(i.complaint_id for i in items) == sorted([refusing.id, fine.id])
+    assert all(i.problem is not None and "record_breach" in i.problem for i in items)
+    assert desk.overdue()
+    assert repo.get(fine.id).deadlines["reply"].breached

@@ -55,6 +55,9 @@ class Deadline:
     met_at: dt.datetime | None = None
     breached: bool = False
     responsible: Responsible = attrs.field(factory=Responsible)
+    # the event that ended the clock without meeting it (``"close"``, ``"refer"``): the complaint ended, so
+    # the obligation did; ``met_at`` is that instant and ``breached`` says whether it ran out first
+    stopped_by: str | None = None
 
     @classmethod
     def start(cls, name: str, rule: DeadlineRule, at: dt.datetime, calendar: WorkingCalendar,
@@ -95,6 +98,13 @@ class Deadline:
             return self
         checked = self.check(at) if self.paused_at is None else self.check(self.paused_at)
         return _with(checked, met_at=at, paused_at=None, breached=checked.breached or at > self.due)
+
+    def stop(self, at: dt.datetime, reason: str) -> Deadline:
+        """End a clock its own event never met because the complaint ended (closed, referred): no sweep
+        visits it again. Ended after its due instant, it is breached, as if found late while running."""
+        if self.state is ClockState.MET:
+            return self
+        return _with(self.meet(at), stopped_by=reason)
 
     def assign(self, responsible: Responsible) -> Deadline:
         return _with(self, responsible=responsible)

@@ -179,7 +179,7 @@ def _bump(stored: T, new: T) -> T:
 
 
 def _due_before(c: Complaint, instant: dt.datetime) -> bool:
-    return any(d.state is ClockState.RUNNING and d.due < instant for d in c.deadlines.values())
+    return not c.status.ended and any(d.state is ClockState.RUNNING and d.due < instant for d in c.deadlines.values())
 
 
 class _LockedUnit:

@@ -20,7 +20,7 @@ from typing import Any
 from complaint_engine.errors import StorageError
 from complaint_engine.facts import to_us
 from complaint_engine.model import Complaint
-from complaint_engine.storage.schema import LIVE, facts_ddl, move_to_version_3, version_3_ddl
+from complaint_engine.storage.schema import LIVE, STILL_OPEN, facts_ddl, move_to_version_3, version_3_ddl
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit
 
 try:
@@ -81,7 +81,7 @@ class _PgUnit(SQLUnit):
                       limit: int | None = 100) -> list[Complaint]:
         """Complaints with a running clock due before the instant, locked for this transaction; rows locked by
         another worker are skipped, so concurrent sweeps share the work."""
-        sql = f"SELECT id, doc FROM complaints WHERE next_due_us < ? AND {LIVE}"
+        sql = f"SELECT id, doc FROM complaints WHERE next_due_us < ? AND {STILL_OPEN} AND {LIVE}"
         args: list[Any] = [to_us(due_before)]
         if office is not None:
             sql += " AND office = ?"

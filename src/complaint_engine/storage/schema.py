@@ -28,6 +28,7 @@ __all__ = [
     "INSERT_COMPLAINT",
     "INSERT_TRANSITION",
     "LIVE",
+    "STILL_OPEN",
     "TRANSITION_COLUMNS",
     "complaint_row",
     "facts_ddl",
@@ -53,7 +54,11 @@ INSERT_TRANSITION = (f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)})
 
 
 def next_due_us(c: Complaint) -> int | None:
-    """The earliest due instant among running clocks: what the overdue query looks at."""
+    """The earliest due instant among running clocks of an open complaint: what the overdue query looks at.
+    (An ended complaint's clocks have stopped; one stored before they were stopped at close still shows a
+    running clock in its document, and must not be swept for ever.)"""
+    if c.status.ended:
+        return None
     dues = [d.due for d in c.deadlines.values() if d.state is ClockState.RUNNING]
     return to_us(min(dues)) if dues else None
 
@@ -91,6 +96,8 @@ def transition_of(event: str, source: str | None, target: str, actor: str, role:
 # The condition of the index of live complaints: open ones, and any with a clock still running. Queries it
 # serves repeat this exact text, which is how SQLite (and PostgreSQL) see that the partial index applies.
 LIVE = "(status <> 'closed' OR next_due_us IS NOT NULL)"
+# Open complaints only: rows written before clocks stopped at close may be closed with a due instant.
+STILL_OPEN = "status NOT IN ('closed', 'referred')"
 
 
 def facts_ddl(integer: str, table_options: str = "") -> list[str]:

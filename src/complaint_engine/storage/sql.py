@@ -28,6 +28,7 @@ from complaint_engine.storage.schema import (
     INSERT_COMPLAINT,
     INSERT_TRANSITION,
     LIVE,
+    STILL_OPEN,
     TRANSITION_COLUMNS,
     complaint_row,
     next_due_us,
@@ -392,7 +393,7 @@ class SQLUnit:
             where.append("status = ?")
             args.append(status.value)
         if due_before is not None:
-            where.append("next_due_us < ?")
+            where.extend(("next_due_us < ?", STILL_OPEN))
             args.append(to_us(due_before))
         if due_before is not None or (status is not None and status is not Status.CLOSED):
             where.append(LIVE)  # implied by the terms above; spelled out so the planner uses the live index
@@ -406,7 +407,7 @@ class SQLUnit:
     def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
         """Ids of complaints with a running clock due before the instant: the indexed overdue query, without
         reading documents (a sweep then loads only those complaints)."""
-        sql = f"SELECT id FROM complaints WHERE next_due_us < ? AND {LIVE}"
+        sql = f"SELECT id FROM complaints WHERE next_due_us < ? AND {STILL_OPEN} AND {LIVE}"
         args: list[Any] = [to_us(due_before)]
         if office is not None:
             sql += " AND office = ?"
