@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import CALLBACK, MONDAY, RECEPTION, Scenario
 
 import complaint_engine as ce
+from complaint_engine import commands as C
 from complaint_engine.lifecycle import (
     CAPA_TABLE,
     COMPLAINT_TABLE,
@@ -74,13 +75,14 @@ def test_a_refused_step_returns_nothing_and_leaves_the_complaint_equal(s: Scenar
     c = s.dispatched()
     before = attrs.evolve(c)
     with pytest.raises(ce.InvalidTransition):
-        step(c, "close", CALLBACK, s.desk.policy, s.desk.calendar, s.clock.now())
+        step(c, C.Close(complaint_id=c.id), CALLBACK, s.desk.policy, s.desk.calendar, s.clock.now())
     assert c == before
 
 
 def test_a_step_returns_the_new_complaint_and_the_transition(s: Scenario) -> None:
     c = s.received()
-    new, transition = step(c, "register", RECEPTION, s.desk.policy, s.desk.calendar, s.clock.now(), serial="A-1")
+    new, transition = step(c, C.Register(complaint_id=c.id), RECEPTION, s.desk.policy, s.desk.calendar, s.clock.now(),
+                           serial="A-1")
     assert (transition.event, transition.source, transition.target) == ("register", ce.Status.RECEIVED,
                                                                        ce.Status.REGISTERED)
     assert new.history[-1] == transition

@@ -9,11 +9,43 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
 
 from complaint_engine.clock import Clock, SystemClock, aware
+from complaint_engine.commands.verbs import (
+    Announce,
+    CAPACommand,
+    Close,
+    CloseCAPA,
+    Command,
+    ComplaintCommand,
+    CoverByAnnouncement,
+    Decide,
+    Defer,
+    Dispatch,
+    Escalate,
+    Flag,
+    ImplementCAPA,
+    LinkCAPA,
+    OpenCAPA,
+    Pause,
+    PlanCAPA,
+    Receive,
+    RecordArrival,
+    RecordBreach,
+    RecordCallback,
+    Refer,
+    Register,
+    Reopen,
+    Reply,
+    Resolve,
+    Resume,
+    Start,
+    VerifyCAPA,
+    member,
+)
 from complaint_engine.errors import ComplaintEngineError, PermissionDenied, ValidationError
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.lifecycle import authorize, step, step_capa
@@ -33,7 +65,6 @@ from complaint_engine.model import (
     Status,
     Transition,
     Urgency,
-    refuse_unstorable_text,
 )
 from complaint_engine.numbering import format_serial, sequence_key
 from complaint_engine.policy import Policy
@@ -41,9 +72,12 @@ from complaint_engine.rules.sla import ClockState, Responsible
 from complaint_engine.storage import Repository, UnitOfWork
 from complaint_engine.storage.memory import InMemoryRepository
 
+if TYPE_CHECKING:
+    from complaint_engine.stats.recurrence import Finding
+
 __all__ = ["ComplaintDesk", "OverdueItem"]
 
-E = TypeVar("E")
+R = TypeVar("R")
 
 
 @attrs.frozen
@@ -60,25 +94,6 @@ class OverdueItem:
     due: dt.datetime
     responsible: Responsible
     problem: str | None = None
-
-
-def _enum(kind: type[E], value: Any, what: str) -> E:
-    if isinstance(value, kind):
-        return value
-    try:
-        return kind(value)  # type: ignore[call-arg]
-    except ValueError:
-        allowed = [m.value for m in kind]  # type: ignore[attr-defined]
-        raise ValidationError.of(what, value, f"one of {allowed}") from None
-
-
-def _nonempty(value: Any, what: str, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError.of(what, value, "a non-empty string")
-    refuse_unstorable_text(what, value)
-    return value
 
 
 class ComplaintDesk:
@@ -109,7 +124,7 @@ class ComplaintDesk:
         return at.astimezone(self.calendar.tz)
 
     @staticmethod
-    def _actor(by: Any) -> Actor:
+    def _actor(by: object) -> Actor:
         if not isinstance(by, Actor):
             raise ValidationError.of("actor", by, "an Actor(id, role, office)")
         return by
@@ -120,20 +135,70 @@ class ComplaintDesk:
             raise ValidationError.of(f"instant for {subject}", at.isoformat(),
                                      f"not earlier than its last transition {last.isoformat()}")
 
-    # ----------------------------------------------------------------------------- the core
-    def _apply(self, complaint_id: str, event: str, by: Actor, at: dt.datetime | None,
-               prepare: Callable[[UnitOfWork, Complaint, dt.datetime], dict[str, Any]] | None = None,
-               **params: Any) -> Complaint:
+    # ----------------------------------------------------------------------------- commands
+    def execute(self, command: Command[R], *, by: Actor, at: dt.datetime | None = None) -> R:
+        """Run one command in one unit of work; returns what its verb returns (the complaint, the notice of a
+        dispatch, the CAPA report, the announcement)."""
         actor, instant = self._actor(by), self._instant(at)
         with self.repository.unit_of_work() as uow:
-            complaint = uow.get(complaint_id)
-            self._not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
-            if prepare is not None:
-                params.update(prepare(uow, complaint, instant))
-            new, _ = step(complaint, event, actor, self.policy, self.calendar, instant, **params)
-            saved = uow.save(new)
+            result = self._run(uow, command, actor, instant)
             uow.commit()
-        return saved
+        return cast(R, result)
+
+    def execute_all(self, commands: Iterable[Command[object]], *, by: Actor,
+                    at: dt.datetime | None = None) -> list[object]:
+        """Run several commands in **one** unit of work, in order: all of them land, or — when one is refused —
+        none (the serials they took are returned) and the refused command's own error is raised unchanged."""
+        actor, instant = self._actor(by), self._instant(at)
+        batch = list(commands)
+        with self.repository.unit_of_work() as uow:
+            results = [self._run(uow, command, actor, instant) for command in batch]
+            uow.commit()
+        return results
+
+    def _run(self, uow: UnitOfWork, command: Command[object], actor: Actor, instant: dt.datetime) -> object:
+        if isinstance(command, ComplaintCommand):
+            saved = self._step(uow, command, actor, instant)
+            return saved.notice if isinstance(command, Dispatch) else saved
+        if isinstance(command, CAPACommand):
+            return self._step_capa(uow, command, actor, instant)
+        if isinstance(command, Receive):
+            return self._receive(uow, command, actor, instant)
+        if isinstance(command, OpenCAPA):
+            return self._open_capa(uow, command, actor, instant)
+        if isinstance(command, Announce):
+            return self._announce(uow, command, actor, instant)
+        raise ValidationError.of("command", command, "a command of complaint_engine.commands")
+
+    def _step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor,
+              instant: dt.datetime) -> Complaint:
+        complaint = uow.get(command.complaint_id)
+        self._not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
+        serial = None
+        if isinstance(command, Register):
+            # allocated inside the unit of work: if the lifecycle then refuses, the rollback returns the number
+            seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
+            serial = format_serial(self.policy.serial_format, complaint.office, instant, seq)
+        new, _ = step(complaint, command, actor, self.policy, self.calendar, instant, serial=serial)
+        return uow.save(new)
+
+    def _receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime) -> Complaint:
+        authorize("receive", actor, self.policy, actor.office)
+        cat = self.policy.category(cmd.category)
+        urgency = cmd.urgency
+        if cat.repair and urgency is None:
+            urgency = Urgency.MINOR
+        if not cat.repair and urgency is not None:
+            raise ValidationError.of("urgency", urgency.value, f"None for the non-repair category {cmd.category!r}")
+        complaint = Complaint(
+            id=self._new_id(), office=actor.office, owner=cmd.owner, unit=cmd.unit, channel=cmd.channel,
+            category=cat.code, summary=cmd.summary, received_at=instant, status=Status.RECEIVED,
+            severity=cmd.severity, urgency=urgency, relayed_by=cmd.relayed_by, document_number=cmd.document_number,
+            attachments=cmd.attachments,
+            history=(Transition(event="receive", source=None, target=Status.RECEIVED, actor=actor, at=instant,
+                                note=f"relayed by a third party via {cmd.channel.value}" if cmd.relayed_by else None),),
+        )
+        return uow.add(complaint)
 
     # ----------------------------------------------------------------------------- intake
     def receive(self, *, by: Actor, owner: str, unit: str, channel: Channel | str, category: str, summary: str,
@@ -141,43 +206,18 @@ class ComplaintDesk:
                 relayed_by: str | None = None, document_number: str | None = None,
                 attachments: Iterable[str] = (), at: dt.datetime | None = None) -> Complaint:
         """Record a complaint from any channel, any hour (P-6.1.1, E-intake-24h). → RECEIVED."""
-        actor, instant = self._actor(by), self._instant(at)
-        authorize("receive", actor, self.policy, actor.office)
-        cat = self.policy.category(category)
-        urg = None if urgency is None else _enum(Urgency, urgency, "urgency")
-        if cat.repair and urg is None:
-            urg = Urgency.MINOR
-        if not cat.repair and urg is not None:
-            raise ValidationError.of("urgency", urg.value, f"None for the non-repair category {category!r}")
-        files = tuple(attachments) if not isinstance(attachments, str) else (attachments,)
-        for i, ref in enumerate(files):
-            _nonempty(ref, f"attachments[{i}]")
-        complaint = Complaint(
-            id=self._new_id(), office=actor.office, owner=str(_nonempty(owner, "owner")),
-            unit=str(_nonempty(unit, "unit")), channel=_enum(Channel, channel, "channel"), category=cat.code,
-            summary=str(_nonempty(summary, "summary")), received_at=instant, status=Status.RECEIVED,
-            severity=_enum(Severity, severity, "severity"), urgency=urg,
-            relayed_by=_nonempty(relayed_by, "relayed_by", optional=True),
-            document_number=_nonempty(document_number, "document_number", optional=True), attachments=files,
-            history=(Transition(event="receive", source=None, target=Status.RECEIVED, actor=actor, at=instant,
-                                note=f"relayed by a third party via {channel}" if relayed_by else None),),
-        )
-        return self.repository.add(complaint)
+        return self.execute(Receive(owner=owner, unit=unit, channel=channel, category=category,
+                                    summary=summary, severity=severity, urgency=urgency, relayed_by=relayed_by,
+                                    document_number=document_number, attachments=attachments), by=by, at=at)
 
     def refer(self, complaint_id: str, *, by: Actor, reason: str, referred_to: str,
               at: dt.datetime | None = None) -> Complaint:
         """Not ours: explain politely and help the owner elsewhere (E-classify). → REFERRED, no serial."""
-        return self._apply(complaint_id, "refer", by, at, reason=reason, referred_to=referred_to)
+        return self.execute(Refer(complaint_id=complaint_id, reason=reason, referred_to=referred_to), by=by, at=at)
 
     def register(self, complaint_id: str, *, by: Actor, at: dt.datetime | None = None) -> Complaint:
         """Enter a valid complaint in the register with the next serial (P-6.1.2, P-6.1.3). → REGISTERED."""
-
-        def serial(uow: UnitOfWork, c: Complaint, instant: dt.datetime) -> dict[str, Any]:
-            # allocated inside the unit of work: if the lifecycle then refuses, the rollback returns the number
-            seq = uow.next_number(sequence_key("complaint", c.office, instant.year))
-            return {"serial": format_serial(self.policy.serial_format, c.office, instant, seq)}
-
-        return self._apply(complaint_id, "register", by, at, prepare=serial)
+        return self.execute(Register(complaint_id=complaint_id), by=by, at=at)
 
     # ----------------------------------------------------------------------------- handling
     def dispatch(self, complaint_id: str, *, by: Actor, department: str | None = None, assignee: str | None = None,
@@ -187,79 +227,69 @@ class ComplaintDesk:
         ``department`` defaults to the category's; ``agreed_reply_by`` is the reply time agreed with the
         owner, refused when later than the policy's maximum (E-reply).
         """
-        if agreed_reply_by is not None and (not isinstance(agreed_reply_by, dt.datetime)
-                                            or agreed_reply_by.utcoffset() is None):
-            raise ValidationError.of("agreed_reply_by", agreed_reply_by, "None or a timezone-aware datetime")
-
-        def department_of(uow: UnitOfWork, c: Complaint, instant: dt.datetime) -> dict[str, Any]:
-            return {"department": department or self.policy.category(c.category).department}
-
-        saved = self._apply(complaint_id, "dispatch", by, at, prepare=department_of, assignee=assignee,
-                            agreed_reply_by=agreed_reply_by)
-        assert saved.notice is not None  # dispatch always issues the notice
-        return saved.notice
+        return self.execute(Dispatch(complaint_id=complaint_id, department=department, assignee=assignee,
+                                     agreed_reply_by=agreed_reply_by), by=by, at=at)
 
     def escalate(self, complaint_id: str, *, by: Actor, reason: str, at: dt.datetime | None = None) -> Complaint:
         """A major complaint goes to the policy's escalation role (P-6.2.2, E-major). → ESCALATED."""
-        return self._apply(complaint_id, "escalate", by, at, reason=reason)
+        return self.execute(Escalate(complaint_id=complaint_id, reason=reason), by=by, at=at)
 
     def decide(self, complaint_id: str, *, by: Actor, decision: str, at: dt.datetime | None = None) -> Complaint:
         """The escalation role records its decision. → DISPATCHED (work may start)."""
-        return self._apply(complaint_id, "decide", by, at, decision=decision)
+        return self.execute(Decide(complaint_id=complaint_id, decision=decision), by=by, at=at)
 
     def start(self, complaint_id: str, *, by: Actor, at: dt.datetime | None = None) -> Complaint:
         """The department manager starts remedial action (P-6.2.1 a, P-6.3.4). → IN_PROGRESS."""
-        return self._apply(complaint_id, "start", by, at)
+        return self.execute(Start(complaint_id=complaint_id), by=by, at=at)
 
     def record_arrival(self, complaint_id: str, *, by: Actor, at: dt.datetime | None = None) -> Complaint:
         """The technician is on site (E-repair-arrive): meets the arrival clock. → IN_PROGRESS."""
-        return self._apply(complaint_id, "record_arrival", by, at)
+        return self.execute(RecordArrival(complaint_id=complaint_id), by=by, at=at)
 
     def pause(self, complaint_id: str, *, by: Actor, reason: str, at: dt.datetime | None = None) -> Complaint:
         """Stop the running clocks (e.g. waiting for the owner to open the door)."""
-        return self._apply(complaint_id, "pause", by, at, reason=reason)
+        return self.execute(Pause(complaint_id=complaint_id, reason=reason), by=by, at=at)
 
     def resume(self, complaint_id: str, *, by: Actor, at: dt.datetime | None = None) -> Complaint:
         """Restart paused clocks; their due instants move by the paused time in each rule's units."""
-        return self._apply(complaint_id, "resume", by, at)
+        return self.execute(Resume(complaint_id=complaint_id), by=by, at=at)
 
     def defer(self, complaint_id: str, *, by: Actor, plan: str, planned_for: dt.datetime,
               at: dt.datetime | None = None) -> Complaint:
         """Cannot be solved now: a plan explained to the owner; its date is the commitment (E-defer)."""
-        return self._apply(complaint_id, "defer", by, at, plan=plan, planned_for=planned_for)
+        return self.execute(Defer(complaint_id=complaint_id, plan=plan, planned_for=planned_for), by=by, at=at)
 
     def resolve(self, complaint_id: str, *, by: Actor, result: str, at: dt.datetime | None = None) -> Complaint:
         """Remedial work done; the result goes on the notice (P-6.2.4). → RESOLVED."""
-        return self._apply(complaint_id, "resolve", by, at, result=result)
+        return self.execute(Resolve(complaint_id=complaint_id, result=result), by=by, at=at)
 
     def reply(self, complaint_id: str, *, by: Actor, note: str | None = None,
               at: dt.datetime | None = None) -> Complaint:
         """The receiving office tells the owner the result (P-6.2.4): meets the reply clock. → REPLIED."""
-        return self._apply(complaint_id, "reply", by, at, note=note)
+        return self.execute(Reply(complaint_id=complaint_id, note=note), by=by, at=at)
 
     def record_callback(self, complaint_id: str, *, by: Actor, method: CallbackMethod | str,
                         satisfaction: Satisfaction | str | None = None, opinion: str | None = None,
                         reached: bool = True, at: dt.datetime | None = None) -> Complaint:
         """回訪 (E-callback): reached and satisfied → CALLED_BACK; dissatisfied → reopened; unreached → an
         attempt is recorded."""
-        return self._apply(complaint_id, "record_callback", by, at, method=_enum(CallbackMethod, method, "method"),
-                           satisfaction=None if satisfaction is None else _enum(Satisfaction, satisfaction,
-                                                                                 "satisfaction"),
-                           opinion=opinion, reached=reached)
+        return self.execute(RecordCallback(complaint_id=complaint_id, method=method, satisfaction=satisfaction,
+                                           opinion=opinion, reached=reached), by=by, at=at)
 
     def reopen(self, complaint_id: str, *, by: Actor, reason: str, at: dt.datetime | None = None) -> Complaint:
         """Back to the department: a new reply clock starts. → IN_PROGRESS."""
-        return self._apply(complaint_id, "reopen", by, at, reason=reason)
+        return self.execute(Reopen(complaint_id=complaint_id, reason=reason), by=by, at=at)
 
     def close(self, complaint_id: str, *, by: Actor, at: dt.datetime | None = None) -> Complaint:
         """Close after a reached callback (or the allowed unreachable attempts), with a CAPA number if
-        corrective action was needed and an announcement if widespread. → CLOSED."""
-        return self._apply(complaint_id, "close", by, at)
+        corrective action was needed and an announcement if widespread; every clock stops. → CLOSED."""
+        return self.execute(Close(complaint_id=complaint_id), by=by, at=at)
 
     def flag(self, complaint_id: str, *, by: Actor, needs_capa: bool | None = None, widespread: bool | None = None,
              at: dt.datetime | None = None) -> Complaint:
         """Mark that corrective action is needed (P-6.2.1 b) and/or that the complaint is widespread."""
-        return self._apply(complaint_id, "flag", by, at, needs_capa=needs_capa, widespread=widespread)
+        return self.execute(Flag(complaint_id=complaint_id, needs_capa=needs_capa, widespread=widespread),
+                            by=by, at=at)
 
     # ----------------------------------------------------------------------------- reading
     def get(self, complaint_id: str, *, by: Actor | None = None) -> Complaint:
@@ -269,10 +299,11 @@ class ComplaintDesk:
             raise PermissionDenied(str(by), "read", [], reason=f"the complaint belongs to office {complaint.office!r}")
         return complaint
 
-    def find(self, *, office: str | None = None, status: Status | None = None,
+    def find(self, *, office: str | None = None, status: Status | str | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
              received_before: dt.datetime | None = None) -> list[Complaint]:
-        return self.repository.find(office=office, status=status, due_before=due_before,
+        wanted = None if status is None else member(Status, status, "status")
+        return self.repository.find(office=office, status=wanted, due_before=due_before,
                                     received_from=received_from, received_before=received_before)
 
     def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
@@ -285,18 +316,16 @@ class ComplaintDesk:
         items: list[OverdueItem] = []
         system = Actor(id="sla-monitor", role=Role.SYSTEM, office=office or "")
         with self.repository.unit_of_work() as uow:
-            claim = getattr(uow, "claim_overdue", None)
-            found = (claim(instant, office=office, limit=None) if claim is not None
-                     else uow.find(office=office, due_before=instant))
-            for c in found:
+            for c in uow.claim_overdue(instant, office=office, limit=None):
                 if c.status.ended:  # stored before clocks stopped at close: nothing runs on an ended complaint
                     continue
                 late = [(n, d) for n, d in c.deadlines.items() if d.state is ClockState.RUNNING and d.due < instant]
                 problem = None
                 if any(not d.breached for _, d in late) and instant >= c.last_at:
                     try:
-                        new, _ = step(c, "record_breach", attrs.evolve(system, office=c.office), self.policy,
-                                      self.calendar, instant, note=", ".join(n for n, d in late if not d.breached))
+                        breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached])
+                        new, _ = step(c, breach, attrs.evolve(system, office=c.office), self.policy, self.calendar,
+                                      instant)
                     except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest
                         problem = str(exc)
                     else:
@@ -307,71 +336,61 @@ class ComplaintDesk:
 
     # ----------------------------------------------------------------------------- CAPA
     def open_capa(self, *, by: Actor, complaint_ids: Sequence[str] | None = None, problem: str | None = None,
-                  at: dt.datetime | None = None, finding: Any = None) -> CAPAReport:
+                  at: dt.datetime | None = None, finding: Finding | None = None) -> CAPAReport:
         """Open a corrective/preventive action report (P-6.2.3) and write its number on every linked
         complaint's notice. ``finding`` (from the recurrence analysis) supplies ids and problem."""
         if finding is not None:
-            complaint_ids = complaint_ids or list(getattr(finding, "complaint_ids", ()))
-            problem = problem or getattr(finding, "describe", lambda: None)()
-        actor, instant = self._actor(by), self._instant(at)
-        authorize("open_capa", actor, self.policy, actor.office)
-        ids = list(complaint_ids or [])
-        if not ids:
-            raise ValidationError.of("complaint_ids", complaint_ids, "one or more complaint ids")
-        text = str(_nonempty(problem, "problem"))
-        with self.repository.unit_of_work() as uow:
-            complaints = [uow.get(i) for i in ids]
-            for c in complaints:
-                if c.office != actor.office:
-                    raise PermissionDenied(str(actor), "open_capa", [],
-                                           reason=f"complaint {c.serial or c.id} belongs to office {c.office!r}")
-                if c.status is Status.REFERRED:
-                    raise ValidationError.of("complaint for a CAPA", c.id, "a registered complaint, not a referral")
-            # closed complaints are final quality records: the CAPA report lists them, their notices stay as closed
-            open_ones = [c for c in complaints if c.status is not Status.CLOSED]
-            for c in open_ones:
-                self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
-            seq = uow.next_number(sequence_key("capa", actor.office, instant.year))
-            number = format_serial(self.policy.capa_format, actor.office, instant, seq)
-            report = CAPAReport(number=number, office=actor.office,
-                                complaint_serials=tuple(c.serial or c.id for c in complaints), problem=text,
-                                opened_at=instant,
-                                history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, text),))
-            for c in open_ones:
-                uow.save(step(c, "link_capa", actor, self.policy, self.calendar, instant, number=number)[0])
-            uow.add_capa(report)
-            uow.commit()
-        return report
+            complaint_ids = complaint_ids or list(finding.complaint_ids)
+            problem = problem or finding.describe()
+        return self.execute(OpenCAPA(complaint_ids=complaint_ids, problem=problem), by=by, at=at)
 
-    def _capa(self, number: str, event: str, by: Actor, at: dt.datetime | None, **params: Any) -> CAPAReport:
-        actor, instant = self._actor(by), self._instant(at)
-        with self.repository.unit_of_work() as uow:
-            report = uow.get_capa(number)
-            self._not_before(report.history[-1].at, instant, f"CAPA {number}")
-            new, _ = step_capa(report, event, actor, self.policy, self.calendar, instant, **params)
-            saved = uow.save_capa(new)
-            uow.commit()
-        return saved
+    def _open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime) -> CAPAReport:
+        authorize("open_capa", actor, self.policy, actor.office)
+        complaints = [uow.get(i) for i in cmd.complaint_ids]
+        for c in complaints:
+            if c.office != actor.office:
+                raise PermissionDenied(str(actor), "open_capa", [],
+                                       reason=f"complaint {c.serial or c.id} belongs to office {c.office!r}")
+            if c.status is Status.REFERRED:
+                raise ValidationError.of("complaint for a CAPA", c.id, "a registered complaint, not a referral")
+        # closed complaints are final quality records: the CAPA report lists them, their notices stay as closed
+        open_ones = [c for c in complaints if c.status is not Status.CLOSED]
+        for c in open_ones:
+            self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
+        seq = uow.next_number(sequence_key("capa", actor.office, instant.year))
+        number = format_serial(self.policy.capa_format, actor.office, instant, seq)
+        report = CAPAReport(number=number, office=actor.office,
+                            complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
+                            opened_at=instant,
+                            history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, cmd.problem),))
+        for c in open_ones:
+            uow.save(step(c, LinkCAPA(complaint_id=c.id, number=number), actor, self.policy, self.calendar,
+                          instant)[0])
+        return uow.add_capa(report)
+
+    def _step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime) -> CAPAReport:
+        report = uow.get_capa(cmd.number)
+        self._not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
+        new, _ = step_capa(report, cmd, actor, self.policy, self.calendar, instant)
+        return uow.save_capa(new)
 
     def plan_capa(self, number: str, *, by: Actor, cause: str, actions: Sequence[tuple[str, dt.datetime]],
                   at: dt.datetime | None = None) -> CAPAReport:
         """Record the cause and the actions with their due dates (P-5.2). → PLANNED."""
-        return self._capa(number, "plan_capa", by, at, cause=cause, actions=list(actions))
+        return self.execute(PlanCAPA(number=number, cause=cause, actions=actions), by=by, at=at)
 
     def implement_capa(self, number: str, *, by: Actor, at: dt.datetime | None = None) -> CAPAReport:
         """The actions are done. → IMPLEMENTED."""
-        return self._capa(number, "implement_capa", by, at)
+        return self.execute(ImplementCAPA(number=number), by=by, at=at)
 
     def verify_capa(self, number: str, *, by: Actor, effective: bool, note: str | None = None,
                     at: dt.datetime | None = None) -> CAPAReport:
         """Verify effectiveness (P-5.2): effective → VERIFIED; ineffective → back to PLANNED."""
-        if not isinstance(effective, bool):
-            raise ValidationError.of("effective", effective, "True or False")
-        return self._capa(number, "verify_capa", by, at, effective=effective, note=note)
+        return self.execute(VerifyCAPA(number=number, effective=effective, note=note), by=by, at=at)
 
     def close_capa(self, number: str, *, by: Actor, at: dt.datetime | None = None) -> CAPAReport:
         """Close a verified CAPA. → CLOSED."""
-        return self._capa(number, "close_capa", by, at)
+        return self.execute(CloseCAPA(number=number), by=by, at=at)
 
     def get_capa(self, number: str) -> CAPAReport:
         return self.repository.get_capa(number)
@@ -380,24 +399,19 @@ class ComplaintDesk:
     def announce(self, *, by: Actor, complaint_ids: Sequence[str], channel: AnnouncementChannel | str, text: str,
                  at: dt.datetime | None = None) -> Announcement:
         """Announce the solution of a widespread problem publicly; it covers every listed complaint (E-announce)."""
-        actor, instant = self._actor(by), self._instant(at)
-        authorize("announce", actor, self.policy, actor.office)
-        kind = _enum(AnnouncementChannel, channel, "announcement channel")
-        body = str(_nonempty(text, "text"))
-        if not complaint_ids:
-            raise ValidationError.of("complaint_ids", complaint_ids, "one or more complaint ids")
-        with self.repository.unit_of_work() as uow:
-            complaints = [uow.get(i) for i in complaint_ids]
-            for c in complaints:
-                self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
-            seq = uow.next_number(sequence_key("announcement", actor.office, instant.year))
-            number = format_serial(self.policy.announcement_format, actor.office, instant, seq)
-            for c in complaints:
-                uow.save(step(c, "announce", actor, self.policy, self.calendar, instant, number=number)[0])
-            announcement = Announcement(number=number, office=actor.office, channel=kind, text=body,
-                                        complaint_serials=tuple(c.serial or c.id for c in complaints), at=instant,
-                                        by=actor.id)
-            uow.add_announcement(announcement)
-            uow.commit()
-        return announcement
+        return self.execute(Announce(complaint_ids=complaint_ids, channel=channel, text=text), by=by, at=at)
 
+    def _announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime) -> Announcement:
+        authorize("announce", actor, self.policy, actor.office)
+        complaints = [uow.get(i) for i in cmd.complaint_ids]
+        for c in complaints:
+            self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
+        seq = uow.next_number(sequence_key("announcement", actor.office, instant.year))
+        number = format_serial(self.policy.announcement_format, actor.office, instant, seq)
+        for c in complaints:
+            uow.save(step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, self.policy, self.calendar,
+                          instant)[0])
+        announcement = Announcement(number=number, office=actor.office, channel=cmd.channel, text=cmd.text,
+                                    complaint_serials=tuple(c.serial or c.id for c in complaints), at=instant,
+                                    by=actor.id)
+        return uow.add_announcement(announcement)

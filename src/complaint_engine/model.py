@@ -32,6 +32,7 @@ __all__ = [
     "Complaint",
     "Deferral",
     "Escalation",
+    "Event",
     "HandlingNotice",
     "Referral",
     "Role",
@@ -44,6 +45,37 @@ __all__ = [
     "refuse_unstorable_text",
     "replace",
 ]
+
+
+class Event(enum.StrEnum):
+    """Every event of the complaint and CAPA lifecycles. The values are the strings stored in histories and
+    used as keys of a policy's permission table (a member equals its string)."""
+
+    RECEIVE = "receive"
+    REFER = "refer"
+    REGISTER = "register"
+    DISPATCH = "dispatch"
+    ESCALATE = "escalate"
+    DECIDE = "decide"
+    START = "start"
+    RECORD_ARRIVAL = "record_arrival"
+    PAUSE = "pause"
+    RESUME = "resume"
+    DEFER = "defer"
+    RESOLVE = "resolve"
+    REPLY = "reply"
+    RECORD_CALLBACK = "record_callback"
+    REOPEN = "reopen"
+    CLOSE = "close"
+    FLAG = "flag"
+    LINK_CAPA = "link_capa"  # the engine's step on each complaint of an opened CAPA report
+    ANNOUNCE = "announce"  # the engine's step on each complaint an announcement covers
+    RECORD_BREACH = "record_breach"  # the engine's own (Role.SYSTEM): an overdue sweep
+    OPEN_CAPA = "open_capa"
+    PLAN_CAPA = "plan_capa"
+    IMPLEMENT_CAPA = "implement_capa"
+    VERIFY_CAPA = "verify_capa"
+    CLOSE_CAPA = "close_capa"
 
 
 class Channel(enum.Enum):

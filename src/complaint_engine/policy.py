@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from complaint_engine.errors import PolicyError, ValidationError
-from complaint_engine.model import Role, Satisfaction
+from complaint_engine.model import Event, Role, Satisfaction
 from complaint_engine.rules.calendar import CalendarNotice, WorkingCalendar
 from complaint_engine.rules.deadlines import (
     CalendarDays,
@@ -34,11 +34,7 @@ __all__ = ["COMPLAINT_EVENTS", "Category", "Department", "Policy"]
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 
 # Every event a role may be granted. "record_breach" is the engine's own (Role.SYSTEM).
-COMPLAINT_EVENTS = (
-    "receive", "refer", "register", "dispatch", "escalate", "decide", "start", "record_arrival", "pause",
-    "resume", "defer", "resolve", "reply", "record_callback", "reopen", "close", "flag", "link_capa",
-    "announce", "record_breach", "open_capa", "plan_capa", "implement_capa", "verify_capa", "close_capa",
-)
+COMPLAINT_EVENTS = tuple(e.value for e in Event)
 
 R = Role
 DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = {

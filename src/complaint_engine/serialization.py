@@ -51,6 +51,8 @@ from complaint_engine.rules.text import parse_rule, rule_text
 
 __all__ = [
     "SCHEMA_VERSION",
+    "JSONValue",
+    "describe_problems",
     "from_dict",
     "from_document",
     "from_json",
@@ -62,6 +64,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2  # 2: a complaint's document no longer repeats its history
+JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+"""Plain data as JSON holds it."""
 T = TypeVar("T")
 TransitionState = Status | CAPAStatus
 CAPA_PREFIX = "capa:"
@@ -193,7 +197,8 @@ def _described(exc: BaseException, kind: Any) -> str:
     return said
 
 
-def _problems(exc: BaseException) -> list[tuple[str, str]]:
+def describe_problems(exc: BaseException) -> list[tuple[str, str]]:
+    """``(path, message)`` for every problem of a structuring error (``$.notice.capa_numbers[0]``)."""
     if isinstance(exc, BaseValidationError):
         out = []
         for line in cattrs.transform_error(exc, path="$", format_exception=_described):
@@ -217,7 +222,7 @@ def from_dict(data: Any, cls: type[T]) -> T:
     try:
         return _CONVERTER.structure(data, cls)
     except (BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ValidationError.collect(cls.__name__, _problems(exc)) from None
+        raise ValidationError.collect(cls.__name__, describe_problems(exc)) from None
 
 
 def to_json(obj: Any) -> str:

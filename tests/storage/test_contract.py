@@ -18,6 +18,7 @@ from tests.storage.conftest import BACKENDS, make_repository
 from tests.strategies import complaints
 
 import complaint_engine as ce
+from complaint_engine import commands as C
 from complaint_engine.errors import StorageError
 from complaint_engine.model import replace
 from complaint_engine.storage import InMemoryRepository
@@ -385,15 +386,15 @@ def test_a_step_saved_from_a_copy_another_desk_has_moved_on_is_refused_and_logs_
         clock.advance(hours=1)
         registered = ce.ComplaintDesk(repository=other, clock=clock).register(c.id, by=RECEPTION)
         clock.advance(hours=1)
-        referred, _ = step(c, "refer", RECEPTION, desk.policy, desk.calendar, clock.now(), reason="not ours",
-                           referred_to="utility")  # one more transition, computed from the stale copy
+        referred, _ = step(c, C.Refer(complaint_id=c.id, reason="not ours", referred_to="utility"), RECEPTION,
+                           desk.policy, desk.calendar, clock.now())  # one more transition, from the stale copy
         with pytest.raises(ce.ConcurrencyError) as err:
             repo.save(referred)
         assert (err.value.expected, err.value.actual) == (c.version, registered.version)
         assert repo.get(c.id) == registered
         assert audit(repo, desk.policy) == []
-        again, _ = step(repo.get(c.id), "dispatch", RECEPTION, desk.policy, desk.calendar, clock.now(),
-                        department="engineering", assignee=None, agreed_reply_by=None)
+        again, _ = step(repo.get(c.id), C.Dispatch(complaint_id=c.id, department="engineering"), RECEPTION,
+                        desk.policy, desk.calendar, clock.now())
         assert repo.save(again).status is ce.Status.DISPATCHED  # from the current copy it lands
         assert [t.event for t in repo.get(c.id).history] == ["receive", "register", "dispatch"]
 

@@ -62,6 +62,13 @@ class UnitOfWork(Protocol):
         (excluded): the instant of receipt. Instants must be timezone-aware (``ValidationError``)."""
         ...
 
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
+                      limit: int | None = 100) -> list[Complaint]:
+        """Open complaints with a running clock due before the instant, for a sweep to record their breaches.
+        On PostgreSQL they are locked for this unit of work and rows another worker holds are skipped, so
+        several sweeps share the work; elsewhere a plain query (a unit of work there holds the whole store)."""
+        ...
+
     def next_number(self, sequence: str) -> int:
         """The next number of a named sequence (1, 2, …), allocated in this transaction."""
         ...

@@ -105,6 +105,11 @@ class _MemoryUnit:
         out.sort(key=lambda c: (c.received_at, c.id))
         return out
 
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
+                      limit: int | None = 100) -> list[Complaint]:
+        found = self.find(office=office, due_before=due_before)
+        return found if limit is None else found[:limit]
+
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
               tz: str = "Asia/Shanghai") -> dict[str, Any]:
         """The fact columns (numpy) of complaints received in ``period`` and ``office``."""

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from complaint_engine.errors import StorageError
-from complaint_engine.facts import to_us
 from complaint_engine.model import Complaint
-from complaint_engine.storage.schema import LIVE, STILL_OPEN, facts_ddl, move_to_version_3, version_3_ddl
+from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit
 
 try:
@@ -79,18 +77,10 @@ def _safe_dsn(dsn: str) -> str:
 class _PgUnit(SQLUnit):
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
                       limit: int | None = 100) -> list[Complaint]:
-        """Complaints with a running clock due before the instant, locked for this transaction; rows locked by
-        another worker are skipped, so concurrent sweeps share the work."""
-        sql = f"SELECT id, doc FROM complaints WHERE next_due_us < ? AND {STILL_OPEN} AND {LIVE}"
-        args: list[Any] = [to_us(due_before)]
-        if office is not None:
-            sql += " AND office = ?"
-            args.append(office)
-        sql += " ORDER BY next_due_us"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return self._complaints(self._execute(sql + " FOR UPDATE SKIP LOCKED", args).fetchall())
+        """Open complaints with a running clock due before the instant, locked for this transaction; rows locked
+        by another worker are skipped, so concurrent sweeps share the work."""
+        sql, args = self._claim_statement(due_before, office, limit, " FOR UPDATE SKIP LOCKED")
+        return self._complaints(self._execute(sql, args).fetchall())
 
 
 class _PgTransaction(SQLTransaction, _PgUnit):

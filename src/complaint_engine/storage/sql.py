@@ -15,7 +15,7 @@ from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import attrs
 
-from complaint_engine.clock import aware_or_none
+from complaint_engine.clock import aware, aware_or_none
 from complaint_engine.errors import ConcurrencyError, ConnectionLost, NotFound, StorageError, ValidationError
 from complaint_engine.facts import NAMES, columns, from_us, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
@@ -413,6 +413,25 @@ class SQLUnit:
             sql += " AND office = ?"
             args.append(office)
         return [row[0] for row in self._execute(sql, args).fetchall()]
+
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
+                      limit: int | None = 100) -> list[Complaint]:
+        """Open complaints with a running clock due before the instant, most overdue first (a plain query: a
+        SQLite unit of work holds the write lock; PostgreSQL locks the rows, see its repository)."""
+        return self._complaints(self._execute(*self._claim_statement(due_before, office, limit, "")).fetchall())
+
+    def _claim_statement(self, due_before: dt.datetime, office: str | None, limit: int | None,
+                         lock: str) -> tuple[str, list[object]]:
+        sql = f"SELECT id, doc FROM complaints WHERE next_due_us < ? AND {STILL_OPEN} AND {LIVE}"
+        args: list[object] = [to_us(aware("due_before", due_before))]
+        if office is not None:
+            sql += " AND office = ?"
+            args.append(office)
+        sql += f" ORDER BY next_due_us, id{self._dialect.by_code_point}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return sql + lock, args
 
     def offices(self) -> list[str]:
         # sorted here: a server's collation may order text otherwise than every other backend

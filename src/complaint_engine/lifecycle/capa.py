@@ -1,0 +1,100 @@
+"""The CAPA state machine (P-5.2, P-6.2.3): planned actions, implemented, verified effective, closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from complaint_engine.commands.verbs import CAPACommand, CloseCAPA, ImplementCAPA, PlanCAPA, VerifyCAPA
+from complaint_engine.errors import ValidationError
+from complaint_engine.lifecycle.common import authorize, transition_note
+from complaint_engine.lifecycle.table import Changes, Context, Edge, Effect, TransitionTable
+from complaint_engine.model import Actor, CAPAAction, CAPAReport, CAPAStatus, Transition, Verification, replace
+
+if TYPE_CHECKING:
+    from complaint_engine.policy import Policy
+    from complaint_engine.rules.calendar import WorkingCalendar
+
+__all__ = ["CAPA_TABLE", "step_capa"]
+
+Ctx = Context[CAPAReport]
+
+
+def _effective(ctx: Ctx) -> bool | None:
+    cmd = ctx.command
+    return cmd.effective if isinstance(cmd, VerifyCAPA) else None
+
+
+def capa_verified_effective(ctx: Ctx) -> str | None:
+    """The verification found the action effective (P-5.2)."""
+    return None if _effective(ctx) is True else "n/a"
+
+
+def capa_verified_ineffective(ctx: Ctx) -> str | None:
+    """The verification found the action ineffective: back to action planning."""
+    return None if _effective(ctx) is False else "effective must be True or False"
+
+
+def _plan_capa(r: CAPAReport, cmd: PlanCAPA, ctx: Ctx) -> Changes:
+    for i, (description, due) in enumerate(cmd.actions):
+        if due <= ctx.at:
+            raise ValidationError.of(f"actions[{i}]", (description, due),
+                                     f"(description, aware due after {ctx.at.isoformat()})")
+    return {"cause": cmd.cause,
+            "actions": tuple(CAPAAction(description=text, due=due) for text, due in cmd.actions)}
+
+
+def _implement_capa(r: CAPAReport, cmd: ImplementCAPA, ctx: Ctx) -> Changes:
+    actions = tuple(a if a.done_at else replace(a, {"done_at": ctx.at}) for a in r.actions)
+    return {"implemented_at": ctx.at, "actions": actions}
+
+
+def _verify_capa(r: CAPAReport, cmd: VerifyCAPA, ctx: Ctx) -> Changes:
+    v = Verification(effective=cmd.effective, by=ctx.actor.id, at=ctx.at, note=cmd.note)
+    changes: Changes = {"verification": v, "verifications": (*r.verifications, v)}
+    if not v.effective:
+        changes["implemented_at"] = None
+        changes["actions"] = tuple(replace(a, {"done_at": None}) for a in r.actions)
+    return changes
+
+
+def _close_capa(r: CAPAReport, cmd: CloseCAPA, ctx: Ctx) -> Changes:
+    return {}
+
+
+C = CAPAStatus
+CAPA_TABLE: TransitionTable[CAPAStatus, CAPAReport] = TransitionTable(
+    name="CAPA lifecycle",
+    states=CAPAStatus,
+    initial=C.OPEN,
+    finals=frozenset({C.CLOSED}),
+    edges=(
+        Edge("plan_capa", C.OPEN, C.PLANNED),
+        Edge("plan_capa", C.PLANNED, C.PLANNED),
+        Edge("implement_capa", C.PLANNED, C.IMPLEMENTED),
+        Edge("verify_capa", C.IMPLEMENTED, C.VERIFIED, (capa_verified_effective,)),
+        Edge("verify_capa", C.IMPLEMENTED, C.PLANNED, (capa_verified_ineffective,)),
+        Edge("close_capa", C.VERIFIED, C.CLOSED),
+    ),
+    effects=(
+        Effect.of(PlanCAPA, _plan_capa),
+        Effect.of(ImplementCAPA, _implement_capa),
+        Effect.of(VerifyCAPA, _verify_capa),
+        Effect.of(CloseCAPA, _close_capa),
+    ),
+)
+
+
+def step_capa(report: CAPAReport, command: CAPACommand, actor: Actor, policy: Policy, calendar: WorkingCalendar,
+              at: dt.datetime) -> tuple[CAPAReport, Transition]:
+    """One pure step of the CAPA lifecycle."""
+    event = command.event
+    authorize(event, actor, policy, report.office)
+    ctx = Context(report, command, actor, policy, calendar, at)
+    edge = CAPA_TABLE.resolve(event, report.status, ctx, lambda: f"CAPA {report.number}")
+    changes = CAPA_TABLE.effect(command).apply(report, ctx)
+    transition = Transition(event=event._value_, source=report.status, target=edge.target, actor=actor, at=at,
+                            note=transition_note(command))
+    changes["status"] = edge.target
+    changes["history"] = (*report.history, transition)
+    return replace(report, changes), transition
