@@ -18,6 +18,7 @@ import time
 from zoneinfo import ZoneInfo
 
 import complaint_engine as ce
+from complaint_engine import commands as C
 from complaint_engine.lifecycle import step
 
 EVENTS = ["register", "dispatch", "start", "resolve", "reply", "record_callback"]
@@ -35,14 +36,16 @@ def bench_pure(n: int) -> float:
     base = ce.Complaint(id="x", office="A", owner="o", unit="u", channel=ce.Channel.PHONE, category="noise",
                         summary="s", received_at=T0, status=ce.Status.RECEIVED,
                         history=(ce.Transition("receive", None, ce.Status.RECEIVED, REC, T0),))
-    plan = [("register", REC, {"serial": "A-2024-00001"}), ("dispatch", REC, {"department": "security"}),
-            ("start", MGR, {}), ("resolve", MGR, {"result": "done"}), ("reply", REC, {}),
-            ("record_callback", CBO, {"method": ce.CallbackMethod.PHONE, "satisfaction": ce.Satisfaction.SATISFIED})]
+    plan = [(C.Register(complaint_id="x"), REC, "A-2024-00001"),
+            (C.Dispatch(complaint_id="x", department="security"), REC, None),
+            (C.Start(complaint_id="x"), MGR, None), (C.Resolve(complaint_id="x", result="done"), MGR, None),
+            (C.Reply(complaint_id="x"), REC, None),
+            (C.RecordCallback(complaint_id="x", method="phone", satisfaction="satisfied"), CBO, None)]
     t = time.perf_counter()
     for _ in range(n):
         c = base
-        for event, actor, params in plan:
-            c = step(c, event, actor, policy, cal, T0, **params)[0]
+        for command, actor, serial in plan:
+            c = step(c, command, actor, policy, cal, T0, serial=serial)[0]
     return (time.perf_counter() - t) / (n * 6)
 
 

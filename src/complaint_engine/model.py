@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import attrs
 
 from complaint_engine.errors import ValidationError
-from complaint_engine.frozen import replace
+from complaint_engine.frozen import FrozenDict, frozen_dict, replace
 from complaint_engine.rules.sla import Deadline
 
 T = TypeVar("T")
@@ -290,7 +290,7 @@ class Complaint:
     needs_capa: bool = False
     widespread: bool = False
     announcements: tuple[str, ...] = ()
-    deadlines: Mapping[str, Deadline] = attrs.field(factory=dict, repr=False)
+    deadlines: Mapping[str, Deadline] = attrs.field(factory=FrozenDict, converter=frozen_dict, repr=False)
     past_deadlines: tuple[Deadline, ...] = attrs.field(default=(), repr=False)
     callbacks: tuple[Callback, ...] = attrs.field(default=(), repr=False)
     reply_note: str | None = attrs.field(default=None, repr=False)

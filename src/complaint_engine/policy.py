@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from complaint_engine.errors import PolicyError, ValidationError
+from complaint_engine.frozen import FrozenDict, frozen_dict, frozen_share_map, frozen_text_map
 from complaint_engine.model import Event, Role, Satisfaction
 from complaint_engine.rules.calendar import CalendarNotice, WorkingCalendar
 from complaint_engine.rules.deadlines import (
@@ -37,7 +38,7 @@ LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 COMPLAINT_EVENTS = tuple(e.value for e in Event)
 
 R = Role
-DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = {
+DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
     "receive": frozenset({R.RECEPTION}),
     "refer": frozenset({R.RECEPTION}),
     "register": frozenset({R.RECEPTION}),
@@ -63,21 +64,21 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "close_capa": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
     "announce": frozenset({R.RECEPTION, R.SUPERVISOR, R.GENERAL_MANAGER}),
     "record_breach": frozenset({R.SYSTEM}),
-}
+})
 
 
 # KPI targets (KPIS.md): 100 % where the procedure promises it, published minimums elsewhere.
-DEFAULT_TARGETS: Mapping[str, float] = {
+DEFAULT_TARGETS: Mapping[str, float] = FrozenDict({
     "dispatched_on_time": 1.0, "replied_on_time": 1.0, "closed_on_time": 1.0, "callback_rate": 1.0,
     "satisfaction": 0.85, "escalated_on_time": 1.0, "arrived_on_time": 1.0, "emergency_same_day": 1.0,
     "minor_repair_on_time": 1.0, "capa_on_time": 1.0,
-}
+})
 
 
 @attrs.frozen
 class Department:
     code: str
-    labels: Mapping[str, str]
+    labels: Mapping[str, str] = attrs.field(converter=frozen_text_map)
 
 
 @attrs.frozen
@@ -85,7 +86,7 @@ class Category:
     """A complaint category: labels per language, whether it is a repair, and its default department."""
 
     code: str
-    labels: Mapping[str, str]
+    labels: Mapping[str, str] = attrs.field(converter=frozen_text_map)
     department: str
     repair: bool = False
 
@@ -117,6 +118,10 @@ DEFAULT_CATEGORIES = (
 )
 
 
+def _frozen_permissions(value: Mapping[str, frozenset[Role]]) -> Mapping[str, frozenset[Role]]:
+    return frozen_dict(value)
+
+
 @attrs.frozen(kw_only=True)
 class Policy:
     """The company's commitments. Build with a preset, :meth:`from_dict` or :meth:`from_toml`."""
@@ -143,7 +148,7 @@ class Policy:
     # escalation (P-6.2.2 / E-major)
     escalation_role: Role = Role.GENERAL_MANAGER
     # who may do what
-    permissions: Mapping[str, frozenset[Role]] = attrs.field(factory=lambda: dict(DEFAULT_PERMISSIONS))
+    permissions: Mapping[str, frozenset[Role]] = attrs.field(default=DEFAULT_PERMISSIONS, converter=_frozen_permissions)
     # taxonomy
     categories: tuple[Category, ...] = DEFAULT_CATEGORIES
     departments: tuple[Department, ...] = DEFAULT_DEPARTMENTS
@@ -166,7 +171,7 @@ class Policy:
     acknowledge_within_minutes: int = 30
     dispatch_within_minutes: int = 120
     escalate_within_hours: int = 24
-    targets: Mapping[str, float] = attrs.field(factory=lambda: dict(DEFAULT_TARGETS))
+    targets: Mapping[str, float] = attrs.field(default=DEFAULT_TARGETS, converter=frozen_share_map)
 
     def __attrs_post_init__(self) -> None:
         problems = self._problems()

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import CalendarError
+from complaint_engine.frozen import FrozenDict, frozen_dict, readonly_bool, readonly_int
 from complaint_engine.tomlfile import read_toml
 
 __all__ = [
@@ -87,6 +88,14 @@ def _parse_clock_time(value: Any) -> dt.time:
     raise CalendarError.of("business-hours time", value, "a datetime.time or 'HH:MM'")
 
 
+YearNotice = tuple[tuple[dt.date, ...], tuple[dt.date, ...]]
+"""One year's official arrangement: (days off, make-up working days)."""
+
+
+def _frozen_notices(value: Mapping[int, YearNotice]) -> Mapping[int, YearNotice]:
+    return frozen_dict(value)
+
+
 @attrs.frozen
 class CalendarNotice:
     """Official notices and company overrides, as data.
@@ -97,7 +106,7 @@ class CalendarNotice:
     official notice.
     """
 
-    notices: Mapping[int, tuple[tuple[dt.date, ...], tuple[dt.date, ...]]] = attrs.field(factory=dict)
+    notices: Mapping[int, YearNotice] = attrs.field(factory=FrozenDict, converter=_frozen_notices)
     holidays: tuple[dt.date, ...] = ()
     workdays: tuple[dt.date, ...] = ()
     published_through: int | None = None
@@ -201,10 +210,10 @@ class WorkingCalendar:
     published_through: int | None
     business_hours: tuple[tuple[dt.time, dt.time], ...]
     on_provisional: OnProvisional
-    is_work: npt.NDArray[np.bool_]
-    _cum: IntArray = attrs.field(alias="cum")
-    _workdays: IntArray = attrs.field(alias="workdays")
-    _midnight_us: IntArray = attrs.field(alias="midnight_us")
+    is_work: npt.NDArray[np.bool_] = attrs.field(converter=readonly_bool)
+    _cum: IntArray = attrs.field(alias="cum", converter=readonly_int)
+    _workdays: IntArray = attrs.field(alias="workdays", converter=readonly_int)
+    _midnight_us: IntArray = attrs.field(alias="midnight_us", converter=readonly_int)
 
     # ----------------------------------------------------------------------------- construction
     @classmethod

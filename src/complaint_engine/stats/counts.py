@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.frozen import readonly_float, readonly_int
 
 __all__ = ["PeriodCounts", "crosstab", "period_label"]
 
@@ -70,8 +71,9 @@ class PeriodCounts:
     freq: str
     periods: tuple[str, ...]
     categories: tuple[str, ...]
-    counts: IntArray
-    exposure: npt.NDArray[np.float64] | None = None
+    counts: IntArray = attrs.field(converter=readonly_int)
+    exposure: npt.NDArray[np.float64] | None = attrs.field(default=None,
+                                                           converter=attrs.converters.optional(readonly_float))
 
     @property
     def totals(self) -> IntArray:

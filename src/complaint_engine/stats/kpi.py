@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.facts import CLOCKS
+from complaint_engine.frozen import deep_frozen, frozen_count_map, frozen_dict
 from complaint_engine.model import CAPAReport, Satisfaction
 from complaint_engine.policy import Policy
 from complaint_engine.stats.frame import ComplaintFrame
@@ -83,14 +84,18 @@ class Durations:
         return attrs.asdict(self)
 
 
+def _frozen_kpis(value: Mapping[str, KPI]) -> Mapping[str, KPI]:
+    return frozen_dict(value)
+
+
 @attrs.frozen
 class KPIReport:
-    kpis: Mapping[str, KPI]
-    volume: Mapping[str, Mapping[str, int]]
+    kpis: Mapping[str, KPI] = attrs.field(converter=_frozen_kpis)
+    volume: Mapping[str, Mapping[str, int]] = attrs.field(converter=deep_frozen)
     time_to_reply: Durations
     time_to_close: Durations
-    breaches_by_department: Mapping[str, int]
-    breaches_by_person: Mapping[str, int]
+    breaches_by_department: Mapping[str, int] = attrs.field(converter=frozen_count_map)
+    breaches_by_person: Mapping[str, int] = attrs.field(converter=frozen_count_map)
 
     def __getitem__(self, key: str) -> KPI:
         return self.kpis[key]

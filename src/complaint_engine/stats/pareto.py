@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.frozen import readonly_float, readonly_int
 
 __all__ = ["ParetoTable", "pareto"]
 
@@ -31,9 +32,9 @@ class ParetoTable:
     """The Pareto table. ``percent`` and ``cum_percent`` are 0–100."""
 
     labels: tuple[str, ...]
-    counts: IntArray
-    percent: FloatArray
-    cum_percent: FloatArray
+    counts: IntArray = attrs.field(converter=readonly_int)
+    percent: FloatArray = attrs.field(converter=readonly_float)
+    cum_percent: FloatArray = attrs.field(converter=readonly_float)
     cutoff: float
     vital_few: tuple[str, ...]
 

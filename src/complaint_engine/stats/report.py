@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.frozen import FrozenDict, deep_frozen
 from complaint_engine.labels import LANGUAGES, label
 from complaint_engine.model import CAPAReport, CAPAStatus
 from complaint_engine.period import Period
@@ -80,7 +81,7 @@ class AnalysisReport:
     open_capas: tuple[CAPAReport, ...]
     previous: AnalysisReport | None = None
     # kind ("category" | "department") → code → language → label; codes of the two kinds may coincide
-    names: Mapping[str, Mapping[str, Mapping[str, str]]] = attrs.field(factory=dict)
+    names: Mapping[str, Mapping[str, Mapping[str, str]]] = attrs.field(factory=FrozenDict, converter=deep_frozen)
 
     def name(self, code: str, lang: str, kind: str = "category") -> str:
         """The label of a category or department code in ``lang`` (the code when the policy has none)."""

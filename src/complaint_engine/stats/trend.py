@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.frozen import readonly_float
 
 __all__ = ["ControlChart", "MannKendall", "c_chart", "mann_kendall", "u_chart"]
 
@@ -82,10 +83,10 @@ class ControlChart:
     """Center line, limits (per point for a u chart) and the indices of points outside them."""
 
     kind: str
-    values: FloatArray
+    values: FloatArray = attrs.field(converter=readonly_float)
     center: float
-    ucl: FloatArray
-    lcl: FloatArray
+    ucl: FloatArray = attrs.field(converter=readonly_float)
+    lcl: FloatArray = attrs.field(converter=readonly_float)
     out_of_control: tuple[int, ...]
 
     def in_counts(self, exposure: Any = None) -> tuple[FloatArray, FloatArray, FloatArray]:
