@@ -20,7 +20,15 @@ import numpy.typing as npt
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "columns", "facts_of", "from_us", "to_us"]
+__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue", "columns", "facts_of", "from_us",
+           "to_us"]
+
+FactValue = str | int | None
+"""A cell of a fact row: text, a count or flag, UTC microseconds — or NULL."""
+FactRow = tuple[FactValue, ...]
+FactColumns = dict[str, npt.NDArray[Any]]
+"""Fact columns by name: text as object arrays, instants as ``datetime64[us]``, counts and flags as int64 (the
+dtype differs by column, so the arrays are typed by name at their use)."""
 
 NULL_US = np.iinfo(np.int64).min  # views as NaT in datetime64[us]
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -67,7 +75,7 @@ def _first_clock(c: Complaint, name: str) -> Deadline | None:
     return c.deadlines.get(name)
 
 
-def _clock_facts(c: Complaint, name: str) -> tuple[Any, ...]:
+def _clock_facts(c: Complaint, name: str) -> FactRow:
     d = _first_clock(c, name) if name == "reply" else c.deadlines.get(name) or _last_archived(c, name)
     if d is None:
         return (None, None, None, None, None)
@@ -81,9 +89,9 @@ def _last_archived(c: Complaint, name: str) -> Deadline | None:
     return None
 
 
-def facts_of(c: Complaint) -> tuple[Any, ...]:
+def facts_of(c: Complaint) -> FactRow:
     """The fact row of a complaint, in :data:`FACT_COLUMNS` order."""
-    first: dict[str, Any] = {}
+    first: dict[str, dt.datetime] = {}
     last_close = None
     reopened = 0
     for t in c.history:
@@ -104,7 +112,7 @@ def facts_of(c: Complaint) -> tuple[Any, ...]:
         elif cb.satisfaction is not None:
             answers[cb.satisfaction] += 1
     # ``_value_`` rather than ``.value``: the enum property is a slow descriptor, and this runs on every save
-    row: list[Any] = [
+    row: list[FactValue] = [
         c.id, c.office, c.serial, c.category, c.channel._value_, notice.department if notice else None, c.unit,
         c.status._value_, c.severity._value_, c.urgency._value_ if c.urgency else None,
         reached.satisfaction._value_ if reached and reached.satisfaction else None,
@@ -120,11 +128,11 @@ def facts_of(c: Complaint) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def columns(rows: Sequence[Sequence[Any]] | Iterable[Sequence[Any]]) -> dict[str, npt.NDArray[Any]]:
+def columns(rows: Iterable[Sequence[object]]) -> FactColumns:
     """Fact rows → numpy columns: text as object arrays (None kept), instants as ``datetime64[us]`` (NaT for
     NULL), counts and flags as int64."""
     rows = list(rows)
-    out: dict[str, npt.NDArray[Any]] = {}
+    out: FactColumns = {}
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in FACT_COLUMNS]
     for (name, kind), values in zip(FACT_COLUMNS, cols, strict=True):
         if kind == "text":

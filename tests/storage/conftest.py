@@ -42,9 +42,7 @@ def make_repository(kind: str, tmp_path: Path) -> object:
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     r = make_repository(request.param, tmp_path)
     yield r
-    close = getattr(r, "close", None)
-    if close is not None:
-        close()
+    r.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def test_get_returns_exactly_what_was_added(kind: str, tmp_path: Path, c: ce.Com
     try:
         assert repo.get(repo.add(c).id) == c
     finally:
-        getattr(repo, "close", lambda: None)()
+        repo.close()
 
 
 def test_save_bumps_the_version_and_a_stale_copy_is_refused(repo: Any) -> None:
@@ -131,9 +131,8 @@ def test_an_office_sweeps_only_its_own_overdue_complaints(repo: Any) -> None:
     mine = desk.register(received(desk).id, by=RECEPTION)  # reply due Thu 6 June 00:00
     theirs = desk.register(received(desk, OTHER_OFFICE).id, by=OTHER_OFFICE)
     late = at(2024, 6, 7)
-    if hasattr(repo, "due_ids"):
-        assert repo.due_ids(late, office="B") == [theirs.id]
-        assert sorted(repo.due_ids(late)) == sorted([mine.id, theirs.id])
+    assert repo.due_ids(late, office="B") == [theirs.id]
+    assert sorted(repo.due_ids(late)) == sorted([mine.id, theirs.id])
     clock.set(late)
     assert [(i.complaint_id, i.clock) for i in desk.overdue(office="A")] == [(mine.id, "reply")]
     assert repo.get(mine.id).deadlines["reply"].breached
@@ -369,7 +368,7 @@ def _connections(kind: str, tmp_path: Path, n: int = 2) -> Iterator[list[Any]]:
         yield repos
     finally:
         for each in {id(r): r for r in repos}.values():  # memory hands back the one store
-            getattr(each, "close", lambda: None)()
+            each.close()
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -423,7 +422,7 @@ def test_received_span_gives_the_first_and_last_receipt_in_utc(kind: str, tmp_pa
             assert uow.received_span(office="A") == (first.received_at, staged.received_at)
         assert repo.received_span(office="A") == (first.received_at, last.received_at)
     finally:
-        getattr(repo, "close", lambda: None)()
+        repo.close()
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -480,7 +479,7 @@ def test_a_snapshot_refuses_every_write_and_changes_nothing(kind: str, tmp_path:
         assert repo.find_capas() == []
         assert repo.find_announcements() == []
     finally:
-        getattr(repo, "close", lambda: None)()
+        repo.close()
 
 
 @pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "memory"])
@@ -497,7 +496,7 @@ def test_a_direct_read_sees_documents_and_histories_of_one_moment(kind: str, tmp
         commits = iter([lambda: elsewhere.register(c.id, by=RECEPTION), lambda: elsewhere.dispatch(c.id, by=RECEPTION)])
 
         def commit_elsewhere(unit: SQLUnit) -> None:
-            if unit._conn is repo._conn:  # only the reads under test; the other desks read undisturbed
+            if unit._conn is repo.connection:  # only the reads under test; the other desks read undisturbed
                 clock.advance(minutes=1)
                 next(commits, lambda: None)()
 
@@ -508,8 +507,8 @@ def test_a_direct_read_sees_documents_and_histories_of_one_moment(kind: str, tmp
             commit_elsewhere(self)
             return [first, *(self._execute(*statement).fetchall() for statement in statements[1:])]
 
-        monkeypatch.setattr(SQLUnit, "_fetch_each", read_commit_elsewhere_read)
-        monkeypatch.setattr(SQLTransaction, "_fetch_each", read_commit_elsewhere_read)
+        for cls in {SQLUnit, SQLTransaction, repo.unit_class, repo.transaction_class, repo.snapshot_class}:
+            monkeypatch.setattr(cls, "_fetch_each", read_commit_elsewhere_read)
         [found] = repo.find()
         assert (found.status, found.version, len(found.history)) == (ce.Status.RECEIVED, 1, 1)
         got = repo.get(c.id)  # not cached (find does not cache): read from the store, with a commit mid-read
@@ -541,8 +540,8 @@ def test_direct_reads_never_see_another_threads_uncommitted_unit(kind: str, tmp_
         seen["span"] = repo.received_span()
         seen["find"] = repo.find()
         seen["frame"] = len(repo.frame()["id"])
-        seen["history"] = repo.history(c.id) if kind != "memory" else []
-        seen["due"] = repo.due_ids(c.received_at + dt.timedelta(days=30)) if kind != "memory" else []
+        seen["history"] = repo.history(c.id)
+        seen["due"] = repo.due_ids(c.received_at + dt.timedelta(days=30))
 
     try:
         writer = threading.Thread(target=uncommitted_unit)
@@ -557,7 +556,7 @@ def test_direct_reads_never_see_another_threads_uncommitted_unit(kind: str, tmp_
         assert seen == {"offices": [], "span": None, "find": [], "frame": 0, "history": [], "due": []}
     finally:
         release.set()
-        getattr(repo, "close", lambda: None)()
+        repo.close()
 
 
 @pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "memory"])
@@ -607,7 +606,7 @@ def test_reads_across_every_office_are_those_of_the_memory_store(kind: str, tmp_
                                                                    received_before=received_before)]
         assert list(repo.frame(period=period)["id"]) == list(memory.frame(period=period)["id"])
     finally:
-        getattr(repo, "close", lambda: None)()
+        repo.close()
 
 
 def test_text_with_quotes_and_sql_is_stored_verbatim_on_every_backend(repo: Any) -> None:
@@ -628,8 +627,9 @@ def test_a_corrupted_document_names_its_complaint_and_the_others_stay_readable(k
         clock.advance(minutes=1)
         b = received(desk)
         # what a disk error or a hand edit does to a stored document (the test writes behind the repository)
-        repo._conn.execute(repo._dialect.sql("UPDATE complaints SET doc = substr(doc, 1, 40) WHERE id = ?"), (a.id,))
-        repo._cache._items.clear()
+        repo.connection.execute(repo.dialect.sql("UPDATE complaints SET doc = substr(doc, 1, 40) WHERE id = ?"),
+                                (a.id,))
+        repo.cache._items.clear()
         with pytest.raises(ce.ValidationError, match=a.id):
             repo.get(a.id)
         assert repo.get(b.id) == b
@@ -637,7 +637,7 @@ def test_a_corrupted_document_names_its_complaint_and_the_others_stay_readable(k
             repo.find()  # a read of many names the complaint it could not read
         assert len(repo.frame()["id"]) == 2  # the analysis columns do not depend on the document
     finally:
-        getattr(repo, "close", lambda: None)()
+        repo.close()
 
 
 # --- the overdue sweep never jams (a repair closed before its arrival clock ran out) ---------------------------
@@ -715,3 +715,28 @@ def test_a_complaint_the_sweep_cannot_step_is_reported_and_the_others_are_swept(
     assert all(i.problem is not None and "record_breach" in i.problem for i in items)
     assert desk.overdue()
     assert repo.get(fine.id).deadlines["reply"].breached
+
+
+def test_every_backend_keeps_the_same_transition_rows(repo: Any) -> None:
+    """history() gives the stored rows of a complaint's transitions in one shape on every backend (the audit
+    compares them with the history the complaint carries)."""
+    desk, clock = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    clock.advance(minutes=5)
+    desk.dispatch(c.id, by=RECEPTION)
+    rows = repo.history(c.id)
+    assert [r[:4] for r in rows] == [(0, "receive", None, "received"), (1, "register", "received", "registered"),
+                                     (2, "dispatch", "registered", "dispatched")]
+    assert [(r[4], r[5], r[8]) for r in rows] == [(RECEPTION.id, "reception", "A")] * 3
+    assert rows[2][6] == desk.get(c.id).history[2].at.isoformat()
+    assert repo.history("nope") == []
+
+
+def test_a_repository_has_units_and_is_not_one(repo: Any) -> None:
+    """Direct calls come from one helper for every backend; a unit of work is a separate object."""
+    from complaint_engine.storage.direct import DirectCalls
+
+    assert isinstance(repo, DirectCalls)
+    with repo.unit_of_work() as unit:
+        assert unit is not repo
+        assert not isinstance(unit, DirectCalls)

@@ -202,7 +202,7 @@ def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None
         assert repo.schema_version == PG_SCHEMA_VERSION == 3
         expected = sorted(legacy.complaints, key=lambda c: (c.received_at, c.id))
         assert repo.find() == expected  # histories rebuilt exactly, the other office's actor included
-        docs = [json.loads(doc) for (doc,) in repo._conn.execute("SELECT doc FROM complaints")]
+        docs = [json.loads(doc) for (doc,) in repo.pg_connection.execute("SELECT doc FROM complaints")]
         assert all("history" not in d and d["schema_version"] == SCHEMA_VERSION for d in docs)
         assert len(repo.find_capas()) == 1
         assert list(repo.frame()["serial"]) == [c.serial for c in expected]
@@ -277,7 +277,7 @@ def _drop_connections_of(repo: Any) -> None:
     """What a server restart, a failover or an idle-connection timeout does to the repository's connection."""
     import psycopg
 
-    pid = repo._conn.info.backend_pid  # the test looks inside on purpose: which server process to stop
+    pid = repo.pg_connection.info.backend_pid  # the test looks inside on purpose: which server process to stop
     with psycopg.connect(str(PG_DSN), autocommit=True) as admin:
         assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
         # the signal is sent, not yet obeyed: wait until the process is gone, or the next call could begin on
@@ -346,7 +346,7 @@ def test_a_statement_the_server_refuses_is_a_storage_error_and_nothing_lands(rep
 
     desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
     c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
-    repo_pg._conn.execute("SET lock_timeout = '100ms'")  # the test looks inside on purpose: a short wait
+    repo_pg.pg_connection.execute("SET lock_timeout = '100ms'")  # the test looks inside on purpose: a short wait
     with psycopg.connect(str(PG_DSN)) as other:  # another program holds the complaint's row
         other.execute("SELECT 1 FROM complaints WHERE id = %s FOR UPDATE", (c.id,))
         with pytest.raises(StorageError, match=r"failed a statement \(UPDATE complaints …\): .*lock") as err:
@@ -365,7 +365,7 @@ def test_a_unit_whose_statement_failed_refuses_to_commit_and_nothing_lands(repo_
 
     desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
     c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
-    repo_pg._conn.execute("SET lock_timeout = '100ms'")
+    repo_pg.pg_connection.execute("SET lock_timeout = '100ms'")
     with psycopg.connect(str(PG_DSN)) as other, repo_pg.unit_of_work() as uow:
         other.execute("SELECT 1 FROM complaints WHERE id = %s FOR UPDATE", (c.id,))
         number = uow.next_number("capa:A:2024")  # some work of the unit, before the statement that fails
@@ -415,17 +415,17 @@ def test_reads_and_verbs_wait_for_the_server_as_few_times_as_documented(repo_pg:
     reader = PostgresRepository(str(PG_DSN))  # a repository that has not read the complaint yet
     try:
         for repo in (repo_pg, reader):
-            repo._conn = _CountingWaits(repo._conn)
+            repo.connection = repo.pg_connection = _CountingWaits(repo.pg_connection)
         waits: dict[str, int] = {}
         for name, call in [("get, not cached", lambda: reader.get(c.id)), ("find", lambda: reader.find(office="A")),
                            ("register", lambda: desk.register(c.id, by=RECEPTION)),
                            ("dispatch", lambda: desk.dispatch(c.id, by=RECEPTION))]:
-            reader._conn.waits = repo_pg._conn.waits = 0
+            reader.pg_connection.waits = repo_pg.pg_connection.waits = 0
             call()
-            waits[name] = reader._conn.waits + repo_pg._conn.waits
+            waits[name] = reader.pg_connection.waits + repo_pg.pg_connection.waits
         assert waits == {"get, not cached": 2, "find": 2, "register": 4, "dispatch": 3}
     finally:
-        repo_pg._conn = repo_pg._conn.conn
+        repo_pg.connection = repo_pg.pg_connection = repo_pg.pg_connection.conn
         reader.close()
 
 
@@ -438,15 +438,15 @@ def test_reads_and_verbs_wait_for_the_server_as_few_times_as_documented(repo_pg:
 def test_reads_by_receipt_without_an_office_range_over_the_office_index(repo_pg: Any, read: Any) -> None:
     """The offices, found by a skip scan, go to the index as one array: one index scan over them (spelled
     ``IN (…)``, PostgreSQL joins them with a read of the whole index instead)."""
-    repo_pg._conn = counting = _CountingWaits(repo_pg._conn)
+    repo_pg.connection = repo_pg.pg_connection = counting = _CountingWaits(repo_pg.pg_connection)
     try:
         read(repo_pg)
     finally:
-        repo_pg._conn = counting.conn
+        repo_pg.connection = repo_pg.pg_connection = counting.conn
     [(statement, params)] = [(s, p) for s, p in counting.sent if s.startswith("SELECT")][:1]
-    with repo_pg._conn.transaction():
-        repo_pg._conn.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole anyway
-        plan = "\n".join(row[0] for row in repo_pg._conn.execute("EXPLAIN " + statement, params))
+    with repo_pg.pg_connection.transaction():
+        repo_pg.pg_connection.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole anyway
+        plan = "\n".join(row[0] for row in repo_pg.pg_connection.execute("EXPLAIN " + statement, params))
     assert "Index Cond: ((office = ANY ($" in plan, plan
     assert "received_us >=" in plan, plan
 

@@ -8,18 +8,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
+from complaint_engine.period import Period
 from complaint_engine.storage.memory import InMemoryRepository
 
 if TYPE_CHECKING:
+    from complaint_engine.facts import FactColumns
+    from complaint_engine.storage.dbapi import Row
     from complaint_engine.storage.sqlite import SQLiteRepository
 
 __all__ = ["InMemoryRepository", "Repository", "SQLiteRepository", "UnitOfWork"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type:
     # Backends load on first use, so the domain (and the in-memory store) never imports sqlite3, cattrs
     # or psycopg.
     if name == "SQLiteRepository":
@@ -69,6 +72,21 @@ class UnitOfWork(Protocol):
         several sweeps share the work; elsewhere a plain query (a unit of work there holds the whole store)."""
         ...
 
+    def frame(self, *, period: str | Period | None = None, office: str | None = None,
+              tz: str = "Asia/Shanghai") -> FactColumns:
+        """The fact columns (numpy, see ``complaint_engine.facts``) of the complaints received in ``period``
+        (local time in ``tz``) and ``office``, oldest receipt first: what the analysis reads."""
+        ...
+
+    def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
+        """Ids of open complaints with a running clock due before the instant (no documents read)."""
+        ...
+
+    def history(self, complaint_id: str) -> list[Row]:
+        """The stored transition rows of a complaint, in order: (seq, event, source, target, actor, role, at,
+        note, office) — what the audit compares with the history a complaint carries."""
+        ...
+
     def next_number(self, sequence: str) -> int:
         """The next number of a named sequence (1, 2, …), allocated in this transaction."""
         ...
@@ -112,7 +130,12 @@ class UnitOfWork(Protocol):
 
 
 class Repository(UnitOfWork, Protocol):
-    """A store. Calls made directly on it commit at once; ``unit_of_work()`` groups calls."""
+    """A store. It *has* units of work (``unit_of_work()``, ``snapshot()``); every operation of a unit is also a
+    direct call on it (``storage/direct.py``), each write committed at once."""
+
+    def close(self) -> None:
+        """Release the store's connection; later calls raise ``StorageError`` (memory: nothing to release)."""
+        ...
 
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction that rolls back on exit unless ``commit()`` was called."""

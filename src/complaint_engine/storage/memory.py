@@ -9,15 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from complaint_engine.clock import aware_or_none
+from complaint_engine.clock import aware, aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
-from complaint_engine.facts import columns, facts_of
+from complaint_engine.facts import FactColumns, columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
 from complaint_engine.period import Period
 from complaint_engine.rules.sla import ClockState
+from complaint_engine.storage.dbapi import Row
+from complaint_engine.storage.direct import DirectCalls
 from complaint_engine.storage.readonly import ReadOnly
+
+if TYPE_CHECKING:
+    from complaint_engine.storage import UnitOfWork
 
 __all__ = ["InMemoryRepository"]
 
@@ -111,7 +116,7 @@ class _MemoryUnit:
         return found if limit is None else found[:limit]
 
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
-              tz: str = "Asia/Shanghai") -> dict[str, Any]:
+              tz: str = "Asia/Shanghai") -> FactColumns:
         """The fact columns (numpy) of complaints received in ``period`` and ``office``."""
         merged = list(self._complaints().values())
         if period is not None:
@@ -120,6 +125,16 @@ class _MemoryUnit:
         chosen = sorted((c for c in merged if office is None or c.office == office),
                         key=lambda c: (c.received_at, c.id))
         return columns(facts_of(c) for c in chosen)
+
+    def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
+        return [c.id for c in self.find(office=office, due_before=aware("due_before", due_before))]
+
+    def history(self, complaint_id: str) -> list[Row]:
+        c = self._complaints().get(complaint_id)
+        if c is None:
+            return []
+        return [(i, t.event, None if t.source is None else t.source.value, t.target.value, t.actor.id,
+                 t.actor.role.value, t.at.isoformat(), t.note, t.actor.office) for i, t in enumerate(c.history)]
 
     def offices(self) -> list[str]:
         return sorted({c.office for c in self._complaints().values()})
@@ -232,7 +247,7 @@ class _SnapshotOf:
         pass
 
 
-class InMemoryRepository(_MemoryUnit):
+class InMemoryRepository(DirectCalls):
     """Complaints, CAPA reports, announcements and sequences in process memory.
 
     Direct calls commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
@@ -240,7 +255,7 @@ class InMemoryRepository(_MemoryUnit):
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        super().__init__(_Store())
+        self._store = _Store()
 
     def unit_of_work(self) -> _LockedUnit:
         return _LockedUnit(self._lock, self._store)
@@ -248,34 +263,6 @@ class InMemoryRepository(_MemoryUnit):
     def snapshot(self) -> _SnapshotOf:
         return _SnapshotOf(self._lock, self._store)
 
-    # Direct calls: each its own committed unit.
-    def add(self, complaint: Complaint) -> Complaint:
-        return self._direct(lambda u: u.add(complaint))
-
-    def add_many(self, complaints: Iterable[Complaint], *, batch: int = 50_000) -> int:
-        """Import complaints in one unit (memory needs no batches; ``batch`` is accepted for the same call)."""
-        return self._direct(lambda u: u.add_many(complaints))
-
-    def save(self, complaint: Complaint) -> Complaint:
-        return self._direct(lambda u: u.save(complaint))
-
-    def next_number(self, sequence: str) -> int:
-        return self._direct(lambda u: u.next_number(sequence))
-
-    def add_capa(self, report: CAPAReport) -> CAPAReport:
-        return self._direct(lambda u: u.add_capa(report))
-
-    def save_capa(self, report: CAPAReport) -> CAPAReport:
-        return self._direct(lambda u: u.save_capa(report))
-
-    def add_announcement(self, announcement: Announcement) -> Announcement:
-        return self._direct(lambda u: u.add_announcement(announcement))
-
-    def commit(self) -> None:
-        """Direct calls are already committed."""
-
-    def _direct(self, fn: Callable[[_MemoryUnit], R]) -> R:
-        with self.unit_of_work() as unit:
-            result = fn(unit)
-            unit.commit()
-            return result
+    def _read(self, call: Callable[[UnitOfWork], R]) -> R:
+        # no lock: a unit over the committed store reads copies made in one step (see _MemoryUnit._complaints)
+        return call(_MemoryUnit(self._store))

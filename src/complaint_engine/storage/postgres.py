@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Self
 
-from complaint_engine.errors import StorageError
+from complaint_engine.errors import ConnectionLost, StorageError
 from complaint_engine.model import Complaint
+from complaint_engine.storage.dbapi import Cursor, Params, Row
 from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl
-from complaint_engine.storage.sql import Dialect, SQLRepository, SQLTransaction, SQLUnit
+from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
+from complaint_engine.storage.sql.statements import logged_update_statement
 
 try:
     import psycopg
@@ -60,7 +63,7 @@ MIGRATIONS = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error,
-                   writes_in_with=True, one_of="= ANY(ARRAY({}))", by_code_point=' COLLATE "C"')
+                   one_of="= ANY(ARRAY({}))", by_code_point=' COLLATE "C"')
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
 
 
@@ -75,6 +78,8 @@ def _safe_dsn(dsn: str) -> str:
 
 
 class _PgUnit(SQLUnit):
+    """PostgreSQL's versions of the shared operations."""
+
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
                       limit: int | None = 100) -> list[Complaint]:
         """Open complaints with a running clock due before the instant, locked for this transaction; rows locked
@@ -82,18 +87,102 @@ class _PgUnit(SQLUnit):
         sql, args = self._claim_statement(due_before, office, limit, " FOR UPDATE SKIP LOCKED")
         return self._complaints(self._execute(sql, args).fetchall())
 
+    def _save_with_its_transition(self, columns: tuple[int, ...], sets: Row, transition: Row, saved: Complaint) -> bool:
+        # a desk verb on a server: the save and its one transition row in one statement, one round trip
+        self._update(logged_update_statement(columns), (*sets, *transition[1:]), saved)
+        return True
+
+    def _failure(self, exc: BaseException, statement: str) -> StorageError:
+        if isinstance(self._conn, psycopg.Connection) and self._conn.broken:
+            return ConnectionLost(f"the connection to the database was lost: {str(exc).strip()}; nothing of the "
+                                  "unit of work in progress was committed (if it was lost during the commit, the "
+                                  "server may have committed it); the next call connects again",
+                                  location=self.location)
+        return super()._failure(exc, statement)
+
 
 class _PgTransaction(SQLTransaction, _PgUnit):
-    """A PostgreSQL unit of work (with ``claim_overdue``)."""
+    """A PostgreSQL unit of work. A round trip to a server costs as much as a statement: with pipelines
+    (libpq 14 or later) BEGIN waits for the unit's first statement and goes with it, and reads sent together
+    share one round trip."""
+
+    def __init__(self, repo: SQLRepository) -> None:
+        super().__init__(repo)
+        assert isinstance(repo, PostgresRepository)  # the transaction class of no other repository
+        self._pg = repo
+        self._begin_pending = False  # BEGIN is to go with the unit's first statement
+
+    def __enter__(self) -> Self:
+        if not self._pg.begins_with_first_statement:
+            super().__enter__()
+            return self
+        self._pg.lock.acquire()  # held from now on all the same
+        self._conn = self._pg.connection
+        self._begin_pending = True
+        return self
+
+    def commit(self) -> None:
+        if self._begin_pending:  # a unit that sent nothing has nothing to commit
+            self.committed = True
+            self._committed()
+            return
+        super().commit()
+
+    def _execute(self, statement: str, args: Params = ()) -> Cursor:
+        if self._begin_pending:
+            return self._pipelined([(statement, tuple(args))])[0]
+        return super()._execute(statement, args)
+
+    def _executemany(self, statement: str, rows: list[Row]) -> None:
+        if self._begin_pending and rows:
+            self._execute("SELECT 1")  # begins the unit: one round trip, as BEGIN alone would be
+        super()._executemany(statement, rows)
+
+    def _fetch_each(self, statements: list[tuple[str, Params]]) -> list[list[Row]]:
+        if not self._pg.begins_with_first_statement:
+            return super()._fetch_each(statements)
+        return [cursor.fetchall() for cursor in self._pipelined(statements)]
+
+    def _pipelined(self, statements: list[tuple[str, Params]]) -> list[Cursor]:
+        """Statements sent together in one pipeline (one round trip), after BEGIN when the unit has not begun.
+        When the server had closed the connection before the unit began, nothing of the unit has reached it
+        yet, so all of it goes again on a new connection."""
+        begin, self._begin_pending = self._begin_pending, False
+        sql = [(self._dialect.sql(statement), args) for statement, args in statements]
+
+        def send() -> list[Cursor]:
+            conn = self._pg.pg_connection
+            with conn.pipeline():  # leaving it waits for every result: the cursors then hold their rows
+                if begin:
+                    conn.execute(self.begin)
+                cursors: list[Cursor] = [conn.execute(statement, args) for statement, args in sql]
+            return cursors
+
+        def first_send(_statement: str, _args: Params) -> list[Cursor]:
+            try:
+                return send()
+            except self._dialect.driver_error:
+                if not begin or not self._pg.reconnect():  # a unit under way, or the statements' own error
+                    raise
+                self._conn = self._pg.connection
+                return send()
+
+        return self._run(first_send, statements[0][0], ())
 
 
-class PostgresRepository(SQLRepository, _PgUnit):
+class _PgSnapshot(SQLSnapshot, _PgTransaction):
+    """A read-only PostgreSQL transaction (REPEATABLE READ, READ ONLY: one snapshot for the whole view)."""
+
+
+class PostgresRepository(SQLRepository):
     """A complaint store in a PostgreSQL database, shared by many desks and offices.
 
     Calls made directly commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
     """
 
+    unit_class = _PgUnit
     transaction_class = _PgTransaction
+    snapshot_class = _PgSnapshot
     begins_with_first_statement = psycopg.Pipeline.is_supported()  # libpq 14 or later
     snapshot_statement = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"  # one snapshot for the whole view
 
@@ -103,67 +192,69 @@ class PostgresRepository(SQLRepository, _PgUnit):
         self.location = _safe_dsn(dsn)
         self._dsn, self._connect_timeout = dsn, connect_timeout  # to connect again when the server closed it
         try:
-            conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
+            self.pg_connection = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL ({self.location}): {exc}".strip(),
                                location=self.location) from exc
-        super().__init__(conn, POSTGRES)
+        super().__init__(self.pg_connection, POSTGRES)
         try:
             self._migrate(create)
         except BaseException:
-            conn.close()
+            self.pg_connection.close()
             raise
 
     def _migrate(self, create: bool) -> None:
         with self.unit_of_work() as uow:
             # through the unit, which begins the transaction with its first statement; the rest follow in it
-            uow._execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            if not create and self._conn.execute("SELECT to_regclass('complaint_engine_schema')").fetchone()[0] is None:
+            uow.run("SELECT pg_advisory_xact_lock(?)", (LOCK_KEY,))
+            conn = self.pg_connection
+            if not create and conn.execute("SELECT to_regclass('complaint_engine_schema')").fetchone() == (None,):
                 raise StorageError(f"database ({self.location}) holds no complaint register; open it with create=True "
                                    "to make one", location=self.location)
-            self._conn.execute("CREATE TABLE IF NOT EXISTS complaint_engine_schema (version INTEGER NOT NULL)")
-            row = self._conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
+            conn.execute("CREATE TABLE IF NOT EXISTS complaint_engine_schema (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
             current = 0 if row is None else int(row[0])
             if current > SCHEMA_VERSION:
                 raise StorageError(f"database ({self.location}) has schema version {current}; this library supports "
                                    f"up to {SCHEMA_VERSION} — upgrade complaint_engine", location=self.location)
             for version in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[version]:
-                    self._conn.execute(statement)
+                    conn.execute(statement)
                 if version == 2:
-                    move_to_version_3(self._execute, self._executemany)
-                    self._conn.execute("ALTER TABLE transitions ENABLE TRIGGER transitions_append_only")
-                    self._conn.execute("DROP TABLE complaint_facts")
+                    move_to_version_3(uow.run, uow.run_many)
+                    conn.execute("ALTER TABLE transitions ENABLE TRIGGER transitions_append_only")
+                    conn.execute("DROP TABLE complaint_facts")
             if current == 0:
-                self._conn.execute("INSERT INTO complaint_engine_schema VALUES (%s)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO complaint_engine_schema VALUES (%s)", (SCHEMA_VERSION,))
             elif current < SCHEMA_VERSION:
-                self._conn.execute("UPDATE complaint_engine_schema SET version = %s", (SCHEMA_VERSION,))
+                conn.execute("UPDATE complaint_engine_schema SET version = %s", (SCHEMA_VERSION,))
             uow.commit()
 
     def in_transaction(self) -> bool:
         # UNKNOWN: the connection is gone, and its transaction with it (there is nothing to roll back)
-        return self._conn.info.transaction_status not in (psycopg.pq.TransactionStatus.IDLE,
-                                                          psycopg.pq.TransactionStatus.UNKNOWN)
+        return self.pg_connection.info.transaction_status not in (psycopg.pq.TransactionStatus.IDLE,
+                                                                  psycopg.pq.TransactionStatus.UNKNOWN)
 
-    def _unit_failed(self) -> bool:
-        return bool(self._conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR)
+    def unit_failed(self) -> bool:
+        return bool(self.pg_connection.info.transaction_status == psycopg.pq.TransactionStatus.INERROR)
 
-    def _reconnect(self) -> bool:
+    def reconnect(self) -> bool:
         """A new connection in place of one the server closed (a restart, a failover, an idle timeout)."""
-        if self.closed or not (self._conn.broken or self._conn.closed):
+        if self.closed or not (self.pg_connection.broken or self.pg_connection.closed):
             return False
         try:
-            self._conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._connect_timeout)
+            self.pg_connection = psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._connect_timeout)
         except psycopg.Error as exc:
             raise StorageError(f"lost the connection to PostgreSQL ({self.location}) and cannot connect again: "
                                f"{exc}".strip(), location=self.location) from exc
+        self.connection = self.pg_connection
         return True
 
     @property
     def schema_version(self) -> int:
-        row = self._conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
-        return int(row[0])
+        row = self.pg_connection.execute("SELECT version FROM complaint_engine_schema").fetchone()
+        return 0 if row is None else int(row[0])
 
     def drop_all_data_for_tests(self) -> None:
         """Empty every table (TRUNCATE does not fire the append-only row trigger). For test suites only."""
-        self._conn.execute("TRUNCATE complaints, transitions, sequences, capas, announcements")
+        self.pg_connection.execute("TRUNCATE complaints, transitions, sequences, capas, announcements")

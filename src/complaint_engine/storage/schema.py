@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import cast
 
 from complaint_engine.facts import FACT_COLUMNS, NAMES, facts_of, to_us
 from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
 from complaint_engine.rules.sla import ClockState
 from complaint_engine.serialization import from_legacy_document, to_document
+from complaint_engine.storage.dbapi import Cursor, Params, Row
 
 __all__ = [
     "COMPLAINT_COLUMNS",
@@ -63,13 +64,13 @@ def next_due_us(c: Complaint) -> int | None:
     return to_us(min(dues)) if dues else None
 
 
-def complaint_row(c: Complaint) -> tuple[Any, ...]:
+def complaint_row(c: Complaint) -> Row:
     """The complaint's row in :data:`COMPLAINT_COLUMNS` order: query columns, version, document, facts."""
     return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
             to_document(c), *_extra_facts(facts_of(c)))
 
 
-def transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
+def transition_rows(c: Complaint, start: int) -> list[Row]:
     """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order."""
     # ``_value_``, not ``.value``: the enum property is a slow descriptor, and imports write millions of these
     return [(c.id, i, t.event, None if t.source is None else t.source._value_, t.target._value_, t.actor.id,
@@ -80,17 +81,18 @@ def transition_rows(c: Complaint, start: int) -> list[tuple[Any, ...]]:
 _ACTORS: dict[tuple[str, str, str], Actor] = {}
 
 
-def transition_of(event: str, source: str | None, target: str, actor: str, role: str, office: str, at: str,
-                  note: str | None) -> Transition:
-    """A transition back from its row (after ``complaint_id`` and ``seq``)."""
-    key = (actor, role, office)
+def transition_of(row: Row) -> Transition:
+    """A transition back from its row: (event, source, target, actor, role, office, at, note), the columns after
+    ``complaint_id`` and ``seq``."""
+    event, source, target, actor, role, office, at, note = row
+    key = (cast(str, actor), cast(str, role), cast(str, office))
     who = _ACTORS.get(key)
     if who is None:  # a desk has few actors; each row of a long history repeats one of them
         if len(_ACTORS) > 10_000:
             _ACTORS.clear()
-        who = _ACTORS[key] = Actor(actor, Role(role), office)
-    return Transition.record(event, None if source is None else Status(source), Status(target), who,
-                             dt.datetime.fromisoformat(at), note)
+        who = _ACTORS[key] = Actor(key[0], Role(key[1]), key[2])
+    return Transition.record(cast(str, event), None if source is None else Status(source), Status(target), who,
+                             dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note))
 
 
 # The condition of the index of live complaints: open ones, and any with a clock still running. Queries it
@@ -125,23 +127,25 @@ def version_3_ddl(integer: str) -> list[str]:
             f"CREATE INDEX complaints_live ON complaints (office, received_us, status, next_due_us) WHERE {LIVE}"]
 
 
-def move_to_version_3(execute: Callable[[str, Sequence[Any]], Any],
-                      executemany: Callable[[str, list[tuple[Any, ...]]], None]) -> None:
+def move_to_version_3(execute: Callable[[str, Params], Cursor],
+                      executemany: Callable[[str, list[Row]], object]) -> None:
     """The data step of version 3, after the columns exist: rewrite every document without its history,
     fill each complaint row's facts and each transition row's ``office`` from the version-1 documents.
     The caller has paused the transition table's append-only trigger (inside the same transaction)."""
     sets = ", ".join(f"{n} = ?" for n in ("doc", *FACT_EXTRA))
-    rows: list[tuple[Any, ...]] = []
-    offices: list[tuple[Any, ...]] = []
+    rows: list[Row] = []
+    offices: list[Row] = []
     for key, doc in execute("SELECT id, doc FROM complaints", ()).fetchall():
-        c = from_legacy_document(doc, Complaint, key=key)
+        c = from_legacy_document(str(doc), Complaint, key=str(key))
         rows.append((to_document(c), *_extra_facts(facts_of(c)), key))
         offices.extend((t.actor.office, key, i) for i, t in enumerate(c.history))
     executemany(f"UPDATE complaints SET {sets} WHERE id = ?", rows)
     executemany("UPDATE transitions SET office = ? WHERE complaint_id = ? AND seq = ?", offices)
     capas = execute("SELECT number, doc FROM capas", ()).fetchall()
     executemany("UPDATE capas SET doc = ? WHERE number = ?",
-                [(to_document(from_legacy_document(doc, CAPAReport, key=key)), key) for key, doc in capas])
+                [(to_document(from_legacy_document(str(doc), CAPAReport, key=str(key))), key)
+                 for key, doc in capas])
     notices = execute("SELECT number, doc FROM announcements", ()).fetchall()
     executemany("UPDATE announcements SET doc = ? WHERE number = ?",
-                [(to_document(from_legacy_document(doc, Announcement, key=key)), key) for key, doc in notices])
+                [(to_document(from_legacy_document(str(doc), Announcement, key=str(key))), key)
+                 for key, doc in notices])

@@ -112,6 +112,7 @@ class SQLiteRepository(SQLRepository):
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {self.path!r}: {exc}", location=self.path) from exc
         super().__init__(conn, SQLITE)
+        self._conn = conn
         self._migrate()
 
     def _migrate(self) -> None:

@@ -1,0 +1,416 @@
+"""The repository's operations on one connection (SQLite and PostgreSQL alike); the caller owns the
+transaction (see ``storage/sql/repository.py``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import NoReturn, TypeVar
+
+from complaint_engine.clock import aware, aware_or_none
+from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
+from complaint_engine.facts import NAMES, FactColumns, columns, from_us, to_us
+from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
+from complaint_engine.period import Period
+from complaint_engine.serialization import from_document, to_document
+from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row, Value
+from complaint_engine.storage.schema import (
+    INSERT_COMPLAINT,
+    INSERT_TRANSITION,
+    LIVE,
+    STILL_OPEN,
+    complaint_row,
+    transition_of,
+    transition_rows,
+)
+from complaint_engine.storage.sql.cache import DocumentCache, columns_to_set
+from complaint_engine.storage.sql.statements import (
+    HISTORY_SQL,
+    IN_LIST,
+    INSERT_COMPLAINT_ONCE,
+    OFFICES_SQL,
+    SERIAL_AT,
+    Dialect,
+    as_int,
+    as_str,
+    office_terms,
+    update_statement,
+)
+
+__all__ = ["SQLUnit", "assembled"]
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def assembled(docs: Iterable[Row], history_rows: Iterable[Row]) -> list[Complaint]:
+    """Complaints of (id, document) rows, each with its history from the rows ``HISTORY_SQL`` reads."""
+    histories: dict[str, list[Transition]] = {}
+    for row in history_rows:
+        histories.setdefault(as_str(row[0]), []).append(transition_of(row[1:]))
+    out = []
+    for key, doc in docs:
+        cid = as_str(key)
+        out.append(from_document(as_str(doc), Complaint, key=cid, history=tuple(histories.get(cid, ()))))
+    return out
+
+
+class SQLUnit:
+    """The repository's operations on one connection; the caller owns the transaction."""
+
+    location: str | None = None
+
+    def __init__(self, conn: Connection, dialect: Dialect, cache: DocumentCache | None = None) -> None:
+        self._conn = conn
+        self._dialect = dialect
+        self._cache = cache or DocumentCache()
+        self._written: dict[str, tuple[Complaint, Row]] = {}  # saved in this transaction; cached on commit
+
+    # ----------------------------------------------------------------------------- statements
+    def _execute(self, statement: str, args: Params = ()) -> Cursor:
+        return self._run(self._conn.execute, statement, tuple(args))
+
+    def _executemany(self, statement: str, rows: list[Row]) -> None:
+        if rows:
+            self._run(self._conn.cursor().executemany, statement, rows)
+
+    def _run(self, call: Callable[[str, T], U], statement: str, args: T) -> U:
+        try:
+            return call(self._dialect.sql(statement), args)
+        except self._dialect.integrity_error:
+            raise  # translated by the callers that expect it (a repeated id or number)
+        except self._dialect.driver_error as exc:
+            raise self._failure(exc, statement) from exc
+
+    def _failure(self, exc: BaseException, statement: str) -> StorageError:
+        """What a driver's error becomes: a ``StorageError`` naming the store and the kind of statement (a full
+        disk, a damaged file, a statement timeout…), never its parameters (they hold owners' personal data)."""
+        # what the statement does ("UPDATE complaints"), the inner statement's for one inside WITH
+        kind = " ".join((statement.split("(", 1)[1] if statement.startswith("WITH") else statement).split()[:2])
+        return StorageError(f"the database {self.location} failed a statement ({kind} …): {str(exc).strip()}; the "
+                            "unit of work in progress is not committed", location=self.location)
+
+    def run(self, statement: str, args: Params = ()) -> Cursor:
+        """A statement of the backend's own (a migration step, maintenance) inside this unit, with ``?``
+        placeholders."""
+        return self._execute(statement, args)
+
+    def run_many(self, statement: str, rows: list[Row]) -> None:
+        """A statement of the backend's own for each row, inside this unit."""
+        self._executemany(statement, rows)
+
+    def _fetch_each(self, statements: list[tuple[str, Params]]) -> list[list[Row]]:
+        """The rows of each statement. (A server's unit of work sends them together: one round trip.)"""
+        return [self._execute(statement, args).fetchall() for statement, args in statements]
+
+    # ----------------------------------------------------------------------------- complaints
+    # A refused add must leave the unit of work usable, as on every backend: the caller may go on and commit
+    # the rest. So single rows are inserted ON CONFLICT DO NOTHING and the refusal read from the row count —
+    # an integrity error would abort a PostgreSQL transaction whole (and its COMMIT would quietly roll back).
+    def add(self, complaint: Complaint) -> Complaint:
+        row = complaint_row(complaint)
+        if self._execute(INSERT_COMPLAINT_ONCE, row).rowcount == 0:
+            if self._execute("SELECT 1 FROM complaints WHERE id = ?", (complaint.id,)).fetchone():
+                raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
+            self._serial_taken(complaint)
+        self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0))
+        self._written[complaint.id] = (complaint, row)
+        return complaint
+
+    def add_many(self, complaints: Iterable[Complaint]) -> int:
+        """All of them or, when an id or serial is already stored or repeated, none (inside a savepoint: the
+        unit of work goes on without them)."""
+        rows: list[Row] = []
+        transitions: list[Row] = []
+        for c in complaints:
+            rows.append(complaint_row(c))
+            transitions.extend(transition_rows(c, 0))
+        if not rows:
+            return 0
+        self._execute("SAVEPOINT add_many")
+        try:
+            self._executemany(INSERT_COMPLAINT, rows)
+        except self._dialect.integrity_error:
+            self._execute("ROLLBACK TO SAVEPOINT add_many")
+            self._execute("RELEASE SAVEPOINT add_many")
+            raise self._first_taken(rows) from None
+        self._executemany(INSERT_TRANSITION, transitions)
+        self._execute("RELEASE SAVEPOINT add_many")
+        return len(rows)
+
+    def _first_taken(self, rows: list[Row]) -> ValidationError:
+        """Why a batch was refused, naming the first id or serial repeated in it or already stored."""
+        for at, name in ((0, "id"), (SERIAL_AT, "serial")):
+            values = [row[at] for row in rows if row[at] is not None]
+            seen: set[Value] = set()
+            for value in values:
+                if value in seen:
+                    return ValidationError.of(f"complaint {name}", value, f"a {name} not repeated in the batch")
+                seen.add(value)
+            for i in range(0, len(values), IN_LIST):
+                chunk = values[i:i + IN_LIST]
+                found = self._execute(f"SELECT {name} FROM complaints WHERE {name} IN "
+                                      f"({', '.join('?' for _ in chunk)})", chunk).fetchone()
+                if found is not None:
+                    return ValidationError.of(f"complaint {name}", found[0], f"a {name} not already stored")
+        return ValidationError.of("complaints", f"{len(rows)} rows", "rows the store's constraints accept")
+
+    def get(self, complaint_id: str) -> Complaint:
+        if complaint_id in self._written:
+            return self._written[complaint_id][0]
+        cached = self.read_cached(complaint_id)
+        return cached if cached is not None else self.read_whole(complaint_id)
+
+    def read_cached(self, complaint_id: str) -> Complaint | None:
+        """The cached object of the stored version, when there is one: one statement, no parsing (and no
+        statement when nothing of the complaint is cached)."""
+        if complaint_id not in self._cache:
+            return None
+        row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+        if row is None:
+            raise NotFound("complaint", complaint_id)
+        return self._cache.get(complaint_id, as_int(row[0]))
+
+    def read_whole(self, complaint_id: str) -> Complaint:
+        """The stored complaint read whole (document and transition rows, sent together) and parsed; cached as
+        committed content (it was read, not written, by this unit)."""
+        docs, rows = self._fetch_each([("SELECT id, doc FROM complaints WHERE id = ?", (complaint_id,)),
+                                       (HISTORY_SQL.format(ids="?"), (complaint_id,))])
+        if not docs:
+            raise NotFound("complaint", complaint_id)
+        [complaint] = assembled(docs, rows)
+        self._cache.put(complaint)
+        return complaint
+
+    def _complaints(self, rows: list[Row]) -> list[Complaint]:
+        """Complaints of (id, doc) rows, each with its history read by their ids."""
+        ids = [row[0] for row in rows]
+        history_rows: list[Row] = []
+        for i in range(0, len(ids), IN_LIST):
+            chunk = ids[i:i + IN_LIST]
+            history_rows += self._execute(HISTORY_SQL.format(ids=", ".join("?" for _ in chunk)), chunk).fetchall()
+        return assembled(rows, history_rows)
+
+    def _stored(self, complaint_id: str, version: int) -> tuple[Complaint | None, Row | None]:
+        """The stored content of a complaint at ``version``, and its row, as far as this unit already holds
+        them (no query)."""
+        written = self._written.get(complaint_id)
+        if written is not None:
+            return written if written[0].version == version else (None, None)
+        return self._cache.entry(complaint_id, version) or (None, None)
+
+    def save(self, complaint: Complaint) -> Complaint:
+        saved = replace(complaint, {"version": complaint.version + 1})
+        row = complaint_row(saved)
+        before, before_row = self._stored(complaint.id, complaint.version)
+        columns = columns_to_set(row, before, before_row)
+        sets = (*(row[i] for i in columns), complaint.id, complaint.version,
+                *((saved.serial, saved.id) if SERIAL_AT in columns else ()))
+        rows = None if before is None else transition_rows(saved, len(before.history))
+        if rows is not None and len(rows) == 1 and self._save_with_its_transition(columns, sets, rows[0], saved):
+            self._written[saved.id] = (saved, row)
+            return saved
+        self._update(update_statement(columns), sets, saved)
+        if rows is None:
+            found = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?", (complaint.id,)).fetchone()
+            rows = transition_rows(saved, as_int(found[0]) if found else 0)
+        if len(rows) == 1:  # one verb, one transition: execute skips executemany's cursor set-up
+            self._execute(INSERT_TRANSITION, rows[0])
+        else:
+            self._executemany(INSERT_TRANSITION, rows)
+        self._written[saved.id] = (saved, row)
+        return saved
+
+    def _save_with_its_transition(self, columns: tuple[int, ...], sets: Row, transition: Row, saved: Complaint) -> bool:
+        """A backend that can send the save and its one transition row as one statement does so and says True
+        (PostgreSQL: one round trip); here they go as two statements."""
+        return False
+
+    def _update(self, statement: str, args: Params, saved: Complaint) -> None:
+        """The optimistic update of a save: a stale copy, a complaint that is gone or a serial another
+        complaint holds match no row, and are told apart afterwards."""
+        try:
+            matched = self._execute(statement, args).rowcount
+        except self._dialect.integrity_error:  # another unit took the serial meanwhile (a server's race)
+            self._serial_taken(saved)
+        if matched == 0:
+            self._not_saved(saved)
+
+    def _not_saved(self, saved: Complaint) -> NoReturn:
+        """A save that matched no row: the complaint is gone, was saved meanwhile from another copy, or the
+        serial it sets is another complaint's."""
+        found = self._execute("SELECT version FROM complaints WHERE id = ?", (saved.id,)).fetchone()
+        if found is None:
+            raise NotFound("complaint", saved.id)
+        if as_int(found[0]) != saved.version - 1:
+            raise ConcurrencyError(saved.id, expected=saved.version - 1, actual=as_int(found[0]))
+        self._serial_taken(saved)
+
+    @staticmethod
+    def _serial_taken(complaint: Complaint) -> NoReturn:
+        raise ValidationError.of("complaint serial", complaint.serial,
+                                 f"a serial not already stored (complaint {complaint.id})")
+
+    def commit(self) -> None:
+        """Statements outside a transaction commit on their own: a unit of work's transaction commits it."""
+        raise StorageError("nothing to commit: these reads run outside a unit of work", location=self.location)
+
+    def _committed(self) -> None:
+        for complaint, row in self._written.values():
+            self._cache.put(complaint, row)
+        self._written = {}
+
+    # ----------------------------------------------------------------------------- reads
+    def frame(self, *, period: str | Period | None = None, office: str | None = None,
+              tz: str = "Asia/Shanghai") -> FactColumns:
+        """The fact columns (numpy) of complaints received in ``period`` (local time in ``tz``) and ``office``,
+        read straight from the fact columns of the complaint rows."""
+        args: list[Value] = []
+        where = office_terms(office, args, self._dialect, by_receipt=period is not None)
+        if period is not None:
+            start, end = Period.parse(period).bounds(tz)
+            where.append("received_us >= ? AND received_us < ?")
+            args.extend((to_us(start), to_us(end)))
+        sql = f"SELECT {', '.join(NAMES)} FROM complaints"
+        sql += (" WHERE " + " AND ".join(where) if where else "")
+        sql += f" ORDER BY received_us, id{self._dialect.by_code_point}"
+        return columns(self._execute(sql, args).fetchall())
+
+    def find(self, *, office: str | None = None, status: Status | None = None,
+             due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
+             received_before: dt.datetime | None = None) -> list[Complaint]:
+        due_before, received_from, received_before = (
+            aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
+            aware_or_none("received_before", received_before))
+        args: list[Value] = []
+        by_receipt = received_from is not None or received_before is not None
+        where = office_terms(office, args, self._dialect, by_receipt=by_receipt)
+        if received_from is not None:
+            where.append("received_us >= ?")
+            args.append(to_us(received_from))
+        if received_before is not None:
+            where.append("received_us < ?")
+            args.append(to_us(received_before))
+        if status is not None:
+            where.append("status = ?")
+            args.append(status.value)
+        if due_before is not None:
+            where.extend(("next_due_us < ?", STILL_OPEN))
+            args.append(to_us(due_before))
+        if due_before is not None or (status is not None and status is not Status.CLOSED):
+            where.append(LIVE)  # implied by the terms above; spelled out so the planner uses the live index
+        found = "FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
+        # the histories by the same condition, not by the ids found: sent together, one round trip to a server
+        order = f"ORDER BY received_us, id{self._dialect.by_code_point}"
+        docs, rows = self._fetch_each([(f"SELECT id, doc {found} {order}", tuple(args)),
+                                       (HISTORY_SQL.format(ids=f"SELECT id {found}"), tuple(args))])
+        return assembled(docs, rows)
+
+    def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
+        """Ids of open complaints with a running clock due before the instant: the indexed overdue query,
+        without reading documents."""
+        sql = f"SELECT id FROM complaints WHERE next_due_us < ? AND {STILL_OPEN} AND {LIVE}"
+        args: list[Value] = [to_us(aware("due_before", due_before))]
+        if office is not None:
+            sql += " AND office = ?"
+            args.append(office)
+        return [as_str(row[0]) for row in self._execute(sql, args).fetchall()]
+
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
+                      limit: int | None = 100) -> list[Complaint]:
+        """Open complaints with a running clock due before the instant, most overdue first (a plain query: a
+        SQLite unit of work holds the write lock; PostgreSQL locks the rows, see its repository)."""
+        return self._complaints(self._execute(*self._claim_statement(due_before, office, limit, "")).fetchall())
+
+    def _claim_statement(self, due_before: dt.datetime, office: str | None, limit: int | None,
+                         lock: str) -> tuple[str, list[Value]]:
+        sql = f"SELECT id, doc FROM complaints WHERE next_due_us < ? AND {STILL_OPEN} AND {LIVE}"
+        args: list[Value] = [to_us(aware("due_before", due_before))]
+        if office is not None:
+            sql += " AND office = ?"
+            args.append(office)
+        sql += f" ORDER BY next_due_us, id{self._dialect.by_code_point}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return sql + lock, args
+
+    def offices(self) -> list[str]:
+        # sorted here: a server's collation may order text otherwise than every other backend
+        return sorted(as_str(row[0]) for row in self._execute(OFFICES_SQL).fetchall())
+
+    def received_span(self, *, office: str | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+        args: tuple[str, ...] = ()
+        if office is not None:  # both ends of the office's part of the office index
+            sql, args = "SELECT min(received_us), max(received_us) FROM complaints WHERE office = ?", (office,)
+        else:  # both ends of each office's part
+            sql = ("SELECT min(first), max(last) FROM (SELECT "
+                   "(SELECT min(received_us) FROM complaints WHERE office = offices.office) AS first, "
+                   "(SELECT max(received_us) FROM complaints WHERE office = offices.office) AS last "
+                   f"FROM ({OFFICES_SQL}) AS offices) AS spans")
+        found = self._execute(sql, args).fetchone()
+        if found is None or found[0] is None:
+            return None
+        return from_us(as_int(found[0])), from_us(as_int(found[1]))
+
+    def next_number(self, sequence: str) -> int:
+        row = self._execute(
+            "INSERT INTO sequences (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value", (sequence,)).fetchone()
+        if row is None:
+            raise StorageError(f"the database {self.location} allocated no number for {sequence!r}",
+                               location=self.location)
+        return as_int(row[0])
+
+    def history(self, complaint_id: str) -> list[Row]:
+        """The append-only transition rows of a complaint, in order: (seq, event, source, target, actor, role,
+        at, note, office)."""
+        return [tuple(r) for r in self._execute(
+            "SELECT seq, event, source, target, actor, role, at, note, office FROM transitions WHERE complaint_id = ? "
+            "ORDER BY seq", (complaint_id,)).fetchall()]
+
+    # ----------------------------------------------------------------------------- CAPA and announcements
+    def add_capa(self, report: CAPAReport) -> CAPAReport:
+        if self._execute("INSERT INTO capas VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         (report.number, report.office, report.version, to_document(report))).rowcount == 0:
+            raise ValidationError.of("CAPA number", report.number, "a number not already stored")
+        return report
+
+    def get_capa(self, number: str) -> CAPAReport:
+        row = self._execute("SELECT doc FROM capas WHERE number = ?", (number,)).fetchone()
+        if row is None:
+            raise NotFound("CAPA report", number)
+        return from_document(as_str(row[0]), CAPAReport, key=number)
+
+    def save_capa(self, report: CAPAReport) -> CAPAReport:
+        saved = replace(report, {"version": report.version + 1})
+        cur = self._execute("UPDATE capas SET version = ?, doc = ? WHERE number = ? AND version = ?",
+                            (saved.version, to_document(saved), report.number, report.version))
+        if cur.rowcount == 0:
+            found = self._execute("SELECT version FROM capas WHERE number = ?", (report.number,)).fetchone()
+            if found is None:
+                raise NotFound("CAPA report", report.number)
+            raise ConcurrencyError(report.number, expected=report.version, actual=as_int(found[0]))
+        return saved
+
+    def find_capas(self, *, office: str | None = None) -> list[CAPAReport]:
+        sql = "SELECT number, doc FROM capas"
+        args: tuple[str, ...] = ()
+        if office is not None:
+            sql, args = sql + " WHERE office = ?", (office,)
+        return [from_document(as_str(doc), CAPAReport, key=as_str(k))
+                for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]
+
+    def add_announcement(self, announcement: Announcement) -> Announcement:
+        if self._execute("INSERT INTO announcements VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                         (announcement.number, announcement.office, to_document(announcement))).rowcount == 0:
+            raise ValidationError.of("announcement number", announcement.number, "a number not already stored")
+        return announcement
+
+    def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
+        sql = "SELECT number, doc FROM announcements"
+        args: tuple[str, ...] = ()
+        if office is not None:
+            sql, args = sql + " WHERE office = ?", (office,)
+        return [from_document(as_str(doc), Announcement, key=as_str(k))
+                for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]
