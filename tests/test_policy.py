@@ -181,3 +181,25 @@ def test_each_bad_setting_is_refused_with_its_path(setting: dict[str, object], p
     with pytest.raises(PolicyError) as err:
         ce.Policy.from_dict(setting)
     assert any(p == path and fragment in why for p, why in err.value.problems), err.value.problems
+
+
+def test_a_policys_notice_file_is_read_once_when_the_policy_loads(tmp_path: Path) -> None:
+    """Files at the edge: the policy reads its notice file when it is loaded (relative to the policy file), and
+    the calendar is built from the object it holds — the file is not read again."""
+    notice = tmp_path / "cn-2027.toml"
+    notice.write_text('published_through = 2027\n[notice.2027]\nholidays = ["2027-01-01"]\nworkdays = []\n',
+                      encoding="utf-8")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text('calendar_notice = "cn-2027.toml"\n', encoding="utf-8")
+    policy = ce.Policy.from_toml(policy_file)
+    notice.unlink()
+    assert policy.calendar().published_through == 2027
+    assert not policy.calendar().is_working_day(dt.date(2027, 1, 1))
+    assert ce.Policy.from_dict(policy.to_dict()) == policy  # the notice travels inline as a table
+
+
+def test_a_calendar_takes_a_notice_object_not_a_path(tmp_path: Path) -> None:
+    from complaint_engine.rules import WorkingCalendar
+
+    with pytest.raises(ce.CalendarError, match="a CalendarNotice"):
+        WorkingCalendar.for_region("CN", notice=str(tmp_path / "cn.toml"))  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ from complaint_engine.model import (
 )
 from complaint_engine.policy import Category, Department, Policy
 from complaint_engine.rules.sla import ClockState, Deadline, Responsible
+from complaint_engine.tomlfile import read_calendar_notice
 
 __all__ = [
     "Actor",
@@ -83,5 +84,6 @@ __all__ = [
     "Urgency",
     "ValidationError",
     "Verification",
+    "read_calendar_notice",
 ]
 __version__ = "0.1.0"

@@ -28,7 +28,7 @@ from complaint_engine.rules.deadlines import (
     WorkingDays,
 )
 from complaint_engine.rules.text import parse_rule, rule_text
-from complaint_engine.tomlfile import read_toml
+from complaint_engine.tomlfile import read_calendar_notice, read_toml
 
 __all__ = ["COMPLAINT_EVENTS", "Category", "Department", "Policy"]
 
@@ -131,7 +131,7 @@ class Policy:
     region: str = "CN"
     subdivision: str | None = None
     tz: str = "Asia/Shanghai"
-    calendar_notice: str | None = None
+    calendar_notice: CalendarNotice | None = None  # read once, when the policy is loaded
     business_hours: tuple[tuple[str, str], ...] = ()
     on_provisional: str = "warn"
     # time limits
@@ -204,7 +204,7 @@ class Policy:
         """The working-day calendar this policy counts on (built once per set of arguments)."""
         return WorkingCalendar.for_region(
             self.region, subdivision=self.subdivision, tz=self.tz, business_hours=self.business_hours or None,
-            notice=CalendarNotice.from_toml(self.calendar_notice) if self.calendar_notice else None,
+            notice=self.calendar_notice,
             on_provisional=self.on_provisional,  # type: ignore[arg-type]
         )
 
@@ -284,11 +284,15 @@ class Policy:
     def from_toml(cls, path: str | Path) -> Policy:
         """Load a policy file; every problem is reported with its path."""
         data = read_toml(path, "policy file", PolicyError)
-        return cls.from_dict(data)
+        return cls.from_dict(data, folder=Path(path).parent)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        """Build from plain data (the shape of :meth:`to_dict`); a ``preset`` key starts from a preset."""
+    def from_dict(cls, data: Mapping[str, Any], *, folder: Path | None = None) -> Policy:
+        """Build from plain data (the shape of :meth:`to_dict`); a ``preset`` key starts from a preset.
+
+        ``calendar_notice`` is the notice itself (a table, as :meth:`to_dict` writes it) or the path of a notice
+        file, read here once: relative to ``folder`` (the policy file's, for :meth:`from_toml`) when it is
+        there, else to the working directory."""
         problems: list[tuple[str, str]] = []
         data = dict(data)
         preset = data.pop("preset", "default")
@@ -305,7 +309,7 @@ class Policy:
                 problems.append((path, f"unknown setting; allowed: {sorted(fields)}"))
                 continue
             try:
-                changes[key] = _convert(key, raw, path, problems)
+                changes[key] = _convert(key, raw, path, problems, folder)
             except (ValidationError, TypeError, ValueError, KeyError) as exc:
                 problems.append((path, str(exc)))
         try:
@@ -350,15 +354,43 @@ def _plain(key: str, value: Any) -> Any:
         return [list(pair) for pair in value]
     if key == "targets":
         return dict(value)
+    if key == "calendar_notice" and isinstance(value, CalendarNotice):
+        return _notice_data(value)
     if value is None:
         return "none"
     return value
 
 
-def _convert(key: str, raw: Any, path: str, problems: list[tuple[str, str]]) -> Any:
+def _notice(raw: object, folder: Path | None) -> CalendarNotice | None:
+    if raw in (None, "none"):
+        return None
+    if isinstance(raw, Mapping):
+        return CalendarNotice.from_dict(raw)
+    if not isinstance(raw, str):
+        raise ValidationError.of("calendar_notice", raw, "the path of a notice file, or the notice as a table")
+    path = Path(raw)
+    if folder is not None and not path.is_absolute() and (folder / path).exists():
+        path = folder / path
+    return read_calendar_notice(path)
+
+
+def _notice_data(notice: CalendarNotice) -> dict[str, Any]:
+    data: dict[str, Any] = {"notice": {str(year): {"holidays": [d.isoformat() for d in off],
+                                                  "workdays": [d.isoformat() for d in on]}
+                                       for year, (off, on) in sorted(notice.notices.items())},
+                            "company": {"holidays": [d.isoformat() for d in notice.holidays],
+                                        "workdays": [d.isoformat() for d in notice.workdays]}}
+    if notice.published_through is not None:
+        data["published_through"] = notice.published_through
+    return data
+
+
+def _convert(key: str, raw: Any, path: str, problems: list[tuple[str, str]], folder: Path | None) -> Any:
     if key in RULE_FIELDS:
         return None if raw in (None, "none") else parse_rule(raw)
-    if key in ("subdivision", "calendar_notice"):
+    if key == "calendar_notice":
+        return _notice(raw, folder)
+    if key == "subdivision":
         return None if raw in (None, "none") else str(raw)
     if key == "permissions":
         if not isinstance(raw, Mapping):

@@ -1,4 +1,5 @@
-"""Reading a TOML settings file (a policy, a calendar notice) with one kind of error for every failure."""
+"""Files at the edge: reading a TOML settings file (a policy, a calendar notice) with one kind of error for every
+failure. Nothing in ``rules/`` or the domain core reads a file; they take the objects read here."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from complaint_engine.errors import ValidationError
+from complaint_engine.errors import CalendarError, ValidationError
+from complaint_engine.rules.calendar import CalendarNotice
 
-__all__ = ["read_toml"]
+__all__ = ["read_calendar_notice", "read_toml"]
 
 
 def read_toml(path: str | Path, what: str, error: type[ValidationError]) -> dict[str, Any]:
@@ -20,3 +22,9 @@ def read_toml(path: str | Path, what: str, error: type[ValidationError]) -> dict
         raise error.of(what, str(p), f"a readable UTF-8 TOML file ({exc})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise error.of(what, str(p), f"valid TOML ({exc})") from exc
+
+
+def read_calendar_notice(path: str | Path) -> CalendarNotice:
+    """A calendar notice file (next year's official notice, company days; see docs/deadlines.md), read once;
+    pass the result to ``WorkingCalendar.for_region(notice=...)`` or a policy's ``calendar_notice``."""
+    return CalendarNotice.from_dict(read_toml(path, "calendar file", CalendarError))

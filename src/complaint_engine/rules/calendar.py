@@ -19,7 +19,6 @@ import datetime as dt
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal, cast, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,7 +29,6 @@ import numpy.typing as npt
 
 from complaint_engine.errors import CalendarError
 from complaint_engine.frozen import FrozenDict, frozen_dict, readonly_bool, readonly_int
-from complaint_engine.tomlfile import read_toml
 
 __all__ = [
     "CalendarNotice",
@@ -110,12 +108,6 @@ class CalendarNotice:
     holidays: tuple[dt.date, ...] = ()
     workdays: tuple[dt.date, ...] = ()
     published_through: int | None = None
-
-    @classmethod
-    def from_toml(cls, path: str | Path) -> CalendarNotice:
-        """Load a TOML file; see docs/deadlines.md for the layout."""
-        data = read_toml(path, "calendar file", CalendarError)
-        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CalendarNotice:
@@ -227,13 +219,14 @@ class WorkingCalendar:
         published_through: int | None = None,
         business_hours: Sequence[tuple[dt.time | str, dt.time | str]] | None = None,
         tz: str | ZoneInfo | None = None,
-        notice: CalendarNotice | str | Path | None = None,
+        notice: CalendarNotice | None = None,
         years: tuple[int, int] = DEFAULT_YEARS,
         on_provisional: OnProvisional = "warn",
     ) -> WorkingCalendar:
         """The working-day calendar of a python-holidays region.
 
-        ``notice`` (a :class:`CalendarNotice` or a TOML path) adds official notices for years the
+        ``notice`` (a :class:`CalendarNotice`; ``complaint_engine.read_calendar_notice`` reads one from a
+        TOML file) adds official notices for years the
         data does not have yet and company overrides; ``extra_holidays``/``extra_workdays`` add
         company days on top. ``published_through`` is the last year with an official notice
         (default for CN: the last year in the data, or a loaded notice's year); later years are
@@ -252,8 +245,9 @@ class WorkingCalendar:
         if not (isinstance(first, int) and isinstance(last, int) and 1900 <= first <= last <= 2199):
             raise CalendarError.of("years", years, "(first, last) with 1900 <= first <= last <= 2199")
         zone = cls._zone(code, tz)
-        if isinstance(notice, (str, Path)):
-            notice = CalendarNotice.from_toml(notice)
+        if notice is not None and not isinstance(notice, CalendarNotice):
+            raise CalendarError.of("notice", notice, "a CalendarNotice (read a file with "
+                                   "complaint_engine.read_calendar_notice)")
         notice = notice or CalendarNotice()
         extra_off = [_to_date(d, "extra holiday") for d in extra_holidays] + list(notice.holidays)
         extra_on = [_to_date(d, "extra workday") for d in extra_workdays] + list(notice.workdays)
