@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 import complaint_engine as ce
-from complaint_engine.facts import NAMES, to_us
+from complaint_engine.facts import NAMES
+from complaint_engine.instants import to_us
 from complaint_engine.model import replace
 from complaint_engine.period import Period
 from complaint_engine.storage import SQLiteRepository

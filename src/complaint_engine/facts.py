@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from complaint_engine.instants import to_us
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue", "columns", "facts_of", "from_us",
-           "to_us"]
+__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue", "columns", "facts_of"]
 
 FactValue = str | int | None
 """A cell of a fact row: text, a count or flag, UTC microseconds — or NULL."""
@@ -31,8 +31,6 @@ FactColumns = dict[str, npt.NDArray[Any]]
 dtype differs by column, so the arrays are typed by name at their use)."""
 
 NULL_US = np.iinfo(np.int64).min  # views as NaT in datetime64[us]
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-US = dt.timedelta(microseconds=1)
 CLOCKS = ("reply", "arrival", "repair", "callback")
 _TEXT = ("id", "office", "serial", "category", "channel", "department", "unit", "status", "severity", "urgency",
          "satisfaction")
@@ -52,16 +50,6 @@ NAMES = tuple(n for n, _ in FACT_COLUMNS)
 
 
 _SATISFACTIONS = tuple(Satisfaction)  # answer counts are columns in this order
-
-
-def to_us(instant: dt.datetime) -> int:
-    """UTC microseconds since the epoch of an aware instant: how stores and fact rows keep instants."""
-    return (instant - EPOCH) // US
-
-
-def from_us(us: int) -> dt.datetime:
-    """The aware UTC instant of :func:`to_us`'s microseconds."""
-    return EPOCH + dt.timedelta(microseconds=us)
 
 
 def _us(instant: dt.datetime | None) -> int | None:

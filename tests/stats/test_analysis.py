@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from tests.conftest import CALLBACK, MANAGER, RECEPTION, TECH, at
 
 import complaint_engine as ce
-from complaint_engine.facts import NAMES, columns, facts_of, to_us
+from complaint_engine.facts import NAMES, columns, facts_of
+from complaint_engine.instants import to_us
 from complaint_engine.period import Period
 from complaint_engine.stats import (
     ComplaintFrame,

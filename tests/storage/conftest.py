@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import MANAGER, MONDAY, RECEPTION
 
 import complaint_engine as ce
-from complaint_engine.facts import facts_of, to_us
+from complaint_engine.facts import facts_of
+from complaint_engine.instants import to_us
 from complaint_engine.serialization import to_dict
 from complaint_engine.storage import InMemoryRepository, SQLiteRepository
 from complaint_engine.storage.schema import next_due_us, transition_rows

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from complaint_engine.errors import CalendarError
 from complaint_engine.frozen import FrozenDict, frozen_dict, readonly_bool, readonly_int
+from complaint_engine.instants import EPOCH, from_us, to_us
 
 __all__ = [
     "CalendarNotice",
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 UTC = dt.UTC
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_DAY = 86_400_000_000
 OnProvisional = Literal["warn", "raise", "ignore"]
 DayArray = npt.NDArray[np.datetime64]
@@ -526,11 +526,11 @@ class WorkingCalendar:
         """UTC microseconds since the epoch of an aware datetime; naive ones are refused."""
         if not isinstance(instant, dt.datetime) or instant.utcoffset() is None:
             raise CalendarError.of("instant", instant, "a timezone-aware datetime")
-        return (instant - EPOCH) // dt.timedelta(microseconds=1)
+        return to_us(instant)
 
     def from_us(self, us: int) -> dt.datetime:
         """The aware datetime, in the calendar's zone, of UTC microseconds since the epoch."""
-        return (EPOCH + dt.timedelta(microseconds=int(us))).astimezone(self.tz)
+        return from_us(us).astimezone(self.tz)
 
     def local_day_indices(self, instants_us: IntArray) -> IntArray:
         """Bulk: index of the local day of each UTC-microsecond instant (DST-aware)."""

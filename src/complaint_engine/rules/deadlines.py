@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.instants import as_utc_us
 from complaint_engine.rules.calendar import IntArray, WorkingCalendar
 
 __all__ = [
@@ -48,16 +49,6 @@ US_PER_MINUTE = 60_000_000
 def _positive_int(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValidationError.of(attribute.name, value, "an integer >= 1")
-
-
-def as_utc_us(starts: npt.ArrayLike) -> IntArray:
-    """A ``datetime64`` array of UTC instants as int64 microseconds; NaT is refused."""
-    arr = np.asarray(starts)
-    if arr.dtype.kind != "M":
-        raise ValidationError.of("instants", arr.dtype, "a numpy datetime64 array of UTC instants")
-    if np.isnat(arr).any():
-        raise ValidationError.of("instant", "NaT", "real instants")
-    return arr.astype("datetime64[us]").astype(np.int64)
 
 
 def _us_array(values: IntArray) -> npt.NDArray[np.datetime64]:

@@ -19,8 +19,9 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import replace
+from complaint_engine.instants import as_utc_us, to_datetime64
 from complaint_engine.rules.calendar import WorkingCalendar
-from complaint_engine.rules.deadlines import DeadlineRule, Pause, as_utc_us
+from complaint_engine.rules.deadlines import DeadlineRule, Pause
 
 __all__ = ["ClockState", "Deadline", "Responsible", "breached", "overdue"]
 
@@ -143,5 +144,5 @@ def _now64(now: dt.datetime | np.datetime64) -> np.datetime64:
     if isinstance(now, dt.datetime):
         if now.utcoffset() is None:
             raise ValidationError.of("now", now, "a timezone-aware datetime")
-        return np.datetime64(now.astimezone(dt.UTC).replace(tzinfo=None), "us")
+        return to_datetime64(now)
     return np.datetime64(int(as_utc_us(np.array([now]))[0]), "us")

@@ -18,11 +18,12 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.facts import FACT_COLUMNS, columns, facts_of
-from complaint_engine.model import Complaint
+from complaint_engine.instants import to_datetime64
+from complaint_engine.model import Complaint, Status
 from complaint_engine.period import Period
 from complaint_engine.stats.pareto import ParetoTable, pareto
 
-__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of"]
+__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "valid_mask"]
 
 CATEGORICAL = ("office", "category", "channel", "department", "unit", "building", "status", "severity", "urgency",
                "satisfaction")
@@ -106,7 +107,7 @@ class ComplaintFrame:
 
     def valid(self) -> ComplaintFrame:
         """The valid complaints: every row except referrals (which the KPIs and Pareto tables leave out)."""
-        return self.take(np.asarray(self.columns["status"] != "referred", dtype=bool))
+        return self.take(valid_mask(self.columns["status"]))
 
     def select(self, *, period: str | Period | None = None, office: str | None = None,
                category: str | None = None, before: dt.datetime | None = None) -> ComplaintFrame:
@@ -172,5 +173,11 @@ class ComplaintFrame:
         return pd.DataFrame(data)
 
 
+def valid_mask(status: Array) -> npt.NDArray[np.bool_]:
+    """Rows of valid complaints: every status but ``referred`` (E-classify: only valid complaints go on). The
+    one place this rule is spelled for the analysis."""
+    return np.asarray(status != Status.REFERRED.value, dtype=bool)
+
+
 def _us64(instant: dt.datetime) -> np.datetime64:
-    return np.datetime64(instant.astimezone(dt.UTC).replace(tzinfo=None), "us")
+    return to_datetime64(instant)

@@ -20,9 +20,10 @@ import numpy.typing as npt
 
 from complaint_engine.facts import CLOCKS
 from complaint_engine.frozen import deep_frozen, frozen_count_map, frozen_dict
+from complaint_engine.instants import to_datetime64
 from complaint_engine.model import CAPAReport, Satisfaction
 from complaint_engine.policy import Policy
-from complaint_engine.stats.frame import ComplaintFrame
+from complaint_engine.stats.frame import ComplaintFrame, valid_mask
 from complaint_engine.stats.recurrence import capa_recurrence, repeat_mask
 
 __all__ = ["KPI", "Durations", "KPIReport", "Rate", "compute_kpis"]
@@ -143,9 +144,9 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
                  capas: Sequence[CAPAReport] = ()) -> KPIReport:
     """Every KPI of the frame's complaints, judged at ``as_of`` (usually the end of the period)."""
     f = frame
-    now = np.datetime64(as_of.astimezone(dt.UTC).replace(tzinfo=None), "us")
+    now = to_datetime64(as_of)
     status = f["status"]
-    valid = status != "referred"
+    valid = valid_mask(status)
     closed = valid & ~np.isnat(f["closed_us"]) & (f["closed_us"] <= now)
     reached = valid & (f["callback_reached"] == 1)
     targets = policy.targets

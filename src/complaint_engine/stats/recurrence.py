@@ -17,8 +17,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from complaint_engine.instants import to_datetime64
 from complaint_engine.model import CAPAReport
-from complaint_engine.stats.frame import ComplaintFrame
+from complaint_engine.stats.frame import ComplaintFrame, valid_mask
 
 __all__ = ["Finding", "capa_recurrence", "find_recurring", "find_widespread", "repeat_mask"]
 
@@ -53,7 +54,7 @@ class Finding:
 
 
 def _valid(frame: ComplaintFrame) -> npt.NDArray[np.bool_]:
-    return np.asarray(frame["status"] != "referred", dtype=bool)
+    return valid_mask(frame["status"])
 
 
 def repeat_mask(frame: ComplaintFrame, window_days: int) -> npt.NDArray[np.bool_]:
@@ -146,7 +147,7 @@ def capa_recurrence(frame: ComplaintFrame, capas: Sequence[CAPAReport], window_d
         if not rows:
             continue
         places = {(frame.codes["unit"][r], frame.codes["category"][r]) for r in rows}
-        start = np.datetime64(capa.implemented_at.astimezone(dt.UTC).replace(tzinfo=None), "us")
+        start = to_datetime64(capa.implemented_at)
         end = start + np.timedelta64(window_days * DAY_US, "us")
         window = (received > start) & (received <= end) & _valid(frame)
         hits = [i for i in np.flatnonzero(window) if (frame.codes["unit"][i], frame.codes["category"][i]) in places]

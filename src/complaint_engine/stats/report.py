@@ -17,7 +17,7 @@ from complaint_engine.model import CAPAReport, CAPAStatus
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
 from complaint_engine.stats.counts import PeriodCounts, crosstab, period_label
-from complaint_engine.stats.frame import ComplaintFrame
+from complaint_engine.stats.frame import ComplaintFrame, valid_mask
 from complaint_engine.stats.kpi import KPIReport, compute_kpis
 from complaint_engine.stats.pareto import ParetoTable
 from complaint_engine.stats.recurrence import Finding, find_recurring, find_widespread
@@ -39,7 +39,7 @@ def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequenc
     div = {"month": 1, "quarter": 3, "half": 6, "year": 12}[freq]
     first = (period.start.year * 12 + period.start.month - 1) // div
     last = (period.end.year * 12 + period.end.month - 1) // div
-    valid = frame["status"] != "referred"
+    valid = valid_mask(frame["status"])
     n = last - first
     rows = np.where(valid & (idx >= first) & (idx < last), idx - first, -1)
     labels = frame.labels["category"]
@@ -206,7 +206,7 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
     _start, end = p.bounds(frame.zone)
     judged = as_of or end
     selected = frame.select(period=p, office=office)
-    valid = int((selected["status"] != "referred").sum())
+    valid = int(valid_mask(selected["status"]).sum())
     monthly = monthly_counts(selected, p, households=households,
                              categories=[c.code for c in policy.categories])
     totals = monthly.totals

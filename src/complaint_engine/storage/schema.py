@@ -16,7 +16,8 @@ import operator
 from collections.abc import Callable
 from typing import cast
 
-from complaint_engine.facts import FACT_COLUMNS, NAMES, facts_of, to_us
+from complaint_engine.facts import FACT_COLUMNS, NAMES, facts_of
+from complaint_engine.instants import to_us
 from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
 from complaint_engine.rules.sla import ClockState
 from complaint_engine.serialization import from_legacy_document, to_document

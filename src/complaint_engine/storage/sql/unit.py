@@ -9,7 +9,8 @@ from typing import NoReturn, TypeVar
 
 from complaint_engine.clock import aware, aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
-from complaint_engine.facts import NAMES, FactColumns, columns, from_us, to_us
+from complaint_engine.facts import NAMES, FactColumns, columns
+from complaint_engine.instants import from_us, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
 from complaint_engine.period import Period
 from complaint_engine.serialization import from_document, to_document

@@ -1,0 +1,42 @@
+"""The one home of instant conversions. Instants are aware datetimes; stores, fact rows and the bulk paths keep
+them as UTC microseconds since the epoch (int64, ``datetime64[us]`` in numpy). A zone is for display and
+calendar arithmetic only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import numpy.typing as npt
+
+from complaint_engine.errors import ValidationError
+
+__all__ = ["EPOCH", "US", "as_utc_us", "from_us", "to_datetime64", "to_us"]
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+US = dt.timedelta(microseconds=1)
+
+
+def to_us(instant: dt.datetime) -> int:
+    """UTC microseconds since the epoch of an aware instant."""
+    return (instant - EPOCH) // US
+
+
+def from_us(us: int) -> dt.datetime:
+    """The aware UTC instant of :func:`to_us`'s microseconds."""
+    return EPOCH + dt.timedelta(microseconds=int(us))
+
+
+def to_datetime64(instant: dt.datetime) -> np.datetime64:
+    """The instant as a numpy ``datetime64[us]`` in UTC (how fact columns hold instants)."""
+    return np.datetime64(to_us(instant), "us")
+
+
+def as_utc_us(instants: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """A ``datetime64`` array of UTC instants as int64 microseconds; NaT is refused."""
+    arr = np.asarray(instants)
+    if arr.dtype.kind != "M":
+        raise ValidationError.of("instants", arr.dtype, "a numpy datetime64 array of UTC instants")
+    if np.isnat(arr).any():
+        raise ValidationError.of("instant", "NaT", "real instants")
+    return arr.astype("datetime64[us]").astype(np.int64)
