@@ -95,9 +95,9 @@ def main() -> None:
 
     clock = ce.FixedClock(T0 + dt.timedelta(days=400))
     repos = [repo, PostgresRepository(dsn)]  # a second desk's repository: another process, its own cache
-    counters = [Counting(r._conn) for r in repos]
+    counters = [Counting(r.pg_connection) for r in repos]
     for r, counting in zip(repos, counters, strict=True):
-        r._conn = counting  # type: ignore[assignment]  # the benchmark looks inside, on purpose
+        r.connection = r.pg_connection = counting  # type: ignore[assignment]  # the benchmark looks inside
     desks = [ce.ComplaintDesk(repository=r, clock=clock) for r in repos]
     bare = [raw_batch()]
 
@@ -137,7 +137,7 @@ def main() -> None:
     print(f"raw single-row transaction {statistics.median(bare) * 1e3:.3f} ms (3 round trips), median of "
           f"{len(bare)} batches of 50")
     for r, counting in zip(repos, counters, strict=True):
-        r._conn = counting.conn  # type: ignore[assignment]
+        r.connection = r.pg_connection = counting.conn  # type: ignore[assignment]
         r.close()
     raw.close()
 

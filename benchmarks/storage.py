@@ -200,14 +200,14 @@ def main() -> None:
         def __getattr__(self, name: str) -> object:
             return getattr(self.conn, name)
 
-    repo._conn = Recording(repo._conn)  # type: ignore[assignment]  # the benchmark looks inside, on purpose
+    repo.connection = Recording(repo.connection)  # type: ignore[assignment]  # the benchmark looks inside
     for r in range(replay_rounds):
         for verb, by, params in PATH:
             clock.advance(minutes=1)
             verb_now[0] = verb
             for i in ids[r * batch:(r + 1) * batch]:
                 getattr(desk, verb)(i, by=by, **params)
-    repo._conn = repo._conn.conn  # type: ignore[attr-defined]
+    repo.connection = repo.connection.conn  # type: ignore[attr-defined]
     copy = sqlite3.connect(folder / "replay.sqlite", isolation_level=None)
     copy.execute("PRAGMA synchronous = FULL")
     copy_seq = iter(range(10**9))

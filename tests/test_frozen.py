@@ -73,7 +73,7 @@ def test_arrays_inside_frozen_results_are_read_only() -> None:
         table.counts[0] = 99
     cal = WorkingCalendar.for_region("CN")
     with pytest.raises(ValueError, match="read-only"):
-        cal.is_work[0] = True
+        cal.days.is_work[0] = True
     caller = np.array([3, 1])
     pareto(["a", "b"], counts=caller)
     caller[0] = 4  # the caller's own array stays theirs

@@ -27,7 +27,8 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.instants import as_utc_us
-from complaint_engine.rules.calendar import IntArray, WorkingCalendar
+from complaint_engine.rules.calendar import WorkingCalendar
+from complaint_engine.rules.days import IntArray
 
 __all__ = [
     "CalendarDays",
@@ -77,16 +78,16 @@ class DeadlineRule(Protocol):
 def _memoized(kind: str, n: int, start: dt.datetime, calendar: WorkingCalendar,
               last_day: Callable[[int, WorkingCalendar], int]) -> dt.datetime:
     """A day-based deadline: end of ``last_day(local start day)``, memoized per calendar."""
-    index = calendar.local_index(start)
+    index = calendar.days.local_index(start)
     key = (kind, n, index)
-    found = calendar.due_memo.get(key)
+    found = calendar.days.due_memo.get(key)
     if found is not None:
         return found
     last = last_day(index, calendar)
-    calendar.check_provisional(last)
-    due = calendar.midnight(last + 1)
-    if last < calendar.first_provisional_index:
-        calendar.due_memo[key] = due
+    calendar.days.check_provisional(last)
+    due = calendar.days.midnight(last + 1)
+    if last < calendar.days.first_provisional_index:
+        calendar.days.due_memo[key] = due
     return due
 
 
@@ -99,12 +100,12 @@ def _check_pauses(pauses: Sequence[Pause]) -> None:
 def _local_days(calendar: WorkingCalendar, pauses: Sequence[Pause]) -> int:
     """Whole local days between pause starts and ends (summed)."""
     _check_pauses(pauses)
-    return sum(calendar.local_index(b) - calendar.local_index(a) for a, b in pauses)
+    return sum(calendar.days.local_index(b) - calendar.days.local_index(a) for a, b in pauses)
 
 
 def _wall_us(calendar: WorkingCalendar, pauses: Sequence[Pause]) -> int:
     _check_pauses(pauses)
-    return sum(calendar.to_us(b) - calendar.to_us(a) for a, b in pauses)
+    return sum(calendar.days.to_us(b) - calendar.days.to_us(a) for a, b in pauses)
 
 
 @attrs.frozen
@@ -125,17 +126,17 @@ class WorkingDays:
             _check_pauses(pauses)
             extra = sum(calendar.working_days_between(a.astimezone(calendar.tz).date(),
                                                       b.astimezone(calendar.tz).date()) for a, b in pauses)
-        last = calendar.nth_working_day_index(calendar.local_index(start), self.n + extra)
-        calendar.check_provisional(last)
-        return calendar.midnight(last + 1)
+        last = calendar.days.nth_working_day_index(calendar.days.local_index(start), self.n + extra)
+        calendar.days.check_provisional(last)
+        return calendar.days.midnight(last + 1)
 
     def _last_day(self, start_index: int, calendar: WorkingCalendar) -> int:
-        return calendar.nth_working_day_index(start_index, self.n)
+        return calendar.days.nth_working_day_index(start_index, self.n)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
-        last = calendar.add_working_days_index(calendar.local_day_indices(as_utc_us(starts)), self.n)
-        calendar.check_provisional(last)
-        return _us_array(calendar.midnights_us(last + 1))
+        last = calendar.days.add_working_days_index(calendar.days.local_day_indices(as_utc_us(starts)), self.n)
+        calendar.days.check_provisional(last)
+        return _us_array(calendar.days.midnights_us(last + 1))
 
     def describe(self) -> str:
         return f"{self.n} working day{'s' if self.n > 1 else ''}"
@@ -156,31 +157,31 @@ class CalendarDays:
         if not pauses and not self.close_of_business:
             return _memoized(self.kind, self.n, start, calendar, self._last_day)
         extra = _local_days(calendar, pauses) if pauses else 0
-        last = calendar.local_index(start) + self.n + extra
-        if last >= calendar.ndays:
-            raise calendar._out_of_range(f"{self.n} days after {start}")
-        if not calendar.is_working_index(last):
-            last = calendar.nth_working_day_index(last, 1)
-        calendar.check_provisional(last)
+        last = calendar.days.local_index(start) + self.n + extra
+        if last >= calendar.days.ndays:
+            raise calendar.days.out_of_range(f"{self.n} days after {start}")
+        if not calendar.days.is_working_index(last):
+            last = calendar.days.nth_working_day_index(last, 1)
+        calendar.days.check_provisional(last)
         if self.close_of_business:
-            return calendar.from_us(int(calendar.close_of_business_us(np.array([last]))[0]))
-        return calendar.midnight(last + 1)
+            return calendar.days.from_us(int(calendar.days.close_of_business_us(np.array([last]))[0]))
+        return calendar.days.midnight(last + 1)
 
     def _last_day(self, start_index: int, calendar: WorkingCalendar) -> int:
         last = start_index + self.n
-        if last >= calendar.ndays:
-            raise calendar._out_of_range(f"{self.n} days after {calendar.date_of(start_index)}")
-        return last if calendar.is_working_index(last) else calendar.nth_working_day_index(last, 1)
+        if last >= calendar.days.ndays:
+            raise calendar.days.out_of_range(f"{self.n} days after {calendar.days.date_of(start_index)}")
+        return last if calendar.days.is_working_index(last) else calendar.days.nth_working_day_index(last, 1)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
-        last = calendar.local_day_indices(as_utc_us(starts)) + self.n
-        if last.size and int(last.max()) >= calendar.ndays:
-            raise calendar._out_of_range("a period ending after the calendar's last year")
-        last = calendar.next_working_day_index(last)
-        calendar.check_provisional(last)
+        last = calendar.days.local_day_indices(as_utc_us(starts)) + self.n
+        if last.size and int(last.max()) >= calendar.days.ndays:
+            raise calendar.days.out_of_range("a period ending after the calendar's last year")
+        last = calendar.days.next_working_day_index(last)
+        calendar.days.check_provisional(last)
         if self.close_of_business:
-            return _us_array(calendar.close_of_business_us(last))
-        return _us_array(calendar.midnights_us(last + 1))
+            return _us_array(calendar.days.close_of_business_us(last))
+        return _us_array(calendar.days.midnights_us(last + 1))
 
     def describe(self) -> str:
         end = " (close of business)" if self.close_of_business else ""
@@ -200,7 +201,7 @@ class ClockMinutes:
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
         extra = _wall_us(calendar, pauses) if pauses else 0
-        return calendar.from_us(calendar.to_us(start) + self.span_us + extra)
+        return calendar.days.from_us(calendar.days.to_us(start) + self.span_us + extra)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
         return _us_array(as_utc_us(starts) + self.span_us)
@@ -244,14 +245,14 @@ class EndOfDay:
         return 0 if self.min_grace is None else self.min_grace // dt.timedelta(microseconds=1)
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
-        s = calendar.to_us(start)
+        s = calendar.days.to_us(start)
         extra = _wall_us(calendar, pauses) if pauses else 0
-        due = max(calendar.midnight_us(calendar.local_index(start) + 1), s + self._grace_us)
-        return calendar.from_us(due + extra)
+        due = max(calendar.days.midnight_us(calendar.days.local_index(start) + 1), s + self._grace_us)
+        return calendar.days.from_us(due + extra)
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
         s = as_utc_us(starts)
-        due = calendar.midnights_us(calendar.local_day_indices(s) + 1)
+        due = calendar.days.midnights_us(calendar.days.local_day_indices(s) + 1)
         return _us_array(np.maximum(due, s + self._grace_us))
 
     def describe(self) -> str:
@@ -270,20 +271,20 @@ class WorkingHours:
     kind: ClassVar[str] = "working_hours"
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
-        s = np.array([calendar.to_us(start)], dtype=np.int64)
+        s = np.array([calendar.days.to_us(start)], dtype=np.int64)
         extra = 0
         if pauses:
             _check_pauses(pauses)
-            ends = np.array([[calendar.to_us(a), calendar.to_us(b)] for a, b in pauses], dtype=np.int64)
-            worked = calendar.business_us_at(ends.ravel()).reshape(-1, 2)
+            ends = np.array([[calendar.days.to_us(a), calendar.days.to_us(b)] for a, b in pauses], dtype=np.int64)
+            worked = calendar.days.business_us_at(ends.ravel()).reshape(-1, 2)
             extra = int((worked[:, 1] - worked[:, 0]).sum())
         due = self._due_us(s, calendar, extra)
-        return calendar.from_us(int(due[0]))
+        return calendar.days.from_us(int(due[0]))
 
     def _due_us(self, s: IntArray, calendar: WorkingCalendar, extra: int = 0) -> IntArray:
-        target = calendar.business_us_at(s) + self.n * 60 * US_PER_MINUTE + extra
-        due = calendar.instant_at_business_us(target)
-        calendar.check_provisional(calendar.local_day_indices(due))
+        target = calendar.days.business_us_at(s) + self.n * 60 * US_PER_MINUTE + extra
+        due = calendar.days.instant_at_business_us(target)
+        calendar.days.check_provisional(calendar.days.local_day_indices(due))
         return due
 
     def due_many(self, starts: npt.ArrayLike, calendar: WorkingCalendar) -> npt.NDArray[np.datetime64]:
@@ -314,14 +315,14 @@ class Earliest:
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
         if self._day_key is not None and not pauses:
-            index = calendar.local_index(start)
+            index = calendar.days.local_index(start)
             key = ("earliest:" + self._day_key, 0, index)
-            found = calendar.due_memo.get(key)
+            found = calendar.days.due_memo.get(key)
             if found is not None:
                 return found
             due = min(rule.due(start, calendar) for rule in self.rules)
-            if calendar.local_index(due) <= calendar.first_provisional_index:
-                calendar.due_memo[key] = due
+            if calendar.days.local_index(due) <= calendar.days.first_provisional_index:
+                calendar.days.due_memo[key] = due
             return due
         return min(rule.due(start, calendar, pauses=pauses) for rule in self.rules)
 
