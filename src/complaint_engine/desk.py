@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 import attrs
 
 from complaint_engine.clock import Clock, SystemClock, aware
+from complaint_engine.commands.fields import member
 from complaint_engine.commands.verbs import (
     Announce,
     CAPACommand,
@@ -44,7 +45,6 @@ from complaint_engine.commands.verbs import (
     Resume,
     Start,
     VerifyCAPA,
-    member,
 )
 from complaint_engine.errors import ComplaintEngineError, PermissionDenied, ValidationError
 from complaint_engine.ids import time_ordered_id

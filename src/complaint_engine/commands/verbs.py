@@ -13,11 +13,31 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import ClassVar, Generic, TypeVar
 
 import attrs
 
+from complaint_engine.commands.fields import (
+    actions,
+    announcement_channel,
+    any_text,
+    attachments,
+    boolean,
+    channel,
+    clocks,
+    ids,
+    instant,
+    method,
+    optional_boolean,
+    optional_instant,
+    optional_text,
+    problem,
+    satisfaction,
+    severity,
+    text,
+    urgency,
+)
 from complaint_engine.errors import ValidationError
 from complaint_engine.model import (
     Announcement,
@@ -65,7 +85,6 @@ __all__ = [
     "Resume",
     "Start",
     "VerifyCAPA",
-    "member",
 ]
 
 R = TypeVar("R", covariant=True)
@@ -74,147 +93,8 @@ T = TypeVar("T")
 Validator = Callable[[object, "attrs.Attribute[T]", T], None]
 
 
-# ------------------------------------------------------------------------------------------- field checks
-def _text(what: str | None = None) -> Validator[str]:
-    """A non-empty string every store can keep."""
-
-    def check(_: object, attribute: attrs.Attribute[str], value: object) -> None:
-        name = what or attribute.name
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError.of(name, value, "a non-empty string")
-        refuse_unstorable_text(name, value)
-
-    return check
-
-
-def _optional_text(what: str | None = None) -> Validator[str | None]:
-    """None, or a non-empty string every store can keep."""
-
-    def check(_: object, attribute: attrs.Attribute[str | None], value: object) -> None:
-        if value is not None:
-            name = what or attribute.name
-            if not isinstance(value, str) or not value.strip():
-                raise ValidationError.of(name, value, "a non-empty string")
-            refuse_unstorable_text(name, value)
-
-    return check
-
-
-def _any_text(_: object, attribute: attrs.Attribute[str | None], value: object) -> None:
-    """None or any string every store can keep (an owner's opinion may be short)."""
-    if value is not None and not isinstance(value, str):
-        raise ValidationError.of(attribute.name, value, "None or a string")
-    refuse_unstorable_text(attribute.name, value)
-
-
-def _instant(_: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
-    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-        raise ValidationError.of(attribute.name, value, "a timezone-aware datetime")
-
-
-def _optional_instant(_: object, attribute: attrs.Attribute[dt.datetime | None], value: object) -> None:
-    if value is not None and (not isinstance(value, dt.datetime) or value.utcoffset() is None):
-        raise ValidationError.of(attribute.name, value, "None or a timezone-aware datetime")
-
-
-def _boolean(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError.of(attribute.name, value, "True or False")
-
-
-def _optional_boolean(_: object, attribute: attrs.Attribute[bool | None], value: object) -> None:
-    if value is not None and not isinstance(value, bool):
-        raise ValidationError.of(attribute.name, value, "True, False or None")
-
-
-def member(kind: type[E], value: object, what: str) -> E:
-    """The member itself, or the member whose value is given; else a ValidationError naming ``what`` and listing
-    the allowed values."""
-    if isinstance(value, kind):
-        return value
-    for candidate in kind:
-        if candidate.value == value and type(value) is type(candidate.value):
-            return candidate
-    raise ValidationError.of(what, value, f"one of {[m.value for m in kind]}")
-
-
-# attrs converters: enum fields take their members or their values
-def _channel(value: object) -> Channel:
-    return member(Channel, value, "channel")
-
-
-def _severity(value: object) -> Severity:
-    return member(Severity, value, "severity")
-
-
-def _urgency(value: object) -> Urgency | None:
-    return None if value is None else member(Urgency, value, "urgency")
-
-
-def _method(value: object) -> CallbackMethod:
-    return member(CallbackMethod, value, "method")
-
-
-def _satisfaction(value: object) -> Satisfaction | None:
-    return None if value is None else member(Satisfaction, value, "satisfaction")
-
-
-def _announcement_channel(value: object) -> AnnouncementChannel:
-    return member(AnnouncementChannel, value, "announcement channel")
-
-
-def _problem(value: object) -> str:
-    """A CAPA report's problem: a non-empty string every store can keep (a converter, so the desk can pass the
-    problem a finding describes, or None for the check to refuse)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError.of("problem", value, "a non-empty string")
-    refuse_unstorable_text("problem", value)
-    return value
-
-
-def _clocks(value: object) -> tuple[str, ...]:
-    if not isinstance(value, (list, tuple)) or not all(isinstance(n, str) for n in value):
-        raise ValidationError.of("clocks", value, "a list of clock names")
-    return tuple(value)
-
-
-def _ids(value: object) -> tuple[str, ...]:
-    """One or more complaint ids, as a tuple."""
-    if isinstance(value, (list, tuple)) and value and all(isinstance(i, str) and i for i in value):
-        return tuple(value)
-    raise ValidationError.of("complaint_ids", value, "one or more complaint ids")
-
-
-def _attachments(value: object) -> tuple[str, ...]:
-    """References to the records of the complaint (E-records): a string is one reference."""
-    if isinstance(value, str):
-        value = (value,)
-    if not isinstance(value, Iterable):
-        raise ValidationError.of("attachments", value, "a list of references")
-    refs = tuple(value)
-    for i, ref in enumerate(refs):
-        if not isinstance(ref, str) or not ref.strip():
-            raise ValidationError.of(f"attachments[{i}]", ref, "a non-empty string")
-        refuse_unstorable_text(f"attachments[{i}]", ref)
-    return refs
-
-
-def _actions(value: object) -> tuple[tuple[str, dt.datetime], ...]:
-    """CAPA actions: one or more (description, timezone-aware due) pairs."""
-    refuse_unstorable_text("actions", value)
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValidationError.of("actions", value, "one or more (description, due) pairs")
-    out = []
-    for i, item in enumerate(value):
-        if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str) and item[0].strip()
-                and isinstance(item[1], dt.datetime) and item[1].utcoffset() is not None):
-            raise ValidationError.of(f"actions[{i}]", item, "(description, timezone-aware due)")
-        out.append((item[0], item[1]))
-    return tuple(out)
-
-
-_COMPLAINT_ID = _text("complaint id")
-_NUMBER = _text("number")
+_COMPLAINT_ID = text("complaint id")
+_NUMBER = text("number")
 
 
 # ------------------------------------------------------------------------------------------- the base classes
@@ -246,16 +126,16 @@ class Receive(Command[Complaint]):
     ``repr``."""
 
     event: ClassVar[Event] = Event.RECEIVE
-    owner: str = attrs.field(validator=_text(), repr=False)
-    unit: str = attrs.field(validator=_text(), repr=False)
-    channel: Channel = attrs.field(converter=_channel)
-    category: str = attrs.field(validator=_text("category"))
-    summary: str = attrs.field(validator=_text(), repr=False)
-    severity: Severity = attrs.field(default=Severity.NORMAL, converter=_severity)
-    urgency: Urgency | None = attrs.field(default=None, converter=_urgency)
-    relayed_by: str | None = attrs.field(default=None, validator=_optional_text(), repr=False)
-    document_number: str | None = attrs.field(default=None, validator=_optional_text())
-    attachments: tuple[str, ...] = attrs.field(default=(), converter=_attachments)
+    owner: str = attrs.field(validator=text(), repr=False)
+    unit: str = attrs.field(validator=text(), repr=False)
+    channel: Channel = attrs.field(converter=channel)
+    category: str = attrs.field(validator=text("category"))
+    summary: str = attrs.field(validator=text(), repr=False)
+    severity: Severity = attrs.field(default=Severity.NORMAL, converter=severity)
+    urgency: Urgency | None = attrs.field(default=None, converter=urgency)
+    relayed_by: str | None = attrs.field(default=None, validator=optional_text(), repr=False)
+    document_number: str | None = attrs.field(default=None, validator=optional_text())
+    attachments: tuple[str, ...] = attrs.field(default=(), converter=attachments)
 
 
 @attrs.frozen
@@ -264,8 +144,8 @@ class Refer(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.REFER
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    reason: str = attrs.field(validator=_text())
-    referred_to: str = attrs.field(validator=_text())
+    reason: str = attrs.field(validator=text())
+    referred_to: str = attrs.field(validator=text())
 
 
 @attrs.frozen
@@ -284,9 +164,9 @@ class Dispatch(ComplaintCommand[HandlingNotice]):
 
     event: ClassVar[Event] = Event.DISPATCH
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    department: str | None = attrs.field(default=None, validator=_optional_text("department"))
+    department: str | None = attrs.field(default=None, validator=optional_text("department"))
     assignee: str | None = attrs.field(default=None)
-    agreed_reply_by: dt.datetime | None = attrs.field(default=None, validator=_optional_instant)
+    agreed_reply_by: dt.datetime | None = attrs.field(default=None, validator=optional_instant)
 
     @assignee.validator
     def _assignee(self, _: attrs.Attribute[str | None], value: object) -> None:
@@ -301,7 +181,7 @@ class Escalate(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.ESCALATE
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    reason: str = attrs.field(validator=_text())
+    reason: str = attrs.field(validator=text())
 
 
 @attrs.frozen
@@ -310,7 +190,7 @@ class Decide(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.DECIDE
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    decision: str = attrs.field(validator=_text())
+    decision: str = attrs.field(validator=text())
 
 
 @attrs.frozen
@@ -335,7 +215,7 @@ class Pause(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.PAUSE
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    reason: str = attrs.field(validator=_text())
+    reason: str = attrs.field(validator=text())
 
 
 @attrs.frozen
@@ -352,8 +232,8 @@ class Defer(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.DEFER
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    plan: str = attrs.field(validator=_text())
-    planned_for: dt.datetime = attrs.field(validator=_instant)
+    plan: str = attrs.field(validator=text())
+    planned_for: dt.datetime = attrs.field(validator=instant)
 
 
 @attrs.frozen
@@ -362,7 +242,7 @@ class Resolve(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.RESOLVE
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    result: str = attrs.field(validator=_text())
+    result: str = attrs.field(validator=text())
 
 
 @attrs.frozen
@@ -371,7 +251,7 @@ class Reply(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.REPLY
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    note: str | None = attrs.field(default=None, validator=_optional_text(), repr=False)
+    note: str | None = attrs.field(default=None, validator=optional_text(), repr=False)
 
 
 @attrs.frozen
@@ -381,10 +261,10 @@ class RecordCallback(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.RECORD_CALLBACK
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    method: CallbackMethod = attrs.field(converter=_method)
-    satisfaction: Satisfaction | None = attrs.field(default=None, converter=_satisfaction)
-    opinion: str | None = attrs.field(default=None, validator=_any_text, repr=False)
-    reached: bool = attrs.field(default=True, validator=_boolean)
+    method: CallbackMethod = attrs.field(converter=method)
+    satisfaction: Satisfaction | None = attrs.field(default=None, converter=satisfaction)
+    opinion: str | None = attrs.field(default=None, validator=any_text, repr=False)
+    reached: bool = attrs.field(default=True, validator=boolean)
 
     def __attrs_post_init__(self) -> None:
         if self.reached and self.satisfaction is None:
@@ -399,7 +279,7 @@ class Reopen(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.REOPEN
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    reason: str = attrs.field(validator=_text())
+    reason: str = attrs.field(validator=text())
 
 
 @attrs.frozen
@@ -416,8 +296,8 @@ class Flag(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.FLAG
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    needs_capa: bool | None = attrs.field(default=None, validator=_optional_boolean)
-    widespread: bool | None = attrs.field(default=None, validator=_optional_boolean)
+    needs_capa: bool | None = attrs.field(default=None, validator=optional_boolean)
+    widespread: bool | None = attrs.field(default=None, validator=optional_boolean)
 
     def __attrs_post_init__(self) -> None:
         if self.needs_capa is None and self.widespread is None:
@@ -450,7 +330,7 @@ class RecordBreach(ComplaintCommand[Complaint]):
 
     event: ClassVar[Event] = Event.RECORD_BREACH
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    clocks: tuple[str, ...] = attrs.field(converter=_clocks)
+    clocks: tuple[str, ...] = attrs.field(converter=clocks)
 
 
 # ------------------------------------------------------------------------------------------- CAPA and announcements
@@ -459,8 +339,8 @@ class OpenCAPA(Command[CAPAReport]):
     """Open a corrective/preventive action report (P-6.2.3) for the listed complaints."""
 
     event: ClassVar[Event] = Event.OPEN_CAPA
-    complaint_ids: tuple[str, ...] = attrs.field(converter=_ids)
-    problem: str = attrs.field(converter=_problem)
+    complaint_ids: tuple[str, ...] = attrs.field(converter=ids)
+    problem: str = attrs.field(converter=problem)
 
 
 @attrs.frozen
@@ -469,8 +349,8 @@ class PlanCAPA(CAPACommand):
 
     event: ClassVar[Event] = Event.PLAN_CAPA
     number: str = attrs.field(validator=_NUMBER)
-    cause: str = attrs.field(validator=_text())
-    actions: tuple[tuple[str, dt.datetime], ...] = attrs.field(converter=_actions)
+    cause: str = attrs.field(validator=text())
+    actions: tuple[tuple[str, dt.datetime], ...] = attrs.field(converter=actions)
 
 
 @attrs.frozen
@@ -487,8 +367,8 @@ class VerifyCAPA(CAPACommand):
 
     event: ClassVar[Event] = Event.VERIFY_CAPA
     number: str = attrs.field(validator=_NUMBER)
-    effective: bool = attrs.field(validator=_boolean)
-    note: str | None = attrs.field(default=None, validator=_optional_text())
+    effective: bool = attrs.field(validator=boolean)
+    note: str | None = attrs.field(default=None, validator=optional_text())
 
 
 @attrs.frozen
@@ -504,9 +384,9 @@ class Announce(Command[Announcement]):
     """Announce the solution of a widespread problem publicly; it covers every listed complaint (E-announce)."""
 
     event: ClassVar[Event] = Event.ANNOUNCE
-    complaint_ids: tuple[str, ...] = attrs.field(converter=_ids)
-    channel: AnnouncementChannel = attrs.field(converter=_announcement_channel)
-    text: str = attrs.field(validator=_text())
+    complaint_ids: tuple[str, ...] = attrs.field(converter=ids)
+    channel: AnnouncementChannel = attrs.field(converter=announcement_channel)
+    text: str = attrs.field(validator=text())
 
 
 COMMANDS: tuple[type[Command[object]], ...] = (
