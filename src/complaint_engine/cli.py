@@ -137,7 +137,7 @@ def _progress(total_days: int) -> object:
 def _demo(args: argparse.Namespace) -> int:
     from complaint_engine.demo import format_register
     from complaint_engine.simulation import simulate_year
-    from complaint_engine.stats import ComplaintFrame, analyse
+    from complaint_engine.stats import ComplaintFrame, analyse, plot_report, render_markdown
     from complaint_engine.storage import SQLiteRepository
 
     if not 1900 < args.year < 2100:
@@ -169,9 +169,9 @@ def _demo(args: argparse.Namespace) -> int:
     for period in (f"{args.year}H1", str(args.year)):
         report = analyse(frame, period, policy=policy, capas=capas, households=[300] * (6 if "H" in period
                                                                                         else 12))
-        print(report.to_markdown(lang))
+        print(render_markdown(report, lang))
         try:
-            files = report.plot(db.parent, lang=lang)
+            files = plot_report(report, db.parent, lang=lang)
             print("charts: " + ", ".join(str(f) for f in files) + "\n")
         except ImportError as exc:
             print(f"(charts skipped: {exc})\n")
@@ -189,14 +189,14 @@ def _load(args: argparse.Namespace) -> tuple[SQLRepository, Policy, Period, str]
 def _report(args: argparse.Namespace) -> int:
     import json
 
-    from complaint_engine.stats import ComplaintFrame, analyse
+    from complaint_engine.stats import ComplaintFrame, analyse, plot_report, render_markdown
 
     repo, policy, period, lang = _load(args)
     with repo.snapshot() as view:  # the complaints and the CAPA reports as of one moment
         frame = ComplaintFrame.for_analysis(view, period, office=args.office, tz=policy.tz)
         capas = view.find_capas(office=args.office)
     report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
-    text = report.to_markdown(lang)
+    text = render_markdown(report, lang)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -204,7 +204,7 @@ def _report(args: argparse.Namespace) -> int:
         (out / f"report-{period.label}.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1,
                                                                     default=str), encoding="utf-8")
         try:
-            report.plot(out, lang=lang)
+            plot_report(report, out, lang=lang)
         except ImportError as exc:
             sys.stderr.write(f"charts skipped: {exc}\n")
         print(f"written to {out}")

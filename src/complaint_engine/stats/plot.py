@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from complaint_engine.labels import label
+from complaint_engine.stats.report import AnalysisReport
 
 if TYPE_CHECKING:
     from complaint_engine.stats.pareto import ParetoTable
-    from complaint_engine.stats.report import AnalysisReport
 
 __all__ = ["CJK_FONTS", "cjk_font", "plot_pareto", "plot_report"]
 
@@ -86,10 +86,12 @@ def plot_pareto(table: ParetoTable, path: Path, title: str, lang: str, font: str
     return path
 
 
-def plot_report(report: AnalysisReport, folder: Path, lang: str) -> list[Path]:
-    """Pareto by category, Pareto by department and the monthly trend; returns the files written."""
+def plot_report(report: AnalysisReport, folder: str | Path, lang: str | None = None) -> list[Path]:
+    """Write the Pareto by category, the Pareto by department and the monthly trend as PNG files in ``folder``
+    (needs the ``[plot]`` extra); returns the files written."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    lang, font = _language(lang)
+    lang, font = _language(lang or report.language)
     stem = f"{report.period.label}{'-' + report.office if report.office else ''}"
     written = []
     for kind, table in (("category", report.pareto_category), ("department", report.pareto_department)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -12,7 +11,6 @@ import numpy as np
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import FrozenDict, deep_frozen
-from complaint_engine.labels import LANGUAGES, label
 from complaint_engine.model import CAPAReport, CAPAStatus
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
@@ -115,82 +113,6 @@ class AnalysisReport:
                            for r in self.open_capas],
             "change": self.change(),
         }
-
-    def to_markdown(self, lang: str | None = None) -> str:
-        lang = lang or self.language
-        if lang not in LANGUAGES:
-            raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
-
-        def t(key: str) -> str:
-            return label(key, lang)
-
-        out = [f"# {t('report.title')} — {self.period.label}", ""]
-        if self.office:
-            out += [f"{t('report.office')}: {self.office}", ""]
-        out += [f"## {t('report.summary')}", "",
-                f"- {t('report.received')}: {self.received}",
-                f"- {t('report.valid')}: {self.valid}" + self._delta("valid"),
-                f"- {t('report.referred')}: {self.referred}", ""]
-        if self.empty:
-            return "\n".join([*out, t("report.empty"), ""])
-        out += self._pareto_md(t("report.pareto_category"), self.pareto_category, t, lang, "category")
-        out += self._pareto_md(t("report.pareto_department"), self.pareto_department, t, lang, "department")
-        out += [f"## {t('report.trend')}", "", f"| {t('col.month')} | {t('col.total')} |", "|---|---:|"]
-        out += [f"| {p} | {int(n)} |" for p, n in zip(self.monthly.periods, self.monthly.totals, strict=True)]
-        out.append("")
-        if self.trend is not None:
-            mk = self.trend
-            out.append(f"Mann–Kendall: {t('trend.' + mk.trend)} (S = {mk.s:.0f}, Z = {mk.z:.3f}, p = {mk.p:.4f}, "
-                       f"Sen slope = {mk.slope:.3f}/{t('col.month')})")
-        if self.control is not None:
-            flagged = [self.monthly.periods[i] for i in self.control.out_of_control]
-            out.append(f"{self.control.kind}-chart: center {self.control.center:.2f}; "
-                       f"out of control: {', '.join(flagged) or '—'}")
-        out += ["", f"## {t('report.kpis')}", "",
-                f"| {t('col.kpi')} | {t('col.value')} | {t('col.counts')} | {t('col.target')} | {t('col.met')} |"
-                f" {t('report.change')} |", "|---|---:|---:|---:|---|---:|"]
-        for key, kpi in self.kpis.kpis.items():
-            rate = kpi.value.rate
-            value = "—" if rate is None else (f"{rate * kpi.scale:.2f}" if kpi.scale != 1 else f"{rate:.1%}")
-            target = "—" if kpi.target is None else f"{kpi.target:.0%}"
-            met = "—" if kpi.met is None else t("yes" if kpi.met else "no")
-            out.append(f"| {t('kpi.' + key)} | {value} | {kpi.value.numerator}/{kpi.value.denominator} | {target} "
-                       f"| {met} |{self._delta(key, points=True)} |")
-        out += ["", f"### {t('report.durations')}", ""]
-        for name, d in (("reply", self.kpis.time_to_reply), ("close", self.kpis.time_to_close)):
-            if d.n:
-                out.append(f"- {name}: median {d.median_hours:.1f}, P90 {d.p90_hours:.1f} (n = {d.n})")
-        if self.kpis.breaches_by_department:
-            out += ["", f"### {t('report.breaches')}", ""]
-            out += [f"- {k}: {v}" for k, v in self.kpis.breaches_by_department.items()]
-            out += [f"- {k}: {v}" for k, v in self.kpis.breaches_by_person.items()]
-        out += ["", f"## {t('report.findings')}", ""]
-        out += [f"- {t('finding.' + f.kind)} — {self.name(f.category, lang)}: {f.describe()} "
-                f"({', '.join(f.serials)})" for f in self.findings] or [t("report.no_findings")]
-        out += ["", f"## {t('report.capas')}", ""]
-        out += [f"- {r.number} ({r.status.value}): {r.problem}" for r in self.open_capas] or [t("report.no_capas")]
-        return "\n".join([*out, ""])
-
-    def _delta(self, key: str, points: bool = False) -> str:
-        change = self.change().get(key)
-        if change is None:
-            return "" if not points else " — "
-        return f" {change:+.1f} pp" if points else f" ({change:+.0f})"
-
-    def _pareto_md(self, title: str, table: ParetoTable, t: Any, lang: str, kind: str) -> list[str]:
-        out = [f"## {title}", "", f"| {t('col.label')} | {t('col.frequency')} | {t('col.cum_frequency')} | "
-               f"{t('col.percent')} | {t('col.cum_percent')} |", "|---|---:|---:|---:|---:|"]
-        out += [f"| {self.name(lab, lang, kind)} | {c} | {cc} | {p:.1f} | {cp:.1f} |"
-                for lab, c, cc, p, cp in table.rows()]
-        vital = ", ".join(self.name(v, lang, kind) for v in table.vital_few) or "—"
-        out += ["", f"{t('report.vital_few')} ({table.cutoff:.0%}): {vital}", ""]
-        return out
-
-    def plot(self, folder: str | Path, *, lang: str | None = None) -> list[Path]:
-        """Write the Pareto charts and the trend chart as PNG files (needs the ``[plot]`` extra)."""
-        from complaint_engine.stats.plot import plot_report
-
-        return plot_report(self, Path(folder), lang or self.language)
 
 
 def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | None = None, office: str | None = None,
