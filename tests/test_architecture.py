@@ -94,7 +94,8 @@ def _imports_of(source: str, package: str) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             found += [(node.lineno, f"{base}.{a.name}") for a in node.names] + [(node.lineno, base)]
     return found
 
