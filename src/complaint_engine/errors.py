@@ -8,10 +8,10 @@ pieces as attributes so callers never parse messages. Each also subclasses the m
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Self
+from typing import Self
 
 
-def _show(values: Iterable[Any]) -> str:
+def _show(values: Iterable[object]) -> str:
     return "[" + ", ".join(repr(v) for v in values) + "]"
 
 
@@ -22,7 +22,7 @@ class ComplaintEngineError(Exception):
 class ValidationError(ComplaintEngineError, ValueError):
     """A value was refused. ``problems`` lists every problem as ``(path, message)``."""
 
-    def __init__(self, message: str, *, value: Any = None, allowed: Any = None,
+    def __init__(self, message: str, *, value: object = None, allowed: object = None,
                  problems: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(message)
         self.value = value
@@ -30,7 +30,7 @@ class ValidationError(ComplaintEngineError, ValueError):
         self.problems = tuple(problems)
 
     @classmethod
-    def of(cls, what: str, value: Any, allowed: str) -> Self:
+    def of(cls, what: str, value: object, allowed: str) -> Self:
         """``invalid <what> <value!r>; allowed: <allowed>``."""
         return cls(f"invalid {what} {value!r}; allowed: {allowed}", value=value, allowed=allowed,
                    problems=((what, f"{value!r} is not {allowed}"),))

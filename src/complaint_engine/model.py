@@ -156,7 +156,7 @@ class CAPAStatus(enum.Enum):
     CLOSED = "closed"
 
 
-def refuse_unstorable_text(what: str, value: Any) -> None:
+def refuse_unstorable_text(what: str, value: object) -> None:
     """Refuse text that not every store can keep — PostgreSQL text cannot hold a NUL character, and no
     UTF-8 store a lone surrogate (half of a character, as a bad decoding leaves) — so that no record is kept
     by one backend and refused by another; looking inside lists and tuples."""

@@ -22,7 +22,8 @@ import datetime as dt
 import enum
 import functools
 import json
-from typing import Any, TypeVar, get_args, get_origin
+from collections.abc import Callable
+from typing import TypeVar, get_args, get_origin
 
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
@@ -67,11 +68,13 @@ SCHEMA_VERSION = 2  # 2: a complaint's document no longer repeats its history
 JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
 """Plain data as JSON holds it."""
 T = TypeVar("T")
+U = TypeVar("U")
+V = TypeVar("V")
 TransitionState = Status | CAPAStatus
 CAPA_PREFIX = "capa:"
 
 
-def _instant(value: Any, _: Any) -> dt.datetime:
+def _instant(value: object, _: object) -> dt.datetime:
     if not isinstance(value, str):
         raise TypeError(f"{value!r} is not an ISO 8601 string")
     parsed = dt.datetime.fromisoformat(value)
@@ -80,8 +83,8 @@ def _instant(value: Any, _: Any) -> dt.datetime:
     return parsed
 
 
-def _strict(kind: type) -> Any:
-    def check(value: Any, _: Any) -> Any:
+def _strict(kind: type[T]) -> Callable[[object, object], T]:
+    def check(value: object, _: object) -> T:
         if type(value) is not kind:
             raise TypeError(f"{value!r} is not {kind.__name__}")
         return value
@@ -89,7 +92,7 @@ def _strict(kind: type) -> Any:
     return check
 
 
-def _state(value: Any, _: Any) -> Status | CAPAStatus:
+def _state(value: object, _: object) -> Status | CAPAStatus:
     if not isinstance(value, str):
         raise TypeError(f"{value!r} is not a state")
     if value.startswith(CAPA_PREFIX):
@@ -101,7 +104,7 @@ def _state_out(value: Status | CAPAStatus) -> str:
     return CAPA_PREFIX + value.value if isinstance(value, CAPAStatus) else value.value
 
 
-def _enum_hook(value: Any, kind: type[enum.Enum]) -> enum.Enum:
+def _enum_hook(value: object, kind: type[enum.Enum]) -> enum.Enum:
     if not isinstance(value, str):
         raise TypeError(f"{value!r} is not one of {[m.value for m in kind]}")
     try:
@@ -110,7 +113,7 @@ def _enum_hook(value: Any, kind: type[enum.Enum]) -> enum.Enum:
         raise ValueError(f"{value!r} is not one of {[m.value for m in kind]}") from None
 
 
-def _rule(value: Any, _: Any) -> DeadlineRule:
+def _rule(value: object, _: object) -> DeadlineRule:
     if not isinstance(value, str):
         raise TypeError(f"{value!r} is not a deadline rule's text")
     try:
@@ -158,13 +161,13 @@ def make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
     return conv
 
 
-def _is_variadic_tuple(t: Any) -> bool:
-    args: tuple[Any, ...] = get_args(t)
+def _is_variadic_tuple(t: object) -> bool:
+    args: tuple[object, ...] = get_args(t)
     return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
-def _arrays_only(inner: Any) -> Any:
-    def structure(value: Any, t: Any) -> Any:
+def _arrays_only(inner: Callable[[object, type], T]) -> Callable[[object, type], T]:
+    def structure(value: object, t: type) -> T:
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"{value!r} is not a list")
         return inner(value, t)
@@ -172,9 +175,9 @@ def _arrays_only(inner: Any) -> Any:
     return structure
 
 
-def _transition_out(_conv: cattrs.Converter) -> Any:
-    def out(t: Transition) -> dict[str, Any]:
-        out = {"event": t.event, "source": None if t.source is None else _state_out(t.source),
+def _transition_out(_conv: cattrs.Converter) -> Callable[[Transition], dict[str, JSONValue]]:
+    def out(t: Transition) -> dict[str, JSONValue]:
+        out: dict[str, JSONValue] = {"event": t.event, "source": None if t.source is None else _state_out(t.source),
                "target": _state_out(t.target), "at": t.at.isoformat(),
                "actor": {"id": t.actor.id, "role": t.actor.role._value_, "office": t.actor.office}}
         if t.note is not None:
@@ -188,7 +191,7 @@ _CONVERTER = make_converter()
 _FAST = make_converter(detailed_validation=False)  # reading: fast path; on failure the detailed one explains
 
 
-def _described(exc: BaseException, kind: Any) -> str:
+def _described(exc: BaseException, kind: type | None) -> str:
     """cattrs' wording of a problem, with the value and what was wanted from our hooks' own message
     ("invalid value for type, expected datetime: 1717376400 is not an ISO 8601 string")."""
     said = format_exception(exc, kind)
@@ -208,12 +211,13 @@ def describe_problems(exc: BaseException) -> list[tuple[str, str]]:
     return [("$", str(exc))]
 
 
-def to_dict(obj: Any) -> Any:
+def to_dict(obj: object) -> JSONValue:
     """Plain data (dicts, lists, strings, numbers) for a domain object."""
-    return _CONVERTER.unstructure(obj, type(obj))
+    data: JSONValue = _CONVERTER.unstructure(obj, type(obj))
+    return data
 
 
-def from_dict(data: Any, cls: type[T]) -> T:
+def from_dict(data: object, cls: type[T]) -> T:
     """The domain object of plain data; malformed data raises ValidationError listing every problem."""
     try:
         return _FAST.structure(data, cls)
@@ -225,7 +229,7 @@ def from_dict(data: Any, cls: type[T]) -> T:
         raise ValidationError.collect(cls.__name__, describe_problems(exc)) from None
 
 
-def to_json(obj: Any) -> str:
+def to_json(obj: object) -> str:
     return json.dumps(to_dict(obj), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -240,7 +244,7 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
 STORED = (Complaint, CAPAReport, Announcement)
 
 
-def _memoized(unstructure: Any, size: int = 16_384) -> Any:
+def _memoized(unstructure: Callable[[U], V], size: int = 16_384) -> Callable[[U], V]:
     """An unstructure hook that remembers its result per object (by identity, holding the object).
 
     A desk verb rewrites the whole document of a complaint, while most of its parts — clocks, callbacks,
@@ -248,9 +252,9 @@ def _memoized(unstructure: Any, size: int = 16_384) -> Any:
     reference). Rendering those parts again is most of a document's cost (every instant is an
     ``isoformat`` call).
     """
-    memo: dict[int, tuple[Any, Any]] = {}
+    memo: dict[int, tuple[U, V]] = {}
 
-    def hook(obj: Any) -> Any:
+    def hook(obj: U) -> V:
         hit = memo.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]

@@ -12,7 +12,8 @@ The strategies need hypothesis (``pip install hypothesis``); the scenario and th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import importlib.util
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from complaint_engine.clock import FixedClock
@@ -21,6 +22,12 @@ from complaint_engine.model import Actor, CallbackMethod, Complaint, Role, Satis
 from complaint_engine.policy import Policy
 from complaint_engine.rules.sla import ClockState, Deadline
 from complaint_engine.storage.memory import InMemoryRepository
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import DrawFn, SearchStrategy
+
+    from complaint_engine.rules.calendar import WorkingCalendar
+    from complaint_engine.rules.deadlines import DeadlineRule
 
 __all__ = ["ClockCheck", "FixedClock", "Scenario", "actors", "calendars", "complaints", "event_sequences",
            "policies"]
@@ -190,25 +197,26 @@ class Scenario:
 
 
 # ---------------------------------------------------------------------------------------------- strategies
-def _st() -> Any:
-    try:
-        from hypothesis import strategies
-    except ImportError:
-        raise ImportError("the strategies need hypothesis: pip install hypothesis") from None
-    return strategies
+def _need_hypothesis() -> None:
+    if importlib.util.find_spec("hypothesis") is None:
+        raise ImportError("the strategies need hypothesis: pip install hypothesis")
 
 
-def calendars() -> Any:
+def calendars() -> SearchStrategy[WorkingCalendar]:
     """Working-day calendars of a few regions (built once each: calendars are cached)."""
-    st = _st()
-    from complaint_engine.rules.calendar import WorkingCalendar
+    _need_hypothesis()
+    from hypothesis import strategies as st
 
-    return st.sampled_from(["CN", "HK", "TW", "SG"]).map(lambda code: WorkingCalendar.for_region(code))
+    from complaint_engine.rules.calendar import WorkingCalendar as Calendar
+
+    return st.sampled_from(["CN", "HK", "TW", "SG"]).map(lambda code: Calendar.for_region(code))
 
 
-def policies() -> Any:
+def policies() -> SearchStrategy[Policy]:
     """The presets and variations of their commitments."""
-    st = _st()
+    _need_hypothesis()
+    from hypothesis import strategies as st
+
     from complaint_engine.rules.deadlines import CalendarDays, ClockMinutes, Earliest, WorkingDays
 
     replies = st.one_of(st.builds(WorkingDays, st.integers(1, 5)), st.builds(CalendarDays, st.integers(1, 5)),
@@ -221,7 +229,7 @@ def policies() -> Any:
         st.sampled_from(["default", "procedure", "estate"]), replies, st.integers(5, 60), st.integers(1, 5))
 
 
-def _text(rule: Any) -> str:
+def _text(rule: DeadlineRule) -> str:
     from complaint_engine.rules.text import rule_text
 
     return rule_text(rule)
@@ -230,19 +238,23 @@ def _text(rule: Any) -> str:
 EVENTS = ("dispatch", "work", "resolve", "reply", "callback", "close")
 
 
-def event_sequences() -> Any:
+def event_sequences() -> SearchStrategy[list[tuple[str, int]]]:
     """Lists of (event, minutes after the previous one) along the procedure, possibly cut short."""
-    st = _st()
+    _need_hypothesis()
+    from hypothesis import strategies as st
+
     # sampled_from spreads the cut evenly; integers() would lean to the shortest and longest sequences
     return st.sampled_from(range(len(EVENTS) + 1)).flatmap(
         lambda k: st.tuples(*(st.tuples(st.just(e), st.integers(0, 3 * 24 * 60)) for e in EVENTS[:k])).map(list))
 
 
-def complaints(policy: Policy | None = None) -> Any:
+def complaints(policy: Policy | None = None) -> SearchStrategy[Complaint]:
     """Complaints taken a random way along the procedure on a real desk (referrals and repairs included)."""
-    st = _st()
+    _need_hypothesis()
+    from hypothesis import strategies as st
 
-    def build(draw: Any) -> Complaint:
+
+    def build(draw: DrawFn) -> Complaint:
         start = DEFAULT_START + dt.timedelta(minutes=draw(st.integers(0, 60 * 24 * 365)))
         category = draw(st.sampled_from(["noise", "repair", "fees", "cleaning", "municipal"]))
         s = Scenario(policy, start=start)

@@ -41,7 +41,7 @@ __all__ = [
     "WorkingCalendar",
 ]
 
-def _parse_clock_time(value: Any) -> dt.time:
+def _parse_clock_time(value: object) -> dt.time:
     if isinstance(value, dt.time):
         return value
     if isinstance(value, str):
@@ -177,7 +177,7 @@ class WorkingCalendar:
             raise CalendarError.of("tz", name, "an IANA zone name such as 'Asia/Shanghai'") from exc
 
     @staticmethod
-    def _business_hours(raw: Sequence[tuple[Any, Any]], problems: list[tuple[str, str]],
+    def _business_hours(raw: Sequence[tuple[object, object]], problems: list[tuple[str, str]],
                         ) -> tuple[tuple[dt.time, dt.time], ...]:
         out: list[tuple[dt.time, dt.time]] = []
         for i, pair in enumerate(raw):

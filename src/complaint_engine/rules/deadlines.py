@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
@@ -47,7 +47,7 @@ Pause = tuple[dt.datetime, dt.datetime]
 US_PER_MINUTE = 60_000_000
 
 
-def _positive_int(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+def _positive_int(_: object, attribute: attrs.Attribute[int], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValidationError.of(attribute.name, value, "an integer >= 1")
 
@@ -236,7 +236,7 @@ class EndOfDay:
     kind: ClassVar[str] = "end_of_day"
 
     @min_grace.validator
-    def _check_grace(self, _: attrs.Attribute[Any], value: dt.timedelta | None) -> None:
+    def _check_grace(self, _: attrs.Attribute[dt.timedelta | None], value: dt.timedelta | None) -> None:
         if value is not None and (not isinstance(value, dt.timedelta) or value <= dt.timedelta(0)):
             raise ValidationError.of("min_grace", value, "None or a positive timedelta")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 import attrs
 
@@ -19,7 +19,7 @@ from complaint_engine.frozen import FrozenDict, frozen_dict
 __all__ = ["CalendarNotice", "YearNotice", "default_published_through", "to_date"]
 
 
-def to_date(value: Any, what: str) -> dt.date:
+def to_date(value: object, what: str) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         if isinstance(value, str):
             try:
@@ -54,7 +54,7 @@ class CalendarNotice:
     published_through: int | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CalendarNotice:
+    def from_dict(cls, data: Mapping[str, object]) -> CalendarNotice:
         """Build from a mapping; every problem is collected and reported with its path."""
         problems: list[tuple[str, str]] = []
         allowed_keys = {"published_through", "notice", "company"}
@@ -62,7 +62,7 @@ class CalendarNotice:
             if key not in allowed_keys:
                 problems.append((f"$.{key}", f"unknown key; allowed: {sorted(allowed_keys)}"))
 
-        def dates(raw: Any, path: str, year: int | None = None) -> tuple[dt.date, ...]:
+        def dates(raw: object, path: str, year: int | None = None) -> tuple[dt.date, ...]:
             if not isinstance(raw, list):
                 problems.append((path, f"{raw!r} is not a list of dates"))
                 return ()
@@ -127,7 +127,7 @@ def default_published_through(region: str) -> int | None:
         return None
     from holidays.countries.china import ChinaStaticHolidays
 
-    special = cast(Mapping[int, Any], ChinaStaticHolidays.special_public_holidays)
+    special = cast(Mapping[int, object], ChinaStaticHolidays.special_public_holidays)
     return max(special)
 
 

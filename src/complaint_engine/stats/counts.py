@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import numpy as np
 import numpy.typing as npt
@@ -86,8 +84,8 @@ class PeriodCounts:
             return None
         return self.totals / self.exposure * 100
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"freq": self.freq, "periods": list(self.periods), "categories": list(self.categories),
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"freq": self.freq, "periods": list(self.periods), "categories": list(self.categories),
                                "counts": self.counts.tolist(), "totals": self.totals.tolist()}
         if self.exposure is not None:
             out["exposure"] = self.exposure.tolist()

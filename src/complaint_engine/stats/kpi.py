@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import attrs
 import numpy as np
@@ -29,6 +28,7 @@ from complaint_engine.stats.recurrence import capa_recurrence, repeat_mask
 __all__ = ["KPI", "Durations", "KPIReport", "Rate", "compute_kpis"]
 
 Bool = npt.NDArray[np.bool_]
+Instants = npt.NDArray[np.datetime64]
 MINUTE_US = 60_000_000
 
 
@@ -66,7 +66,7 @@ class KPI:
             return None
         return self.value.rate >= self.target
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"key": self.key, "kpi": self.number, "numerator": self.value.numerator,
                 "denominator": self.value.denominator,
                 "rate": None if self.value.rate is None else self.value.rate * self.scale,
@@ -81,7 +81,7 @@ class Durations:
     median_hours: float | None
     p90_hours: float | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return attrs.asdict(self)
 
 
@@ -101,7 +101,7 @@ class KPIReport:
     def __getitem__(self, key: str) -> KPI:
         return self.kpis[key]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"kpis": {k: v.to_dict() for k, v in self.kpis.items()},
                 "volume": {k: dict(v) for k, v in self.volume.items()},
                 "time_to_reply": self.time_to_reply.to_dict(), "time_to_close": self.time_to_close.to_dict(),
@@ -109,7 +109,7 @@ class KPIReport:
                 "breaches_by_person": dict(self.breaches_by_person)}
 
 
-def _durations(start: npt.NDArray[Any], end: npt.NDArray[Any], mask: Bool) -> Durations:
+def _durations(start: Instants, end: Instants, mask: Bool) -> Durations:
     ok = mask & ~np.isnat(start) & ~np.isnat(end)
     if not ok.any():
         return Durations(0, None, None)
@@ -126,7 +126,7 @@ def _clock_rate(f: ComplaintFrame, clock: str, rows: Bool, as_of: np.datetime64)
     return Rate(int(on_time.sum()), int(counted.sum()))
 
 
-def _within(start: npt.NDArray[Any], end: npt.NDArray[Any], limit_us: int, rows: Bool,
+def _within(start: Instants, end: Instants, limit_us: int, rows: Bool,
             as_of: np.datetime64) -> Rate:
     """Done within the limit / (done + not done with the limit already passed)."""
     limit = start + np.timedelta64(limit_us, "us")
@@ -136,7 +136,7 @@ def _within(start: npt.NDArray[Any], end: npt.NDArray[Any], limit_us: int, rows:
     return Rate(int(on_time.sum()), int(counted.sum()))
 
 
-def _count(values: npt.NDArray[Any]) -> dict[str, int]:
+def _count(values: npt.NDArray[np.object_]) -> dict[str, int]:
     return dict(Counter(str(v) for v in values if v))
 
 

@@ -12,7 +12,6 @@ Rules: descending counts, ties broken by label (so the table does not depend on 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 import numpy as np
@@ -59,14 +58,15 @@ class ParetoTable:
         return [(lab, int(c), int(cc), float(p), float(cp)) for lab, c, cc, p, cp in
                 zip(self.labels, self.counts, self.cum_counts, self.percent, self.cum_percent, strict=True)]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"labels": list(self.labels), "counts": self.counts.tolist(), "percent": self.percent.tolist(),
                 "cum_percent": self.cum_percent.tolist(), "cutoff": self.cutoff, "vital_few": list(self.vital_few)}
 
 
-def _counts_by_label(values: Any, counts: Any, labels: Sequence[str] | None) -> tuple[list[str], IntArray]:
+def _counts_by_label(values: npt.ArrayLike, counts: npt.ArrayLike | None,
+                     labels: Sequence[str] | None) -> tuple[list[str], IntArray]:
     if counts is not None:
-        names = [str(v) for v in values]
+        names = [str(v) for v in np.asarray(values, dtype=object).ravel()]
         raw = np.asarray(counts)
         if raw.ndim != 1 or len(raw) != len(names):
             raise ValidationError.of("counts", f"{raw.shape}", f"one count per value ({len(names)})")
@@ -100,7 +100,8 @@ def _counts_by_label(values: Any, counts: Any, labels: Sequence[str] | None) -> 
     return [str(u) for u in uniq], cnt.astype(np.int64)
 
 
-def pareto(values: Any, counts: Any = None, *, cutoff: float = 0.8, labels: Sequence[str] | None = None,
+def pareto(values: npt.ArrayLike, counts: npt.ArrayLike | None = None, *, cutoff: float = 0.8,
+           labels: Sequence[str] | None = None,
            other: float | None = None, other_label: str = "Other") -> ParetoTable:
     """A Pareto table from raw labels, integer codes with ``labels``, or labels with ``counts``.
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import attrs
 import numpy as np
@@ -47,7 +46,7 @@ class Finding:
         return (f"{len(self.complaint_ids)} {self.category} complaints from {where} between "
                 f"{str(self.first)[:10]} and {str(self.last)[:10]}")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "category": self.category, "place": self.place, "serials": list(self.serials),
                 "complaint_ids": list(self.complaint_ids), "first": str(self.first), "last": str(self.last),
                 "suggestion": self.suggestion}

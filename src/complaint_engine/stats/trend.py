@@ -12,7 +12,7 @@ References:
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 import numpy as np
@@ -41,7 +41,7 @@ class MannKendall:
     n: int
 
 
-def _series(series: Any, what: str = "series") -> FloatArray:
+def _series(series: npt.ArrayLike, what: str = "series") -> FloatArray:
     x = np.asarray(series, dtype=np.float64)
     if x.ndim != 1:
         raise ValidationError.of(what, f"shape {x.shape}", "a one-dimensional sequence of numbers")
@@ -50,7 +50,7 @@ def _series(series: Any, what: str = "series") -> FloatArray:
     return x
 
 
-def mann_kendall(series: Any, alpha: float = 0.05) -> MannKendall:
+def mann_kendall(series: npt.ArrayLike, alpha: float = 0.05) -> MannKendall:
     """The Mann–Kendall trend test with tie-corrected variance and Sen's slope. Needs n >= 3 (better >= 10)."""
     x = _series(series)
     n = len(x)
@@ -89,20 +89,25 @@ class ControlChart:
     lcl: FloatArray = attrs.field(converter=readonly_float)
     out_of_control: tuple[int, ...]
 
-    def in_counts(self, exposure: Any = None) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def in_counts(self, exposure: npt.ArrayLike | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Center line, upper and lower limits per point on the scale of the counts: a u chart's limits are on
         rates, so each is multiplied by its period's exposure; a c chart's are counts already."""
-        scale = np.ones(len(self.values)) if self.kind == "c" else _series(exposure, "exposure")
+        if self.kind == "c":
+            scale = np.ones(len(self.values))
+        elif exposure is None:
+            raise ValidationError.of("exposure", None, "the households of each period of the u chart")
+        else:
+            scale = _series(exposure, "exposure")
         if scale.shape != self.values.shape:
             raise ValidationError.of("exposure", f"{len(scale)} values", f"one per point ({len(self.values)})")
         return self.center * scale, self.ucl * scale, self.lcl * scale
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "values": self.values.tolist(), "center": self.center, "ucl": self.ucl.tolist(),
                 "lcl": self.lcl.tolist(), "out_of_control": list(self.out_of_control)}
 
 
-def _counts(counts: Any) -> FloatArray:
+def _counts(counts: npt.ArrayLike) -> FloatArray:
     c = _series(counts, "counts")
     if (c < 0).any():
         raise ValidationError.of("counts", c.tolist(), "non-negative counts")
@@ -111,7 +116,7 @@ def _counts(counts: Any) -> FloatArray:
     return c
 
 
-def c_chart(counts: Any) -> ControlChart:
+def c_chart(counts: npt.ArrayLike) -> ControlChart:
     """c chart for counts per period of equal size: c̄ ± 3√c̄, the lower limit floored at 0."""
     c = _counts(counts)
     center = float(c.mean())
@@ -121,7 +126,7 @@ def c_chart(counts: Any) -> ControlChart:
     return ControlChart("c", c, center, ucl, lcl, out)
 
 
-def u_chart(counts: Any, exposure: Any) -> ControlChart:
+def u_chart(counts: npt.ArrayLike, exposure: npt.ArrayLike) -> ControlChart:
     """u chart for rates with varying exposure (e.g. households): uᵢ = cᵢ/nᵢ, limits ū ± 3√(ū/nᵢ), lcl ≥ 0."""
     c = _counts(counts)
     n = _series(exposure, "exposure")
