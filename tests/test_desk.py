@@ -457,8 +457,8 @@ def test_rules_come_from_the_policy_not_the_code() -> None:
     policy = ce.Policy.from_dict({"reply": "1 working days", "arrival": "30 minutes"})
     s = Scenario(policy=policy)
     assert s.registered().deadlines["reply"].due == at(2024, 6, 5)
-    assert policy.reply == WorkingDays(1)
-    assert ce.Policy.procedure().reply == CalendarDays(2)
+    assert policy.limits.reply == WorkingDays(1)
+    assert ce.Policy.procedure().limits.reply == CalendarDays(2)
 
 
 def test_bad_arguments_to_dispatch_capa_and_announce_are_refused_and_change_nothing(s: Scenario) -> None:

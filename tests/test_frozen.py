@@ -58,11 +58,13 @@ def test_the_memory_store_cannot_be_changed_through_a_returned_complaint() -> No
 
 def test_policy_tables_and_labels_are_frozen() -> None:
     policy = ce.Policy.default()
-    for mapping in (policy.permissions, policy.targets, policy.categories[0].labels, policy.departments[0].labels):
+    for mapping in (policy.permissions, policy.analysis.targets, policy.categories[0].labels,
+                    policy.departments[0].labels):
         with pytest.raises(TypeError):
             mapping.pop(next(iter(mapping)))  # type: ignore[attr-defined]
-    loaded = ce.Policy.from_dict({"targets": {"satisfaction": 0.9}, "permissions": {"close": ["reception"]}})
-    assert isinstance(loaded.targets, FrozenDict)
+    loaded = ce.Policy.from_dict({"analysis": {"targets": {"satisfaction": 0.9}},
+                                  "permissions": {"close": ["reception"]}})
+    assert isinstance(loaded.analysis.targets, FrozenDict)
     assert isinstance(loaded.permissions, FrozenDict)
     assert ce.Policy.default().permissions == policy.permissions  # the defaults are shared, and safe to share
 

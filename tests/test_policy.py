@@ -25,11 +25,12 @@ from complaint_engine.rules.text import parse_rule, rule_text
 
 def test_presets_follow_the_source() -> None:
     proc, estate, default = ce.Policy.procedure(), ce.Policy.estate(), ce.Policy.default()
-    assert (proc.reply, proc.escalation_role, proc.callback_required) == (CalendarDays(2), ce.Role.GENERAL_MANAGER,
-                                                                          False)
-    assert (estate.reply, estate.escalation_role) == (WorkingDays(3), ce.Role.SUPERVISOR)
-    assert (estate.arrival, estate.emergency_repair, estate.callback_target) == (ClockMinutes(10), EndOfDay(), 1.0)
-    assert default.reply == Earliest(CalendarDays(2), WorkingDays(3))
+    assert (proc.limits.reply, proc.escalation_role, proc.callbacks.required) == (
+        CalendarDays(2), ce.Role.GENERAL_MANAGER, False)
+    assert (estate.limits.reply, estate.escalation_role) == (WorkingDays(3), ce.Role.SUPERVISOR)
+    assert (estate.limits.arrival, estate.limits.emergency_repair, estate.callbacks.target) == (
+        ClockMinutes(10), EndOfDay(), 1.0)
+    assert default.limits.reply == Earliest(CalendarDays(2), WorkingDays(3))
     assert default.escalation_role is ce.Role.GENERAL_MANAGER
 
 
@@ -60,10 +61,10 @@ close = ["callback_officer", "supervisor"]
 """, encoding="utf-8")
     p = ce.Policy.from_toml(path)
     assert p.name == "Harbour View"
-    assert p.reply == Earliest(CalendarDays(2), WorkingDays(3))
-    assert p.arrival == ClockMinutes(15)
-    assert p.minor_repair is None
-    assert p.callback_attempts == 2
+    assert p.limits.reply == Earliest(CalendarDays(2), WorkingDays(3))
+    assert p.limits.arrival == ClockMinutes(15)
+    assert p.limits.minor_repair is None
+    assert p.callbacks.attempts == 2
     assert p.permissions["close"] == frozenset({ce.Role.CALLBACK_OFFICER, ce.Role.SUPERVISOR})
     assert p.permissions["receive"] == frozenset({ce.Role.RECEPTION})
 
@@ -114,7 +115,7 @@ def test_the_calendar_follows_the_policy() -> None:
 
 
 def test_tolerance_is_a_setting() -> None:
-    assert ce.Policy.from_dict({"clock_tolerance": 60}).clock_tolerance == dt.timedelta(minutes=1)
+    assert ce.Policy.from_dict({"clock_tolerance": 60}).limits.clock_tolerance == dt.timedelta(minutes=1)
 
 
 simple_rules = st.one_of(
@@ -156,7 +157,8 @@ def test_a_number_format_must_name_the_office_and_the_year(key: str, fmt: str) -
     with pytest.raises(PolicyError, match=rf"\$\.{key}.*must name the office and the year") as err:
         ce.Policy.from_dict({key: fmt})
     assert fmt in str(err.value)
-    assert ce.Policy.from_dict({key: "{year}/{office}/{seq:03d}"}).to_dict()[key] == "{year}/{office}/{seq:03d}"
+    loaded = ce.Policy.from_dict({key: "{year}/{office}/{seq:03d}"})
+    assert loaded.to_dict()["numbering"][key] == "{year}/{office}/{seq:03d}"  # type: ignore[index]
 
 
 _DEFAULT = ce.Policy.default().to_dict()
@@ -190,7 +192,7 @@ def test_a_policys_notice_file_is_read_once_when_the_policy_loads(tmp_path: Path
     notice.write_text('published_through = 2027\n[notice.2027]\nholidays = ["2027-01-01"]\nworkdays = []\n',
                       encoding="utf-8")
     policy_file = tmp_path / "policy.toml"
-    policy_file.write_text('calendar_notice = "cn-2027.toml"\n', encoding="utf-8")
+    policy_file.write_text('[calendar]\nnotice = "cn-2027.toml"\n', encoding="utf-8")
     policy = ce.Policy.from_toml(policy_file)
     notice.unlink()
     assert policy.calendar().published_through == 2027
@@ -203,3 +205,59 @@ def test_a_calendar_takes_a_notice_object_not_a_path(tmp_path: Path) -> None:
 
     with pytest.raises(ce.CalendarError, match="a CalendarNotice"):
         WorkingCalendar.for_region("CN", notice=str(tmp_path / "cn.toml"))  # type: ignore[arg-type]
+
+
+def test_a_policy_groups_its_settings_in_tables(tmp_path: Path) -> None:
+    path = tmp_path / "grouped.toml"
+    path.write_text("""
+preset = "estate"
+reply = "2 working days"
+
+[calendar]
+region = "HK"
+tz = "Asia/Hong_Kong"
+
+[limits]
+arrival = "15 minutes"
+clock_tolerance = 60
+
+[callbacks]
+attempts = 2
+
+[numbering]
+serial_format = "{office}/{year}/{seq:04d}"
+
+[analysis]
+language = "en"
+targets = { satisfaction = 0.9 }
+""", encoding="utf-8")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the grouped form raises no deprecation
+        p = ce.Policy.from_toml(path)
+    assert (p.limits.reply, p.limits.arrival, p.limits.clock_tolerance) == (
+        WorkingDays(2), ClockMinutes(15), dt.timedelta(minutes=1))
+    assert (p.calendar_settings.region, p.calendar().region, p.callbacks.attempts) == ("HK", "HK", 2)
+    assert p.escalation_role is ce.Role.SUPERVISOR  # from the preset
+    assert p.analysis.targets["satisfaction"] == 0.9
+    assert p.analysis.targets["callback_rate"] == 1.0  # the other targets stay
+    data = p.to_dict()
+    assert set(data) == {"name", "calendar", "limits", "callbacks", "escalation_role", "permissions", "categories",
+                         "departments", "reception_department", "numbering", "closing", "analysis"}
+    assert ce.Policy.from_dict(data) == p
+
+
+def test_flat_settings_of_the_first_series_load_with_a_deprecation_naming_their_table() -> None:
+    with pytest.warns(DeprecationWarning, match=r"'callback_attempts' → \[callbacks\] attempts"):
+        p = ce.Policy.from_dict({"callback_attempts": 2, "reply": "1 working days"})
+    assert (p.callbacks.attempts, p.limits.reply) == (2, WorkingDays(1))
+    assert p == ce.Policy.from_dict({"callbacks": {"attempts": 2}, "limits": {"reply": "1 working days"}})
+
+
+def test_problems_in_tables_are_named_by_their_path() -> None:
+    with pytest.raises(PolicyError) as err:
+        ce.Policy.from_dict({"limits": {"reply": "soon", "speed": 3}, "callbacks": {"attempts": 0},
+                             "calendar": "CN"})
+    paths = {p for p, _ in err.value.problems}
+    assert {"$.limits.reply", "$.limits.speed", "$.callbacks.attempts", "$.calendar"} <= paths

@@ -163,7 +163,7 @@ class DeskMachine(RuleBasedStateMachine):
     def closed_complaints_had_a_callback_or_the_allowed_attempts(self) -> None:
         policy = self.desk.policy
         for c in self.desk.repository.find(status=ce.Status.CLOSED):
-            if policy.callback_required:
+            if policy.callbacks.required:
                 assert c.reached_callback is not None or c.unreached_attempts >= policy.callback_attempts
 
     @invariant()

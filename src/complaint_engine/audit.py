@@ -109,7 +109,7 @@ class _Books:
                 self.registrations.append((c.office, registered_at.year, c.serial, c.id))
 
     def report(self, policy: Policy | None) -> AuditReport:
-        fmt = (policy if policy is not None else Policy.default()).serial_format
+        fmt = (policy if policy is not None else Policy.default()).numbering.serial_format
         findings = self.findings + _sequence_findings(self.registrations, fmt)
         return AuditReport(tuple(findings), self.read_count, len(self.registrations))
 

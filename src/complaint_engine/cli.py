@@ -268,7 +268,7 @@ def _summarize_provisional(caught: list[warnings.WarningMessage]) -> None:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if provisional:
         sys.stderr.write(f"note: {len(provisional)} deadline(s) fall in a year without an official holiday notice in "
-                         "the data (provisional); load the notice with a calendar_notice file in the policy\n")
+                         "the data (provisional); load the notice with [calendar] notice = 'file.toml' in the policy\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

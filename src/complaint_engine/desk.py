@@ -118,9 +118,9 @@ class ComplaintDesk:
         if at is None:
             return now.astimezone(self.calendar.tz)
         aware("instant", at)
-        if at > now + self.policy.clock_tolerance:
+        if at > now + self.policy.limits.clock_tolerance:
             raise ValidationError.of("instant", at.isoformat(), f"not later than the desk's clock {now.isoformat()} "
-                                     f"plus {self.policy.clock_tolerance}")
+                                     f"plus {self.policy.limits.clock_tolerance}")
         return at.astimezone(self.calendar.tz)
 
     @staticmethod
@@ -178,7 +178,7 @@ class ComplaintDesk:
         if isinstance(command, Register):
             # allocated inside the unit of work: if the lifecycle then refuses, the rollback returns the number
             seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
-            serial = format_serial(self.policy.serial_format, complaint.office, instant, seq)
+            serial = format_serial(self.policy.numbering.serial_format, complaint.office, instant, seq)
         new, _ = step(complaint, command, actor, self.policy, self.calendar, instant, serial=serial)
         return uow.save(new)
 
@@ -358,7 +358,7 @@ class ComplaintDesk:
         for c in open_ones:
             self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
         seq = uow.next_number(sequence_key("capa", actor.office, instant.year))
-        number = format_serial(self.policy.capa_format, actor.office, instant, seq)
+        number = format_serial(self.policy.numbering.capa_format, actor.office, instant, seq)
         report = CAPAReport(number=number, office=actor.office,
                             complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
                             opened_at=instant,
@@ -407,7 +407,7 @@ class ComplaintDesk:
         for c in complaints:
             self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
         seq = uow.next_number(sequence_key("announcement", actor.office, instant.year))
-        number = format_serial(self.policy.announcement_format, actor.office, instant, seq)
+        number = format_serial(self.policy.numbering.announcement_format, actor.office, instant, seq)
         for c in complaints:
             uow.save(step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, self.policy, self.calendar,
                           instant)[0])

@@ -222,9 +222,9 @@ class _Simulator:
 
     def callback(self, cid: str, attempt: int) -> None:
         r = self.rng.random()
-        if r < 0.05 and attempt <= self.desk.policy.callback_attempts:
+        if r < 0.05 and attempt <= self.desk.policy.callbacks.attempts:
             self.desk.record_callback(cid, by=CALLBACK, method="phone", reached=False)
-            if attempt == self.desk.policy.callback_attempts:
+            if attempt == self.desk.policy.callbacks.attempts:
                 self.later(10, lambda: self.close(cid))
             else:
                 self.later(self.rng.uniform(60, 600), lambda: self.callback(cid, attempt + 1))

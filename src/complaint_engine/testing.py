@@ -224,8 +224,8 @@ def policies() -> SearchStrategy[Policy]:
                                   st.integers(1, 5)))
     return st.builds(
         lambda preset, reply, arrival, attempts: Policy.from_dict({
-            "preset": preset, "reply": _text(reply), "arrival": _text(ClockMinutes(arrival)),
-            "callback_attempts": attempts}),
+            "preset": preset, "limits": {"reply": _text(reply), "arrival": _text(ClockMinutes(arrival))},
+            "callbacks": {"attempts": attempts}}),
         st.sampled_from(["default", "procedure", "estate"]), replies, st.integers(5, 60), st.integers(1, 5))
 
 

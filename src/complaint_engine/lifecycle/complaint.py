@@ -91,10 +91,10 @@ def agreed_reply_within_policy(ctx: Ctx) -> str | None:
     agreed = cmd.agreed_reply_by if isinstance(cmd, Dispatch) else None
     if agreed is None:
         return None
-    limit = ctx.policy.reply.due(ctx.subject.received_at, ctx.calendar)
+    limit = ctx.policy.limits.reply.due(ctx.subject.received_at, ctx.calendar)
     if agreed > limit:
         return (f"agreed reply time {agreed.isoformat()} is later than the policy maximum "
-                f"{limit.isoformat()} ({ctx.policy.reply.describe()})")
+                f"{limit.isoformat()} ({ctx.policy.limits.reply.describe()})")
     if agreed < ctx.at:
         return f"agreed reply time {agreed.isoformat()} is in the past"
     return None
@@ -140,18 +140,18 @@ def callback_not_reached(ctx: Ctx) -> str | None:
 def callback_done_or_not_required(ctx: Ctx) -> str | None:
     """Closing needs a reached callback, or the policy's unreachable attempts, unless callbacks are off."""
     c = ctx.subject
-    if c.status is Status.CALLED_BACK or not ctx.policy.callback_required:
+    if c.status is Status.CALLED_BACK or not ctx.policy.callbacks.required:
         return None
-    if c.unreached_attempts >= ctx.policy.callback_attempts:
+    if c.unreached_attempts >= ctx.policy.callbacks.attempts:
         return None
     return (f"no callback reached the owner ({c.unreached_attempts} unreachable attempt(s) of "
-            f"{ctx.policy.callback_attempts} allowed)")
+            f"{ctx.policy.callbacks.attempts} allowed)")
 
 
 def capa_number_if_needed(ctx: Ctx) -> str | None:
     """A complaint needing corrective action has a CAPA number on its notice (P-6.2.3)."""
     c = ctx.subject
-    if ctx.policy.require_capa_number and c.needs_capa and not (c.notice and c.notice.capa_numbers):
+    if ctx.policy.closing.require_capa_number and c.needs_capa and not (c.notice and c.notice.capa_numbers):
         return "it needs corrective action and its notice has no CAPA report number"
     return None
 
@@ -159,7 +159,7 @@ def capa_number_if_needed(ctx: Ctx) -> str | None:
 def announcement_if_widespread(ctx: Ctx) -> str | None:
     """A widespread complaint is covered by a public announcement (E-announce)."""
     c = ctx.subject
-    if ctx.policy.require_announcement and c.widespread and not c.announcements:
+    if ctx.policy.closing.require_announcement and c.widespread and not c.announcements:
         return "it is widespread and no announcement covers it"
     return None
 
@@ -196,7 +196,7 @@ def _restart_reply(c: Complaint, clocks: Mapping[str, Deadline], ctx: Ctx) -> Ch
     """Reopening: the old reply, callback and plan clocks are archived; a new reply clock starts now."""
     archived = tuple(clocks[n] for n in ("reply", "callback", "plan") if n in clocks)
     fresh = {n: d for n, d in clocks.items() if n not in ("reply", "callback", "plan")}
-    fresh["reply"] = Deadline.start("reply", ctx.policy.reply, ctx.at, ctx.calendar, _owner(c))
+    fresh["reply"] = Deadline.start("reply", ctx.policy.limits.reply, ctx.at, ctx.calendar, _owner(c))
     return {"deadlines": fresh, "past_deadlines": c.past_deadlines + archived, "deferral": None}
 
 
@@ -211,7 +211,7 @@ def _register(c: Complaint, cmd: Register, ctx: Ctx) -> Changes:
         raise ValidationError.of("serial", serial, "the serial the register allocated")
     reception = Responsible(ctx.policy.reception_department, ctx.actor.id)
     clocks = dict(c.deadlines)
-    clocks["reply"] = Deadline.start("reply", ctx.policy.reply, c.received_at, ctx.calendar, reception)
+    clocks["reply"] = Deadline.start("reply", ctx.policy.limits.reply, c.received_at, ctx.calendar, reception)
     if c.is_repair:
         rule = ctx.policy.repair_rule(c.urgency is Urgency.EMERGENCY)
         if rule is not None:
@@ -229,8 +229,8 @@ def _dispatch(c: Complaint, cmd: Dispatch, ctx: Ctx) -> Changes:
     clocks = {n: d.assign(owner) if d.state is not ClockState.MET else d for n, d in c.deadlines.items()}
     if cmd.agreed_reply_by is not None and "reply" in clocks:
         clocks["reply"] = replace(clocks["reply"], {"due": cmd.agreed_reply_by})  # the owner was promised this
-    if c.is_repair and ctx.policy.arrival is not None:
-        clocks["arrival"] = Deadline.start("arrival", ctx.policy.arrival, ctx.at, ctx.calendar, owner)
+    if c.is_repair and ctx.policy.limits.arrival is not None:
+        clocks["arrival"] = Deadline.start("arrival", ctx.policy.limits.arrival, ctx.at, ctx.calendar, owner)
     return {"notice": notice, "deadlines": clocks}
 
 
@@ -282,9 +282,9 @@ def _resolve(c: Complaint, cmd: Resolve, ctx: Ctx) -> Changes:
 
 def _reply(c: Complaint, cmd: Reply, ctx: Ctx) -> Changes:
     clocks = _meet(c.deadlines, ctx.at, "reply")
-    if ctx.policy.callback is not None:
+    if ctx.policy.limits.callback is not None:
         owner = Responsible(ctx.policy.reception_department, None)
-        clocks["callback"] = Deadline.start("callback", ctx.policy.callback, ctx.at, ctx.calendar, owner)
+        clocks["callback"] = Deadline.start("callback", ctx.policy.limits.callback, ctx.at, ctx.calendar, owner)
     return {"deadlines": clocks, "reply_note": cmd.note}
 
 

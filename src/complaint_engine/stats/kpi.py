@@ -149,7 +149,7 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     valid = valid_mask(status)
     closed = valid & ~np.isnat(f["closed_us"]) & (f["closed_us"] <= now)
     reached = valid & (f["callback_reached"] == 1)
-    targets = policy.targets
+    targets = policy.analysis.targets
     kpis: dict[str, KPI] = {}
 
     def add(key: str, number: int, value: Rate, scale: int = 1) -> None:
@@ -160,8 +160,9 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
         add("per_100_households", 3, Rate(int(valid.sum()), households), scale=100)
     received = f["received_us"]
     add("acknowledged_on_time", 4, _within(received, f["registered_us"],
-                                           policy.acknowledge_within_minutes * MINUTE_US, valid, now))
-    add("dispatched_on_time", 5, _within(received, f["dispatched_us"], policy.dispatch_within_minutes * MINUTE_US,
+                                           policy.analysis.acknowledge_within_minutes * MINUTE_US, valid, now))
+    limits = policy.analysis
+    add("dispatched_on_time", 5, _within(received, f["dispatched_us"], limits.dispatch_within_minutes * MINUTE_US,
                                          valid, now))
     add("replied_on_time", 6, _clock_rate(f, "reply", valid, now))
     overdue_open = np.zeros(len(f), dtype=bool)
@@ -175,13 +176,13 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     add("callback_rate", 8, Rate(int((closed & reached).sum()), int(closed.sum())))
     # every callback that reached the owner counts once, including a dissatisfied one that reopened the complaint
     answers = {s: f[f"answers_{s.value}"][valid] for s in Satisfaction}
-    add("satisfaction", 9, Rate(int(sum(answers[s].sum() for s in policy.satisfied)),
+    add("satisfaction", 9, Rate(int(sum(answers[s].sum() for s in policy.callbacks.satisfied)),
                                 int(sum(a.sum() for a in answers.values()))))
     add("first_contact_resolution", 10, Rate(int((closed & (f["reopened"] == 0)).sum()), int(valid.sum())))
-    add("repeat_rate", 11, Rate(int((repeat_mask(f, policy.repeat_window_days) & valid).sum()), int(valid.sum())))
+    add("repeat_rate", 11, Rate(int((repeat_mask(f, limits.repeat_window_days) & valid).sum()), int(valid.sum())))
     add("reopen_rate", 12, Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum())))
     major = valid & (f["severity"] == "major")
-    add("escalated_on_time", 13, _within(received, f["escalated_us"], policy.escalate_within_hours * 60 * MINUTE_US,
+    add("escalated_on_time", 13, _within(received, f["escalated_us"], limits.escalate_within_hours * 60 * MINUTE_US,
                                          major, now))
     add("arrived_on_time", 14, _clock_rate(f, "arrival", valid, now))
     add("emergency_same_day", 15, _clock_rate(f, "repair", valid & (f["urgency"] == "emergency"), now))
@@ -192,7 +193,7 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     verified = [r for r in capas if r.verification is not None]
     add("capa_effective", 17, Rate(sum(1 for r in verified if r.verification and r.verification.effective),
                                    len(verified)))
-    recurrence = capa_recurrence(f, capas, policy.recurrence_window_days)
+    recurrence = capa_recurrence(f, capas, policy.analysis.recurrence_window_days)
     add("recurrence_after_capa", 18, Rate(sum(1 for hits in recurrence.values() if hits), len(recurrence)))
 
     dept: Counter[str] = Counter()

@@ -138,8 +138,8 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
         control = u_chart(totals, monthly.exposure) if monthly.exposure is not None else c_chart(totals)
     kpis = compute_kpis(selected, policy, judged, households=int(np.mean(households)) if households else None,
                         capas=capas)
-    findings = (*find_recurring(selected, policy.repeat_window_days),
-                *find_widespread(selected, policy.widespread_window_days, policy.widespread_units))
+    findings = (*find_recurring(selected, policy.analysis.repeat_window_days),
+                *find_widespread(selected, policy.analysis.widespread_window_days, policy.analysis.widespread_units))
     open_capas = tuple(r for r in capas if r.status is not CAPAStatus.CLOSED and (office is None or r.office == office))
     previous = None
     if compare:

@@ -1,0 +1,290 @@
+"""Settings files at the edge: a policy and a calendar notice, from TOML files or plain data, and back.
+
+Nothing in ``rules/`` or the domain core reads a file or structures plain data; they take the objects made
+here. A policy is structured by a converter built on :func:`complaint_engine.serialization.make_converter`
+(strict types, ``$.path`` problems), after the checks plain data needs first: unknown keys named by their
+path, the flat keys of the first series moved to their tables (with a ``DeprecationWarning``), a preset as the
+base the given settings override, and a notice file read once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import attrs
+import cattrs
+from cattrs.errors import BaseValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from complaint_engine.errors import CalendarError, PolicyError, ValidationError
+from complaint_engine.policy import (
+    AnalysisSettings,
+    CalendarSettings,
+    CallbackSettings,
+    Category,
+    ClosingRules,
+    Department,
+    Limits,
+    Numbering,
+    OnProvisional,
+    Policy,
+)
+from complaint_engine.rules.deadlines import DeadlineRule
+from complaint_engine.rules.notice import CalendarNotice
+from complaint_engine.rules.text import parse_rule, rule_text
+from complaint_engine.serialization import JSONValue, describe_problems, make_converter
+from complaint_engine.tomlfile import read_calendar_notice, read_toml
+
+__all__ = ["policy_from_dict", "policy_to_dict", "read_policy"]
+
+Plain = dict[str, object]
+
+# table name → (record class, Policy field)
+TABLES: Mapping[str, tuple[type, str]] = {
+    "calendar": (CalendarSettings, "calendar_settings"), "limits": (Limits, "limits"),
+    "callbacks": (CallbackSettings, "callbacks"), "numbering": (Numbering, "numbering"),
+    "closing": (ClosingRules, "closing"), "analysis": (AnalysisSettings, "analysis"),
+}
+TOP = ("name", "escalation_role", "permissions", "categories", "departments", "reception_department")
+RULES = ("reply", "arrival", "emergency_repair", "minor_repair", "callback")  # also top-level, as in every level
+# the first series' flat keys → (table, key)
+FLAT: Mapping[str, tuple[str, str]] = {
+    **{k: ("calendar", k) for k in ("region", "subdivision", "tz", "business_hours", "on_provisional")},
+    "calendar_notice": ("calendar", "notice"),
+    "clock_tolerance": ("limits", "clock_tolerance"),
+    "callback_required": ("callbacks", "required"), "callback_attempts": ("callbacks", "attempts"),
+    "callback_target": ("callbacks", "target"), "satisfied": ("callbacks", "satisfied"),
+    **{k: ("numbering", k) for k in ("serial_format", "capa_format", "announcement_format")},
+    **{k: ("closing", k) for k in ("require_capa_number", "require_announcement")},
+    **{k: ("analysis", k) for k in ("language", "repeat_window_days", "recurrence_window_days", "widespread_units",
+                                    "widespread_window_days", "acknowledge_within_minutes", "dispatch_within_minutes",
+                                    "escalate_within_hours", "targets")},
+}
+PRESETS: Mapping[str, Callable[[], Policy]] = {"default": Policy.default, "procedure": Policy.procedure,
+                                                "estate": Policy.estate}
+
+
+# ------------------------------------------------------------------------------------------- files
+def read_policy(path: str | Path) -> Policy:
+    """A policy file, and the notice file it names (relative to the policy file), read once."""
+    return policy_from_dict(read_toml(path, "policy file", PolicyError), folder=Path(path).parent)
+
+
+# ------------------------------------------------------------------------------------------- the converter
+def _optional_rule(value: object, _: object) -> DeadlineRule | None:
+    if value is None or value == "none":
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a deadline rule's text")
+    return parse_rule(value)
+
+
+def _seconds(value: object, _: object) -> dt.timedelta:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{value!r} is not a whole number of seconds")
+    return dt.timedelta(seconds=value)
+
+
+def _notice(value: object, _: object) -> CalendarNotice | None:
+    if value is None or value == "none" or isinstance(value, CalendarNotice):
+        return value if isinstance(value, CalendarNotice) else None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{value!r} is not a notice table or the path of a notice file")
+    return CalendarNotice.from_dict(value)
+
+
+def _notice_data(notice: CalendarNotice | None) -> JSONValue:
+    if notice is None:
+        return "none"
+    data: dict[str, JSONValue] = {
+        "notice": {str(year): {"holidays": [d.isoformat() for d in off], "workdays": [d.isoformat() for d in on]}
+                   for year, (off, on) in sorted(notice.notices.items())},
+        "company": {"holidays": [d.isoformat() for d in notice.holidays],
+                    "workdays": [d.isoformat() for d in notice.workdays]}}
+    if notice.published_through is not None:
+        data["published_through"] = notice.published_through
+    return data
+
+
+def _text_value(value: object, _: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not text")
+    return value
+
+
+def _converter() -> cattrs.Converter:
+    conv = make_converter()
+    conv.register_structure_hook(DeadlineRule | None, _optional_rule)
+    conv.register_unstructure_hook(DeadlineRule | None, lambda r: "none" if r is None else rule_text(r))
+    conv.register_structure_hook(dt.timedelta, _seconds)
+    conv.register_unstructure_hook(dt.timedelta, lambda d: int(d.total_seconds()))
+    conv.register_structure_hook(CalendarNotice | None, _notice)
+    conv.register_unstructure_hook(CalendarNotice | None, _notice_data)
+    # its values are checked by the policy, which names the path and the allowed ones
+    conv.register_structure_hook_func(lambda t: t == OnProvisional, _text_value)
+    conv.register_structure_hook(str | None, lambda v, _: None if v is None or v == "none" else _text_value(v, _))
+    conv.register_unstructure_hook(str | None, lambda v: "none" if v is None else v)
+    conv.register_unstructure_hook(frozenset, lambda s: sorted(conv.unstructure(x) for x in s))
+    for cls in (CalendarSettings, Limits, CallbackSettings, Numbering, ClosingRules, AnalysisSettings, Category,
+                Department):
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=False))
+    calendar = override(rename="calendar")  # the table; Policy.calendar() is the calendar itself
+    conv.register_structure_hook(Policy, make_dict_structure_fn(Policy, conv, _cattrs_forbid_extra_keys=True,
+                                                                calendar_settings=calendar))
+    conv.register_unstructure_hook(Policy, make_dict_unstructure_fn(Policy, conv, _cattrs_omit_if_default=False,
+                                                                    calendar_settings=calendar))
+    return conv
+
+
+_CONVERTER = _converter()
+_FIELD_TYPES: Mapping[str, type] = typing.get_type_hints(Policy)
+
+
+# ------------------------------------------------------------------------------------------- loading
+def policy_to_dict(policy: Policy) -> Plain:
+    """Plain data that :func:`policy_from_dict` turns back into an equal policy (TOML-friendly tables)."""
+    data: Plain = _CONVERTER.unstructure(policy, Policy)
+    return data
+
+
+def policy_from_dict(data: Mapping[str, object], *, folder: Path | None = None) -> Policy:
+    """A policy from plain data; see :meth:`Policy.from_dict`. Every problem is reported with the path the data
+    gave it, and nothing is half-loaded: a refused policy raises one ``PolicyError`` listing them all."""
+    problems: list[tuple[str, str]] = []
+    if not isinstance(data, Mapping):
+        raise PolicyError.of("policy", data, "a table of settings")
+    given = dict(data)
+    preset = given.pop("preset", "default")
+    if not isinstance(preset, str) or preset not in PRESETS:
+        problems.append(("$.preset", f"{preset!r} is not one of {sorted(PRESETS)}"))
+        preset = "default"
+    nested, where = _nested(given, problems)
+    _shapes(nested, where, problems)
+    _read_notice(nested, where, folder, problems)
+    base = PRESETS[preset]()
+    merged = _merged(policy_to_dict(base), nested)
+    checked = _structured(merged, policy_to_dict(base), problems)
+    policy = None
+    try:
+        policy = _CONVERTER.structure(checked, Policy)
+    except (BaseValidationError, PolicyError) as exc:  # value problems of the settings that did structure
+        problems += _policy_problems(exc) or describe_problems(exc)
+    if problems or policy is None:
+        raise PolicyError.collect("policy", _as_given(problems, where))
+    return policy
+
+
+def _structured(merged: Plain, base: Plain, problems: list[tuple[str, str]]) -> Plain:
+    """Each of the policy's fields tried on its own, so that one that fails (its problems noted, with the path
+    of its table) leaves the others to be checked too; a failed one takes the preset's value."""
+    out = dict(merged)
+    for name, kind in _FIELD_TYPES.items():
+        key = "calendar" if name == "calendar_settings" else name
+        try:
+            _CONVERTER.structure(merged[key], kind)
+        except (BaseValidationError, ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            found = list(exc.problems) if isinstance(exc, ValidationError) else describe_problems(exc)
+            problems += [(f"$.{key}{path[1:]}", message) for path, message in found]
+            out[key] = base[key]
+    return out
+
+
+def _policy_problems(exc: BaseException) -> list[tuple[str, str]]:
+    """The problems of a policy refused while it was made (cattrs wraps the error of ``__init__``)."""
+    if isinstance(exc, PolicyError):
+        return list(exc.problems)
+    inner = exc.exceptions if isinstance(exc, BaseExceptionGroup) else ()
+    return [p for e in inner for p in _policy_problems(e)]
+
+
+def _nested(given: Plain, problems: list[tuple[str, str]]) -> tuple[Plain, dict[str, str]]:
+    """The given settings in tables, and where each moved setting was given (``$.limits.reply`` → ``$.reply``):
+    problems are reported at the path the data used. Flat keys of the first series give one warning."""
+    nested: Plain = {}
+    where: dict[str, str] = {}
+    moved: list[str] = []
+    for key, value in given.items():
+        if key in TABLES:
+            if not isinstance(value, Mapping):
+                problems.append((f"$.{key}", f"{value!r} is not a table"))
+                continue
+            allowed = [f.name for f in attrs.fields(TABLES[key][0])]
+            for inner in value:
+                if inner not in allowed:
+                    problems.append((f"$.{key}.{inner}", f"unknown setting; allowed: {allowed}"))
+            table = nested.setdefault(key, {})
+            assert isinstance(table, dict)
+            table.update((k, v) for k, v in value.items() if k in allowed)
+        elif key in RULES or key in FLAT:
+            table_name, inner = ("limits", key) if key in RULES else FLAT[key]
+            table = nested.setdefault(table_name, {})
+            assert isinstance(table, dict)
+            table[inner] = value
+            where[f"$.{table_name}.{inner}"] = f"$.{key}"
+            if key in FLAT:
+                moved.append(f"{key!r} → [{table_name}] {inner}")
+        elif key in TOP:
+            nested[key] = value
+        else:
+            allowed = sorted([*TABLES, *TOP, *RULES, "preset"])
+            problems.append((f"$.{key}", f"unknown setting; allowed: {allowed}"))
+    if moved:
+        warnings.warn("flat policy settings are deprecated; put them in their tables: " + ", ".join(moved),
+                      DeprecationWarning, stacklevel=4)
+    return nested, where
+
+
+def _shapes(nested: Plain, where: dict[str, str], problems: list[tuple[str, str]]) -> None:
+    """Tables that merge with the preset's are tables; a wrong shape is named as such and left out."""
+    analysis = nested.get("analysis")
+    for path, table, key, wanted in (("$.permissions", nested, "permissions", "a table of event = [roles]"),
+                                     ("$.analysis.targets", analysis, "targets", "a table of kpi = share")):
+        if isinstance(table, dict) and key in table and not isinstance(table[key], Mapping):
+            problems.append((where.get(path, path), f"{table[key]!r} is not {wanted}"))
+            del table[key]
+
+
+def _read_notice(nested: Plain, where: dict[str, str], folder: Path | None, problems: list[tuple[str, str]]) -> None:
+    """A notice given as a file's path is read here, once (relative to the policy file's folder when it is there,
+    else to the working directory)."""
+    table = nested.get("calendar")
+    raw = table.get("notice") if isinstance(table, dict) else None
+    if not isinstance(raw, str) or raw == "none" or not isinstance(table, dict):
+        return
+    path = Path(raw)
+    if folder is not None and not path.is_absolute() and (folder / path).exists():
+        path = folder / path
+    try:
+        table["notice"] = read_calendar_notice(path)
+    except CalendarError as exc:
+        at = where.get("$.calendar.notice", "$.calendar.notice")
+        problems += [(f"{at} ({path})" + ("" if p == "$" else p[1:]), m) for p, m in exc.problems] or \
+            [(at, str(exc))]
+
+
+def _merged(base: Plain, given: Plain) -> Plain:
+    """The preset's settings with the given ones over them: tables and tables of permissions and targets merge,
+    every other value (lists included) is replaced."""
+    out = dict(base)
+    for key, value in given.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, Mapping) and key != "categories":
+            out[key] = _merged(old, dict(value))
+        else:
+            out[key] = value
+    return out
+
+
+def _as_given(problems: list[tuple[str, str]], where: dict[str, str]) -> list[tuple[str, str]]:
+    out = []
+    for path, message in problems:
+        for moved, given in where.items():
+            if path == moved or path.startswith((moved + ".", moved + "[")):
+                path = given + path[len(moved):]
+                break
+        out.append((path, message))
+    return out
