@@ -4,6 +4,8 @@ Everything a user touches is importable from here; deadline rules and the calend
 ``complaint_engine.rules``, stores in ``complaint_engine.storage``.
 """
 
+from typing import TYPE_CHECKING
+
 from complaint_engine.clock import Clock, FixedClock, SystemClock
 from complaint_engine.desk import ComplaintDesk, OverdueItem
 from complaint_engine.errors import (
@@ -41,7 +43,9 @@ from complaint_engine.model import (
 )
 from complaint_engine.policy import Category, Department, Policy
 from complaint_engine.rules.sla import ClockState, Deadline, Responsible
-from complaint_engine.tomlfile import read_calendar_notice
+
+if TYPE_CHECKING:
+    from complaint_engine.settings import read_calendar_notice
 
 __all__ = [
     "Actor",
@@ -87,3 +91,13 @@ __all__ = [
     "read_calendar_notice",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # file readers live at the edge (complaint_engine.settings), loaded on first use: importing the package
+    # never imports the converter's dependencies
+    if name == "read_calendar_notice":
+        from complaint_engine.settings import read_calendar_notice
+
+        return read_calendar_notice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

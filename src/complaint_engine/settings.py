@@ -10,6 +10,7 @@ base the given settings override, and a notice file read once.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing
 import warnings
 from collections.abc import Callable, Mapping
@@ -37,9 +38,10 @@ from complaint_engine.rules.deadlines import DeadlineRule
 from complaint_engine.rules.notice import CalendarNotice
 from complaint_engine.rules.text import parse_rule, rule_text
 from complaint_engine.serialization import JSONValue, describe_problems, make_converter
-from complaint_engine.tomlfile import read_calendar_notice, read_toml
+from complaint_engine.tomlfile import read_toml
 
-__all__ = ["policy_from_dict", "policy_to_dict", "read_policy"]
+__all__ = ["calendar_notice_from_dict", "policy_from_dict", "policy_to_dict", "read_calendar_notice",
+           "read_policy"]
 
 Plain = dict[str, object]
 
@@ -69,6 +71,12 @@ PRESETS: Mapping[str, Callable[[], Policy]] = {"default": Policy.default, "proce
 
 
 # ------------------------------------------------------------------------------------------- files
+def read_calendar_notice(path: str | Path) -> CalendarNotice:
+    """A calendar notice file (next year's official notice, company days; see docs/deadlines.md), read once;
+    pass the result to ``WorkingCalendar.for_region(notice=...)`` or a policy's ``[calendar] notice``."""
+    return calendar_notice_from_dict(read_toml(path, "calendar file", CalendarError))
+
+
 def read_policy(path: str | Path) -> Policy:
     """A policy file, and the notice file it names (relative to the policy file), read once."""
     return policy_from_dict(read_toml(path, "policy file", PolicyError), folder=Path(path).parent)
@@ -94,7 +102,7 @@ def _notice(value: object, _: object) -> CalendarNotice | None:
         return value if isinstance(value, CalendarNotice) else None
     if not isinstance(value, Mapping):
         raise TypeError(f"{value!r} is not a notice table or the path of a notice file")
-    return CalendarNotice.from_dict(value)
+    return calendar_notice_from_dict(value)
 
 
 def _notice_data(notice: CalendarNotice | None) -> JSONValue:
@@ -142,6 +150,133 @@ def _converter() -> cattrs.Converter:
 
 _CONVERTER = _converter()
 _FIELD_TYPES: Mapping[str, type] = typing.get_type_hints(Policy)
+
+
+# ------------------------------------------------------------------------------------------- calendar notices
+@attrs.frozen
+class YearDays:
+    """The days off and the working days of a ``[notice.YEAR]`` or ``[company]`` table."""
+
+    holidays: tuple[dt.date, ...] = ()
+    workdays: tuple[dt.date, ...] = ()
+
+
+@attrs.frozen
+class NoticeFile:
+    """A notice file as written: ``published_through``, ``[notice.YEAR]`` tables, a ``[company]`` table."""
+
+    published_through: int | None = None
+    notice: dict[str, YearDays] = attrs.field(factory=dict)
+    company: YearDays = YearDays()
+
+
+def _date(value: object, _: object) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else _not_a_date(value)
+    except ValueError:
+        return _not_a_date(value)
+
+
+def _not_a_date(value: object) -> dt.date:
+    raise ValueError(f"{value!r} is not a date YYYY-MM-DD")
+
+
+def _year(value: object, _: object) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"{value!r} is not a year")
+
+
+def _notice_converter() -> cattrs.Converter:
+    conv = make_converter()
+    conv.register_structure_hook(dt.date, _date)
+    conv.register_structure_hook(int | None, _year)
+    dates = conv.get_structure_hook(tuple[dt.date, ...])
+
+    def date_list(value: object, kind: type) -> tuple[dt.date, ...]:
+        if not isinstance(value, list):
+            raise TypeError(f"{value!r} is not a list of dates")
+        days: tuple[dt.date, ...] = dates(value, kind)
+        return days
+
+    conv.register_structure_hook_func(lambda t: t == tuple[dt.date, ...], date_list)
+    days = make_dict_structure_fn(YearDays, conv, _cattrs_forbid_extra_keys=True)
+
+    def year_days(value: object, kind: type) -> YearDays:
+        if not isinstance(value, Mapping):
+            raise TypeError("must be a table with 'holidays' and 'workdays'")
+        return days(value, kind)
+
+    conv.register_structure_hook(YearDays, year_days)
+    years = conv.get_structure_hook(dict[str, YearDays])
+
+    def year_tables(value: object, kind: type) -> dict[str, YearDays]:
+        if not isinstance(value, Mapping):
+            raise TypeError("must be a table of years")
+        tables: dict[str, YearDays] = years(value, kind)
+        return tables
+
+    conv.register_structure_hook_func(lambda t: t == dict[str, YearDays], year_tables)
+    conv.register_structure_hook(NoticeFile, make_dict_structure_fn(NoticeFile, conv, _cattrs_forbid_extra_keys=True))
+    return conv
+
+
+_NOTICES = _notice_converter()
+
+
+def calendar_notice_from_dict(data: Mapping[str, object]) -> CalendarNotice:
+    """A calendar notice from plain data (a notice file's tables); every problem is reported with its path, and
+    each notice's dates must lie in its year. ``published_through`` defaults to the last notice's year."""
+    problems: list[tuple[str, str]] = []
+    raw_years = data.get("notice", {}) if isinstance(data, Mapping) else {}
+    if isinstance(raw_years, Mapping):
+        problems += [(f"$.notice.{key}", f"{key!r} is not a year") for key in raw_years if not str(key).isdigit()]
+        data = {**data, "notice": {k: v for k, v in raw_years.items() if str(k).isdigit()}}
+    file = None
+    try:
+        file = _NOTICES.structure(data, NoticeFile)
+    except (BaseValidationError, TypeError, ValueError) as exc:
+        problems += _notice_problems(exc)
+    problems += _outside_their_year(data.get("notice") if isinstance(data, Mapping) else None)
+    if problems or file is None:
+        raise CalendarError.collect("calendar notice", problems)
+    notices = {int(year): (days.holidays, days.workdays) for year, days in file.notice.items()}
+    published = file.published_through if file.published_through is not None else max(notices, default=None)
+    return CalendarNotice(notices=notices, holidays=file.company.holidays, workdays=file.company.workdays,
+                          published_through=published)
+
+
+def _outside_their_year(years: object) -> list[tuple[str, str]]:
+    """The dates of a year's notice that lie in another year (read from the data, so that they are named
+    beside any other problem of the same table)."""
+    out = []
+    for year, table in years.items() if isinstance(years, Mapping) else ():
+        for kind in ("holidays", "workdays"):
+            items = table.get(kind) if isinstance(table, Mapping) else None
+            for i, item in enumerate(items if isinstance(items, list) else ()):
+                try:
+                    day = _date(item, None)
+                except ValueError:
+                    continue
+                if day.year != int(year):
+                    out.append((f"$.notice.{year}.{kind}[{i}]", f"{day} is not in {year}"))
+    return out
+
+
+def _notice_problems(exc: BaseException) -> list[tuple[str, str]]:
+    """cattrs' problems in the notice's words: mapping keys as path segments, each unknown key its own path."""
+    out = []
+    for path, message in describe_problems(exc):
+        path = re.sub(r"\['([^']*)'\]", r".\1", path)
+        extra = re.match(r"extra fields found \((.*)\)", message)
+        if extra:
+            allowed = ["holidays", "workdays"] if path != "$" else ["company", "notice", "published_through"]
+            out += [(f"{path}.{key.strip()}", f"unknown key; allowed: {allowed}") for key in extra.group(1).split(",")]
+        else:
+            out.append((path, message))
+    return out
 
 
 # ------------------------------------------------------------------------------------------- loading

@@ -7,10 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from complaint_engine.errors import CalendarError, ValidationError
-from complaint_engine.rules.calendar import CalendarNotice
+from complaint_engine.errors import ValidationError
 
-__all__ = ["read_calendar_notice", "read_toml"]
+__all__ = ["read_toml"]
 
 
 def read_toml(path: str | Path, what: str, error: type[ValidationError]) -> dict[str, Any]:
@@ -23,8 +22,3 @@ def read_toml(path: str | Path, what: str, error: type[ValidationError]) -> dict
     except tomllib.TOMLDecodeError as exc:
         raise error.of(what, str(p), f"valid TOML ({exc})") from exc
 
-
-def read_calendar_notice(path: str | Path) -> CalendarNotice:
-    """A calendar notice file (next year's official notice, company days; see docs/deadlines.md), read once;
-    pass the result to ``WorkingCalendar.for_region(notice=...)`` or a policy's ``calendar_notice``."""
-    return CalendarNotice.from_dict(read_toml(path, "calendar file", CalendarError))

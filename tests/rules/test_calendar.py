@@ -13,12 +13,12 @@ from tests.conftest import at
 
 from complaint_engine import CalendarError, ValidationError, read_calendar_notice
 from complaint_engine.rules import (
-    CalendarNotice,
     ProvisionalCalendarError,
     ProvisionalCalendarWarning,
     WorkingCalendar,
     WorkingDays,
 )
+from complaint_engine.settings import calendar_notice_from_dict
 
 D = dt.date
 days_2020_2026 = st.dates(min_value=D(2020, 1, 1), max_value=D(2026, 11, 30))
@@ -132,7 +132,7 @@ def test_next_years_notice_loads_from_toml_and_replaces_rule_made_days(tmp_path:
 
 def test_a_malformed_notice_lists_every_problem_with_its_path() -> None:
     with pytest.raises(CalendarError) as err:
-        CalendarNotice.from_dict({"notice": {"2027": {"holidays": ["2027-13-01", "2026-05-01"], "x": 1}},
+        calendar_notice_from_dict({"notice": {"2027": {"holidays": ["2027-13-01", "2026-05-01"], "x": 1}},
                                   "colour": "red"})
     paths = [p for p, _ in err.value.problems]
     assert "$.colour" in paths
@@ -155,12 +155,12 @@ def test_a_malformed_notice_lists_every_problem_with_its_path() -> None:
 def test_each_malformed_part_of_a_notice_is_named_by_its_path(data: dict[str, object], path: str,
                                                               fragment: str) -> None:
     with pytest.raises(CalendarError) as err:
-        CalendarNotice.from_dict(data)
+        calendar_notice_from_dict(data)
     assert any(p == path and fragment in why for p, why in err.value.problems), err.value.problems
 
 
 def test_a_notice_takes_real_dates_and_its_last_year_as_published_through() -> None:
-    notice = CalendarNotice.from_dict({"notice": {"2027": {"holidays": [D(2027, 1, 1)]},
+    notice = calendar_notice_from_dict({"notice": {"2027": {"holidays": [D(2027, 1, 1)]},
                                                   "2028": {"workdays": ["2028-01-29"]}}})
     assert notice.published_through == 2028
     assert notice.notices[2027] == ((D(2027, 1, 1),), ())
