@@ -128,13 +128,18 @@ def replace(obj: T, changes: Mapping[str, object]) -> T:
     ``slots=False`` and no validators (checked once per class, a ``TypeError`` otherwise); the fields'
     converters are applied to the changed values, so the copy is exactly what ``__init__`` would build.
     """
-    converters = _converters_of(type(obj))
-    new = object.__new__(type(obj))
+    cls = type(obj)
+    converters = _CONVERTERS.get(cls)
+    if converters is None:
+        converters = _converters_of(cls)
+    new = object.__new__(cls)
     state = new.__dict__
     state.update(obj.__dict__)
-    for key, value in changes.items():
-        if key not in state:
-            raise AttributeError(f"{type(obj).__name__} has no field {key!r}")
-        convert = converters.get(key)
-        state[key] = value if convert is None else convert(value)
+    if not state.keys() >= changes.keys():
+        unknown = sorted(set(changes) - set(state))
+        raise AttributeError(f"{cls.__name__} has no field {unknown[0]!r}")
+    state.update(changes)
+    for key, convert in converters.items():  # a class has few converted fields: usually none, or one
+        if key in changes:
+            state[key] = convert(state[key])
     return new

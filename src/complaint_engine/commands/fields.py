@@ -101,13 +101,15 @@ def optional_boolean(_: object, attribute: attrs.Attribute[bool | None], value: 
 
 
 def member(kind: type[E], value: object, what: str) -> E:
-    """The member itself, or the member whose value is given; else a ValidationError naming ``what`` and listing
-    the allowed values."""
+    """The member itself, or the member whose value is given (the engine's enums have text values); else a
+    ValidationError naming ``what`` and listing the allowed values."""
     if isinstance(value, kind):
         return value
-    for candidate in kind:
-        if candidate.value == value and type(value) is type(candidate.value):
-            return candidate
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
     raise ValidationError.of(what, value, f"one of {[m.value for m in kind]}")
 
 
