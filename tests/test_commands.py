@@ -207,6 +207,7 @@ COMMAND_STRATEGIES = [
     st.builds(C.Reopen, complaint_id=ids, reason=nasty_text),
     st.builds(C.Close, complaint_id=ids),
     st.builds(C.Flag, complaint_id=ids, needs_capa=st.booleans(), widespread=st.one_of(st.none(), st.booleans())),
+    st.builds(C.Inform, complaint_id=ids, note=nasty_text, method=st.sampled_from(list(ce.ContactMethod))),
     st.builds(C.LinkCAPA, complaint_id=ids, number=nasty_text),
     st.builds(C.CoverByAnnouncement, complaint_id=ids, number=nasty_text),
     st.builds(C.RecordBreach, complaint_id=ids, clocks=st.lists(st.sampled_from(["reply", "arrival"]), max_size=2)),

@@ -244,7 +244,8 @@ targets = { satisfaction = 0.9 }
     assert p.analysis.targets["callback_rate"] == 1.0  # the other targets stay
     data = p.to_dict()
     assert set(data) == {"name", "calendar", "limits", "callbacks", "escalation_role", "permissions", "categories",
-                         "departments", "reception_department", "numbering", "closing", "analysis"}
+                         "departments", "reception_department", "numbering", "closing", "analysis",
+                         "service_levels"}
     assert ce.Policy.from_dict(data) == p
 
 

@@ -8,7 +8,7 @@ unchanged: the unit of work is rolled back, including any serial number it alloc
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
@@ -29,6 +29,7 @@ from complaint_engine.commands.verbs import (
     Escalate,
     Flag,
     ImplementCAPA,
+    Inform,
     LinkCAPA,
     OpenCAPA,
     Pause,
@@ -49,6 +50,7 @@ from complaint_engine.commands.verbs import (
 from complaint_engine.errors import ComplaintEngineError, PermissionDenied, ValidationError
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.lifecycle import authorize, step, step_capa
+from complaint_engine.lifecycle.clocks import started
 from complaint_engine.model import (
     Actor,
     Announcement,
@@ -58,6 +60,7 @@ from complaint_engine.model import (
     CAPAStatus,
     Channel,
     Complaint,
+    ContactMethod,
     HandlingNotice,
     Role,
     Satisfaction,
@@ -65,9 +68,11 @@ from complaint_engine.model import (
     Status,
     Transition,
     Urgency,
+    replace,
 )
 from complaint_engine.numbering import format_serial, sequence_key
 from complaint_engine.policy import Policy
+from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import ClockState, Responsible
 from complaint_engine.storage import Repository, UnitOfWork
 from complaint_engine.storage.memory import InMemoryRepository
@@ -105,12 +110,37 @@ class ComplaintDesk:
     """
 
     def __init__(self, *, policy: Policy | None = None, repository: Repository | None = None,
-                 clock: Clock | None = None, id_factory: Callable[[], str] | None = None) -> None:
+                 clock: Clock | None = None, id_factory: Callable[[], str] | None = None,
+                 office_policies: Mapping[str, Policy] | None = None) -> None:
+        self._office_policies = dict(office_policies or {})
+        for office, own in self._office_policies.items():
+            if not isinstance(office, str) or not office.strip():
+                raise ValidationError.of("office in office_policies", office, "an office code (non-empty text)")
+            if not isinstance(own, Policy):
+                raise ValidationError.of(f"office_policies[{office!r}]", type(own).__name__, "a Policy")
+        # offices without a policy of their own are refused when only office policies are given
+        self._only_listed = policy is None and bool(self._office_policies)
         self.policy = policy if policy is not None else Policy.default()
         self.repository: Repository = repository if repository is not None else InMemoryRepository()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = self.policy.calendar()
+        self._calendars = {id(p): p.calendar() for p in self._office_policies.values()}
         self._new_id = id_factory or time_ordered_id
+
+    def policy_for(self, office: str) -> Policy:
+        """The policy an office's complaints run on: its own, else the desk's ``policy``; with only
+        ``office_policies`` given, an office without one is refused naming it."""
+        own = self._office_policies.get(office)
+        if own is not None:
+            return own
+        if self._only_listed:
+            raise ValidationError.of("office", office,
+                                     f"one of the offices with a policy {sorted(self._office_policies)}")
+        return self.policy
+
+    def _rules_for(self, office: str) -> tuple[Policy, WorkingCalendar]:
+        policy = self.policy_for(office)
+        return policy, (self.calendar if policy is self.policy else self._calendars[id(policy)])
 
     # ----------------------------------------------------------------------------- instants
     def _instant(self, at: dt.datetime | None) -> dt.datetime:
@@ -174,17 +204,19 @@ class ComplaintDesk:
               instant: dt.datetime) -> Complaint:
         complaint = uow.get(command.complaint_id)
         self._not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
+        # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
         serial = None
+        policy, calendar = self._rules_for(complaint.office)
         if isinstance(command, Register):
-            # allocated inside the unit of work: if the lifecycle then refuses, the rollback returns the number
             seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
-            serial = format_serial(self.policy.numbering.serial_format, complaint.office, instant, seq)
-        new, _ = step(complaint, command, actor, self.policy, self.calendar, instant, serial=serial)
+            serial = format_serial(policy.numbering.serial_format, complaint.office, instant, seq)
+        new, _ = step(complaint, command, actor, policy, calendar, instant, serial=serial)
         return uow.save(new)
 
     def _receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime) -> Complaint:
-        authorize("receive", actor, self.policy, actor.office)
-        cat = self.policy.category(cmd.category)
+        policy, calendar = self._rules_for(actor.office)
+        authorize("receive", actor, policy, actor.office)
+        cat = policy.category(cmd.category)
         urgency = cmd.urgency
         if cat.repair and urgency is None:
             urgency = Urgency.MINOR
@@ -198,6 +230,11 @@ class ComplaintDesk:
             history=(Transition(event="receive", source=None, target=Status.RECEIVED, actor=actor, at=instant,
                                 note=f"relayed by a third party via {cmd.channel.value}" if cmd.relayed_by else None),),
         )
+        # the first response: from receipt until the complaint is registered or referred
+        acknowledge = started("acknowledge", complaint, policy, calendar, instant,
+                              Responsible(policy.reception_department, actor.id))
+        if acknowledge is not None:
+            complaint = replace(complaint, {"deadlines": {"acknowledge": acknowledge}})
         return uow.add(complaint)
 
     # ----------------------------------------------------------------------------- intake
@@ -291,6 +328,12 @@ class ComplaintDesk:
         return self.execute(Flag(complaint_id=complaint_id, needs_capa=needs_capa, widespread=widespread),
                             by=by, at=at)
 
+    def inform(self, complaint_id: str, *, by: Actor, note: str, method: ContactMethod | str = ContactMethod.PHONE,
+               at: dt.datetime | None = None) -> Complaint:
+        """Tell the owner of progress (the update clock, while deferred or past the reply): records the contact
+        and re-arms the clock. Allowed in any open state."""
+        return self.execute(Inform(complaint_id=complaint_id, note=note, method=method), by=by, at=at)
+
     # ----------------------------------------------------------------------------- reading
     def get(self, complaint_id: str, *, by: Actor | None = None) -> Complaint:
         """The complaint; with ``by``, an actor of another office is refused."""
@@ -324,8 +367,8 @@ class ComplaintDesk:
                 if any(not d.breached for _, d in late) and instant >= c.last_at:
                     try:
                         breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached])
-                        new, _ = step(c, breach, attrs.evolve(system, office=c.office), self.policy, self.calendar,
-                                      instant)
+                        policy, calendar = self._rules_for(c.office)
+                        new, _ = step(c, breach, attrs.evolve(system, office=c.office), policy, calendar, instant)
                     except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest
                         problem = str(exc)
                     else:
@@ -345,7 +388,8 @@ class ComplaintDesk:
         return self.execute(OpenCAPA(complaint_ids=complaint_ids, problem=problem), by=by, at=at)
 
     def _open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime) -> CAPAReport:
-        authorize("open_capa", actor, self.policy, actor.office)
+        policy, calendar = self._rules_for(actor.office)
+        authorize("open_capa", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
         for c in complaints:
             if c.office != actor.office:
@@ -358,20 +402,21 @@ class ComplaintDesk:
         for c in open_ones:
             self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
         seq = uow.next_number(sequence_key("capa", actor.office, instant.year))
-        number = format_serial(self.policy.numbering.capa_format, actor.office, instant, seq)
+        number = format_serial(policy.numbering.capa_format, actor.office, instant, seq)
         report = CAPAReport(number=number, office=actor.office,
                             complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
                             opened_at=instant,
                             history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, cmd.problem),))
         for c in open_ones:
-            uow.save(step(c, LinkCAPA(complaint_id=c.id, number=number), actor, self.policy, self.calendar,
+            uow.save(step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar,
                           instant)[0])
         return uow.add_capa(report)
 
     def _step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime) -> CAPAReport:
         report = uow.get_capa(cmd.number)
         self._not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
-        new, _ = step_capa(report, cmd, actor, self.policy, self.calendar, instant)
+        policy, calendar = self._rules_for(report.office)
+        new, _ = step_capa(report, cmd, actor, policy, calendar, instant)
         return uow.save_capa(new)
 
     def plan_capa(self, number: str, *, by: Actor, cause: str, actions: Sequence[tuple[str, dt.datetime]],
@@ -402,14 +447,15 @@ class ComplaintDesk:
         return self.execute(Announce(complaint_ids=complaint_ids, channel=channel, text=text), by=by, at=at)
 
     def _announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime) -> Announcement:
-        authorize("announce", actor, self.policy, actor.office)
+        policy, calendar = self._rules_for(actor.office)
+        authorize("announce", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
         for c in complaints:
             self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
         seq = uow.next_number(sequence_key("announcement", actor.office, instant.year))
-        number = format_serial(self.policy.numbering.announcement_format, actor.office, instant, seq)
+        number = format_serial(policy.numbering.announcement_format, actor.office, instant, seq)
         for c in complaints:
-            uow.save(step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, self.policy, self.calendar,
+            uow.save(step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, policy, calendar,
                           instant)[0])
         announcement = Announcement(number=number, office=actor.office, channel=cmd.channel, text=cmd.text,
                                     complaint_serials=tuple(c.serial or c.id for c in complaints), at=instant,

@@ -30,6 +30,8 @@ __all__ = [
     "CallbackMethod",
     "Channel",
     "Complaint",
+    "Contact",
+    "ContactMethod",
     "Deferral",
     "Escalation",
     "Event",
@@ -71,6 +73,7 @@ class Event(enum.StrEnum):
     LINK_CAPA = "link_capa"  # the engine's step on each complaint of an opened CAPA report
     ANNOUNCE = "announce"  # the engine's step on each complaint an announcement covers
     RECORD_BREACH = "record_breach"  # the engine's own (Role.SYSTEM): an overdue sweep
+    INFORM = "inform"  # the owner told of progress (the update clock)
     OPEN_CAPA = "open_capa"
     PLAN_CAPA = "plan_capa"
     IMPLEMENT_CAPA = "implement_capa"
@@ -135,6 +138,16 @@ class Role(enum.Enum):
 class CallbackMethod(enum.Enum):
     PHONE = "phone"
     VISIT = "visit"
+
+
+class ContactMethod(enum.Enum):
+    """How the owner was told of progress (the ``inform`` verb)."""
+
+    PHONE = "phone"
+    VISIT = "visit"
+    SMS = "sms"
+    LETTER = "letter"
+    ONLINE = "online"
 
 
 class Satisfaction(enum.Enum):
@@ -265,6 +278,16 @@ class Callback:
 
 
 @attrs.frozen(slots=False)
+class Contact:
+    """The owner told of progress (the update clock): how, by whom, when, and what was said."""
+
+    method: ContactMethod
+    by: str
+    at: dt.datetime
+    note: str = attrs.field(repr=False)
+
+
+@attrs.frozen(slots=False)
 class Complaint:
     """A complaint and its register entry. ``history`` is the chain of transitions ending in ``status``."""
 
@@ -294,6 +317,7 @@ class Complaint:
     past_deadlines: tuple[Deadline, ...] = attrs.field(default=(), repr=False)
     callbacks: tuple[Callback, ...] = attrs.field(default=(), repr=False)
     reply_note: str | None = attrs.field(default=None, repr=False)
+    contacts: tuple[Contact, ...] = attrs.field(default=(), repr=False)
     paused_since: dt.datetime | None = None
     history: tuple[Transition, ...] = attrs.field(default=(), repr=False)
     version: int = 1

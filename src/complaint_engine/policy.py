@@ -18,7 +18,8 @@ import attrs
 
 from complaint_engine.errors import PolicyError, ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, frozen_share_map, frozen_text_map
-from complaint_engine.model import Event, Role, Satisfaction
+from complaint_engine.levels import CLOCK_RULES, DEFAULT_LEVEL, ServiceLevel, Subject
+from complaint_engine.model import Channel, Event, Role, Satisfaction, Severity, Urgency
 from complaint_engine.rules.calendar import CalendarNotice, WorkingCalendar
 from complaint_engine.rules.deadlines import (
     CalendarDays,
@@ -74,6 +75,7 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
     "implement_capa": frozenset({R.DEPARTMENT_MANAGER}),
     "verify_capa": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
     "close_capa": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
+    "inform": frozenset({R.RECEPTION, R.DEPARTMENT_MANAGER}),
     "announce": frozenset({R.RECEPTION, R.SUPERVISOR, R.GENERAL_MANAGER}),
     "record_breach": frozenset({R.SYSTEM}),
 })
@@ -157,6 +159,10 @@ class Limits:
     emergency_repair: DeadlineRule | None = EndOfDay()  # E-repair-urgent
     minor_repair: DeadlineRule | None = ClockHours(24)  # E-repair-minor: the company's choice
     callback: DeadlineRule | None = WorkingDays(3)  # E-callback timing: the company's choice
+    # the clocks real helpdesks keep, off unless the company sets them (P-6.3.4 "immediately" is ``start``):
+    acknowledge: DeadlineRule | None = None  # receipt → registered or referred (the first response)
+    start: DeadlineRule | None = None  # dispatch → remedial work starts (start or record_arrival)
+    update: DeadlineRule | None = None  # while deferred or past the reply: tell the owner every interval
     clock_tolerance: dt.timedelta = dt.timedelta(minutes=5)
 
 
@@ -221,6 +227,7 @@ class Policy:
     numbering: Numbering = Numbering()
     closing: ClosingRules = ClosingRules()
     analysis: AnalysisSettings = AnalysisSettings()
+    service_levels: tuple[ServiceLevel, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         problems = self._problems()
@@ -284,6 +291,19 @@ class Policy:
     def repair_rule(self, emergency: bool) -> DeadlineRule | None:
         return self.limits.emergency_repair if emergency else self.limits.minor_repair
 
+    def level_of(self, subject: Subject) -> ServiceLevel | None:
+        """The first service level whose condition the complaint matches (None: the policy's own rules)."""
+        return next((level for level in self.service_levels if level.when.matches(subject)), None)
+
+    def rule_for(self, clock: str, subject: Subject) -> tuple[DeadlineRule | None, str]:
+        """The rule a clock of this complaint runs under, and the level it comes from: the first matching
+        level's when it sets the clock, else the policy's own (``"default"``)."""
+        level = self.level_of(subject)
+        if level is not None and clock in level.rules:
+            return level.rules[clock], level.name
+        rule: DeadlineRule | None = getattr(self.limits, clock)
+        return rule, DEFAULT_LEVEL
+
     # ----------------------------------------------------------------------------- validation
     def _problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
@@ -309,6 +329,7 @@ class Policy:
             if value < 1:
                 problems.append((f"$.analysis.{key}", f"{value!r} is not >= 1"))
         problems += self._taxonomy_problems()
+        problems += self._level_problems()
         for event in self.permissions:
             if event not in COMPLAINT_EVENTS:
                 problems.append((f"$.permissions.{event}", f"unknown event; allowed: {list(COMPLAINT_EVENTS)}"))
@@ -316,6 +337,32 @@ class Policy:
             problem = _format_problem(getattr(self.numbering, key))
             if problem:
                 problems.append((f"$.numbering.{key}", problem))
+        return problems
+
+    def _level_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        allowed = {"category": [c.code for c in self.categories], "severity": [x.value for x in Severity],
+                   "urgency": [x.value for x in Urgency], "channel": [x.value for x in Channel]}
+        seen: set[str] = set()
+        for i, level in enumerate(self.service_levels):
+            path = f"$.service_levels[{i}]"
+            if not level.name.strip():
+                problems.append((f"{path}.name", "a level needs a name"))
+            elif level.name in seen or level.name == DEFAULT_LEVEL:
+                problems.append((f"{path}.name", f"{level.name!r} is repeated (or the policy's own 'default')"))
+            seen.add(level.name)
+            for field, values in allowed.items():
+                problems += [(f"{path}.when.{field}", f"{v!r} is not one of {values}")
+                             for v in getattr(level.when, field) if v not in values]
+            problems += [(f"{path}.when.office", f"{v!r} is not an office code") for v in level.when.office
+                         if not v.strip()]
+            problems += [(f"{path}.{clock}", f"unknown clock; allowed: {list(CLOCK_RULES)}")
+                         for clock in level.rules if clock not in CLOCK_RULES]
+            shadow = next((earlier.name for earlier in self.service_levels[:i] if earlier.when.covers(level.when)),
+                          None)
+            if shadow is not None:
+                problems.append((f"{path}.when", f"level {level.name!r} can never match: every complaint it "
+                                 f"would take matches {shadow!r} first"))
         return problems
 
     def _taxonomy_problems(self) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from cattrs.errors import BaseValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from complaint_engine.errors import CalendarError, PolicyError, ValidationError
+from complaint_engine.levels import CLOCK_RULES, Condition, ServiceLevel
 from complaint_engine.policy import (
     AnalysisSettings,
     CalendarSettings,
@@ -51,8 +52,9 @@ TABLES: Mapping[str, tuple[type, str]] = {
     "callbacks": (CallbackSettings, "callbacks"), "numbering": (Numbering, "numbering"),
     "closing": (ClosingRules, "closing"), "analysis": (AnalysisSettings, "analysis"),
 }
-TOP = ("name", "escalation_role", "permissions", "categories", "departments", "reception_department")
-RULES = ("reply", "arrival", "emergency_repair", "minor_repair", "callback")  # also top-level, as in every level
+TOP = ("name", "escalation_role", "permissions", "categories", "departments", "reception_department",
+       "service_levels")
+RULES = CLOCK_RULES  # the clock rules: in [limits], and also top-level, as in every service level
 # the first series' flat keys → (table, key)
 FLAT: Mapping[str, tuple[str, str]] = {
     **{k: ("calendar", k) for k in ("region", "subdivision", "tz", "business_hours", "on_provisional")},
@@ -124,6 +126,63 @@ def _text_value(value: object, _: object) -> str:
     return value
 
 
+def _made_level(value: object, _: object) -> ServiceLevel:
+    if not isinstance(value, ServiceLevel):
+        raise TypeError(f"{value!r} is not a service level")
+    return value
+
+
+def _level_data(level: ServiceLevel) -> JSONValue:
+    when: dict[str, JSONValue] = {f.name: list(getattr(level.when, f.name)) for f in attrs.fields(Condition)
+                                  if getattr(level.when, f.name)}
+    data: dict[str, JSONValue] = {"name": level.name, "when": when}
+    data.update({clock: "none" if rule is None else rule_text(rule) for clock, rule in level.rules.items()})
+    return data
+
+
+def _levels(raw: object, problems: list[tuple[str, str]]) -> list[ServiceLevel]:
+    """The ``[[service_levels]]`` tables as levels, every problem named by its path (a level that does not
+    load is left out: the policy is refused anyway)."""
+    if not isinstance(raw, list):
+        problems.append(("$.service_levels", f"{raw!r} is not a list of level tables"))
+        return []
+    fields = [f.name for f in attrs.fields(Condition)]
+    out = []
+    for i, item in enumerate(raw):
+        path = f"$.service_levels[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append((path, f"{item!r} is not a table"))
+            continue
+        found = len(problems)
+        name = item.get("name")
+        if not isinstance(name, str):
+            problems.append((f"{path}.name", f"{name!r} is not a level's name (text)"))
+        when = item.get("when", {})
+        if not isinstance(when, Mapping):
+            problems.append((f"{path}.when", f"{when!r} is not a table of conditions"))
+            when = {}
+        for key, value in when.items():
+            if key not in fields:
+                problems.append((f"{path}.when.{key}", f"unknown field; allowed: {fields}"))
+            elif not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
+                problems.append((f"{path}.when.{key}", f"{value!r} is not a value or a list of values"))
+        rules: dict[str, DeadlineRule | None] = {}
+        for key, value in item.items():
+            if key in ("name", "when"):
+                continue
+            if key not in CLOCK_RULES:
+                problems.append((f"{path}.{key}", f"unknown setting; allowed: {['name', 'when', *CLOCK_RULES]}"))
+                continue
+            try:
+                rules[key] = _optional_rule(value, None)
+            except (TypeError, ValidationError) as exc:
+                problems.append((f"{path}.{key}", str(exc)))
+        if len(problems) == found and isinstance(name, str):
+            out.append(ServiceLevel(name=name, when=Condition(**{k: when[k] for k in fields if k in when}),
+                                    rules=rules))
+    return out
+
+
 def _converter() -> cattrs.Converter:
     conv = make_converter()
     conv.register_structure_hook(DeadlineRule | None, _optional_rule)
@@ -140,6 +199,8 @@ def _converter() -> cattrs.Converter:
     for cls in (CalendarSettings, Limits, CallbackSettings, Numbering, ClosingRules, AnalysisSettings, Category,
                 Department):
         conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=False))
+    conv.register_structure_hook(ServiceLevel, _made_level)  # made (and checked) by _levels, before
+    conv.register_unstructure_hook(ServiceLevel, _level_data)
     calendar = override(rename="calendar")  # the table; Policy.calendar() is the calendar itself
     conv.register_structure_hook(Policy, make_dict_structure_fn(Policy, conv, _cattrs_forbid_extra_keys=True,
                                                                 calendar_settings=calendar))
@@ -299,6 +360,8 @@ def policy_from_dict(data: Mapping[str, object], *, folder: Path | None = None) 
         preset = "default"
     nested, where = _nested(given, problems)
     _shapes(nested, where, problems)
+    if "service_levels" in nested:
+        nested["service_levels"] = _levels(nested["service_levels"], problems)
     _read_notice(nested, where, folder, problems)
     base = PRESETS[preset]()
     merged = _merged(policy_to_dict(base), nested)

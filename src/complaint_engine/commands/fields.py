@@ -14,6 +14,7 @@ from complaint_engine.model import (
     AnnouncementChannel,
     CallbackMethod,
     Channel,
+    ContactMethod,
     Satisfaction,
     Severity,
     Urgency,
@@ -31,6 +32,7 @@ __all__ = [
     "boolean",
     "channel",
     "clocks",
+    "contact_method",
     "ids",
     "instant",
     "member",
@@ -132,6 +134,10 @@ def method(value: object) -> CallbackMethod:
 
 def satisfaction(value: object) -> Satisfaction | None:
     return None if value is None else member(Satisfaction, value, "satisfaction")
+
+
+def contact_method(value: object) -> ContactMethod:
+    return member(ContactMethod, value, "method")
 
 
 def announcement_channel(value: object) -> AnnouncementChannel:

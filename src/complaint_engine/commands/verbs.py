@@ -26,6 +26,7 @@ from complaint_engine.commands.fields import (
     boolean,
     channel,
     clocks,
+    contact_method,
     ids,
     instant,
     method,
@@ -46,6 +47,7 @@ from complaint_engine.model import (
     CAPAReport,
     Channel,
     Complaint,
+    ContactMethod,
     Event,
     HandlingNotice,
     Satisfaction,
@@ -69,6 +71,7 @@ __all__ = [
     "Escalate",
     "Flag",
     "ImplementCAPA",
+    "Inform",
     "LinkCAPA",
     "OpenCAPA",
     "Pause",
@@ -305,6 +308,17 @@ class Flag(ComplaintCommand[Complaint]):
                                      "needs_capa and/or widespread set to True or False")
 
 
+@attrs.frozen
+class Inform(ComplaintCommand[Complaint]):
+    """Tell the owner of progress (the update clock): records the contact and re-arms the clock. Allowed in any
+    open state."""
+
+    event: ClassVar[Event] = Event.INFORM
+    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    note: str = attrs.field(validator=text(), repr=False)
+    method: ContactMethod = attrs.field(default=ContactMethod.PHONE, converter=contact_method)
+
+
 # ------------------------------------------------------------------------------------------- the engine's own steps
 @attrs.frozen
 class LinkCAPA(ComplaintCommand[Complaint]):
@@ -391,7 +405,7 @@ class Announce(Command[Announcement]):
 
 COMMANDS: tuple[type[Command[object]], ...] = (
     Receive, Refer, Register, Dispatch, Escalate, Decide, Start, RecordArrival, Pause, Resume, Defer, Resolve,
-    Reply, RecordCallback, Reopen, Close, Flag, LinkCAPA, CoverByAnnouncement, RecordBreach, OpenCAPA, PlanCAPA,
+    Reply, RecordCallback, Reopen, Close, Flag, Inform, LinkCAPA, CoverByAnnouncement, RecordBreach, OpenCAPA, PlanCAPA,
     ImplementCAPA, VerifyCAPA, CloseCAPA, Announce,
 )
 """Every command class, by name in :func:`complaint_engine.commands.from_dict`'s ``type`` tag."""

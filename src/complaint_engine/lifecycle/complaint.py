@@ -25,6 +25,7 @@ from complaint_engine.commands.verbs import (
     Dispatch,
     Escalate,
     Flag,
+    Inform,
     LinkCAPA,
     Pause,
     RecordArrival,
@@ -39,12 +40,22 @@ from complaint_engine.commands.verbs import (
     Start,
 )
 from complaint_engine.errors import InvalidTransition, ValidationError
+from complaint_engine.lifecycle.clocks import (
+    meet,
+    needs_updates,
+    started,
+    stop_all,
+    subject_of,
+    tightened,
+    with_started,
+)
 from complaint_engine.lifecycle.common import authorize, transition_note
 from complaint_engine.lifecycle.table import Changes, Context, Edge, Effect, Guard, TransitionTable
 from complaint_engine.model import (
     Actor,
     Callback,
     Complaint,
+    Contact,
     Deferral,
     Escalation,
     HandlingNotice,
@@ -91,10 +102,13 @@ def agreed_reply_within_policy(ctx: Ctx) -> str | None:
     agreed = cmd.agreed_reply_by if isinstance(cmd, Dispatch) else None
     if agreed is None:
         return None
-    limit = ctx.policy.limits.reply.due(ctx.subject.received_at, ctx.calendar)
+    rule, _ = ctx.policy.rule_for("reply", subject_of(ctx.subject))
+    if rule is None:
+        return None
+    limit = rule.due(ctx.subject.received_at, ctx.calendar)
     if agreed > limit:
         return (f"agreed reply time {agreed.isoformat()} is later than the policy maximum "
-                f"{limit.isoformat()} ({ctx.policy.limits.reply.describe()})")
+                f"{limit.isoformat()} ({rule.describe()})")
     if agreed < ctx.at:
         return f"agreed reply time {agreed.isoformat()} is in the past"
     return None
@@ -175,19 +189,6 @@ def paused(ctx: Ctx) -> str | None:
 
 
 # ================================================================================ effects
-def _meet(clocks: Mapping[str, Deadline], at: dt.datetime, *names: str) -> dict[str, Deadline]:
-    out = dict(clocks)
-    for name in names:
-        if name in out:
-            out[name] = out[name].meet(at)
-    return out
-
-
-def _stop_all(clocks: Mapping[str, Deadline], at: dt.datetime, reason: str) -> dict[str, Deadline]:
-    """Every clock not yet met stopped: the complaint has ended, and with it every obligation it carried."""
-    return {n: d if d.state is ClockState.MET else d.stop(at, reason) for n, d in clocks.items()}
-
-
 def _owner(c: Complaint) -> Responsible:
     return Responsible(c.notice.department, c.notice.assignee) if c.notice else Responsible()
 
@@ -196,13 +197,13 @@ def _restart_reply(c: Complaint, clocks: Mapping[str, Deadline], ctx: Ctx) -> Ch
     """Reopening: the old reply, callback and plan clocks are archived; a new reply clock starts now."""
     archived = tuple(clocks[n] for n in ("reply", "callback", "plan") if n in clocks)
     fresh = {n: d for n, d in clocks.items() if n not in ("reply", "callback", "plan")}
-    fresh["reply"] = Deadline.start("reply", ctx.policy.limits.reply, ctx.at, ctx.calendar, _owner(c))
+    with_started(fresh, "reply", c, ctx, ctx.at, _owner(c))
     return {"deadlines": fresh, "past_deadlines": c.past_deadlines + archived, "deferral": None}
 
 
 def _refer(c: Complaint, cmd: Refer, ctx: Ctx) -> Changes:
     return {"referral": Referral(reason=cmd.reason, referred_to=cmd.referred_to),
-            "deadlines": _stop_all(c.deadlines, ctx.at, "refer")}
+            "deadlines": stop_all(meet(c.deadlines, ctx.at, "acknowledge"), ctx.at, "refer")}
 
 
 def _register(c: Complaint, cmd: Register, ctx: Ctx) -> Changes:
@@ -210,12 +211,11 @@ def _register(c: Complaint, cmd: Register, ctx: Ctx) -> Changes:
     if serial is None:
         raise ValidationError.of("serial", serial, "the serial the register allocated")
     reception = Responsible(ctx.policy.reception_department, ctx.actor.id)
-    clocks = dict(c.deadlines)
-    clocks["reply"] = Deadline.start("reply", ctx.policy.limits.reply, c.received_at, ctx.calendar, reception)
+    clocks = meet(c.deadlines, ctx.at, "acknowledge")  # registered: the complaint was answered
+    with_started(clocks, "reply", c, ctx, c.received_at, reception)
     if c.is_repair:
-        rule = ctx.policy.repair_rule(c.urgency is Urgency.EMERGENCY)
-        if rule is not None:
-            clocks["repair"] = Deadline.start("repair", rule, c.received_at, ctx.calendar, reception)
+        repair = "emergency_repair" if c.urgency is Urgency.EMERGENCY else "minor_repair"
+        with_started(clocks, "repair", c, ctx, c.received_at, reception, rule_of=repair)
     return {"serial": serial, "document_number": serial, "deadlines": clocks}
 
 
@@ -229,13 +229,14 @@ def _dispatch(c: Complaint, cmd: Dispatch, ctx: Ctx) -> Changes:
     clocks = {n: d.assign(owner) if d.state is not ClockState.MET else d for n, d in c.deadlines.items()}
     if cmd.agreed_reply_by is not None and "reply" in clocks:
         clocks["reply"] = replace(clocks["reply"], {"due": cmd.agreed_reply_by})  # the owner was promised this
-    if c.is_repair and ctx.policy.limits.arrival is not None:
-        clocks["arrival"] = Deadline.start("arrival", ctx.policy.limits.arrival, ctx.at, ctx.calendar, owner)
+    if c.is_repair:
+        with_started(clocks, "arrival", c, ctx, ctx.at, owner)
+    with_started(clocks, "start", c, ctx, ctx.at, owner)  # remedial work starts "immediately" (P-6.3.4)
     return {"notice": notice, "deadlines": clocks}
 
 
 def _escalate(c: Complaint, cmd: Escalate, ctx: Ctx) -> Changes:
-    return {"severity": Severity.MAJOR,
+    return {"severity": Severity.MAJOR, "deadlines": tightened(c, ctx),
             "escalation": Escalation(reason=cmd.reason, escalated_by=ctx.actor.id, escalated_at=ctx.at)}
 
 
@@ -246,11 +247,11 @@ def _decide(c: Complaint, cmd: Decide, ctx: Ctx) -> Changes:
 
 
 def _start(c: Complaint, cmd: Start, ctx: Ctx) -> Changes:
-    return {}
+    return {"deadlines": meet(c.deadlines, ctx.at, "start")}
 
 
 def _record_arrival(c: Complaint, cmd: RecordArrival, ctx: Ctx) -> Changes:
-    return {"deadlines": _meet(c.deadlines, ctx.at, "arrival")}
+    return {"deadlines": meet(c.deadlines, ctx.at, "arrival", "start")}
 
 
 def _pause(c: Complaint, cmd: Pause, ctx: Ctx) -> Changes:
@@ -268,23 +269,23 @@ def _defer(c: Complaint, cmd: Defer, ctx: Ctx) -> Changes:
     if cmd.planned_for <= ctx.at:
         raise ValidationError.of("planned_for", cmd.planned_for, f"an aware datetime after {ctx.at.isoformat()}")
     minutes = max(1, math.ceil((cmd.planned_for - ctx.at) / dt.timedelta(minutes=1)))
-    clocks = _meet(c.deadlines, ctx.at, "reply")  # the owner was answered with the plan (E-defer)
+    clocks = meet(c.deadlines, ctx.at, "reply")  # the owner was answered with the plan (E-defer)
     clocks["plan"] = Deadline(name="plan", rule=ClockMinutes(minutes), started_at=ctx.at, due=cmd.planned_for,
                               responsible=_owner(c))
+    if "update" not in clocks or clocks["update"].met_at is not None:  # keep the owner informed of the plan
+        with_started(clocks, "update", c, ctx, ctx.at, _owner(c))
     return {"deferral": Deferral(plan=cmd.plan, planned_for=cmd.planned_for), "deadlines": clocks}
 
 
 def _resolve(c: Complaint, cmd: Resolve, ctx: Ctx) -> Changes:
     assert c.notice is not None  # resolve is reachable only after dispatch
     return {"notice": replace(c.notice, {"result": cmd.result}),
-            "deadlines": _meet(c.deadlines, ctx.at, "repair", "plan")}
+            "deadlines": meet(c.deadlines, ctx.at, "repair", "plan", "update", "start")}
 
 
 def _reply(c: Complaint, cmd: Reply, ctx: Ctx) -> Changes:
-    clocks = _meet(c.deadlines, ctx.at, "reply")
-    if ctx.policy.limits.callback is not None:
-        owner = Responsible(ctx.policy.reception_department, None)
-        clocks["callback"] = Deadline.start("callback", ctx.policy.limits.callback, ctx.at, ctx.calendar, owner)
+    clocks = meet(c.deadlines, ctx.at, "reply", "update")
+    with_started(clocks, "callback", c, ctx, ctx.at, Responsible(ctx.policy.reception_department, None))
     return {"deadlines": clocks, "reply_note": cmd.note}
 
 
@@ -294,7 +295,7 @@ def _record_callback(c: Complaint, cmd: RecordCallback, ctx: Ctx) -> Changes:
     changes: Changes = {"callbacks": (*c.callbacks, cb)}
     if not cmd.reached:
         return changes
-    clocks = _meet(c.deadlines, ctx.at, "callback")
+    clocks = meet(c.deadlines, ctx.at, "callback")
     if cmd.satisfaction is Satisfaction.DISSATISFIED:
         return {**changes, **_restart_reply(c, clocks, ctx)}
     return {**changes, "deadlines": clocks}
@@ -307,7 +308,7 @@ def _reopen(c: Complaint, cmd: Reopen, ctx: Ctx) -> Changes:
 def _close(c: Complaint, cmd: Close, ctx: Ctx) -> Changes:
     # the callback is what a close completes; anything else still running (an arrival nobody recorded, a
     # repair limit) stops here, breached if it had already run out
-    return {"deadlines": _stop_all(_meet(c.deadlines, ctx.at, "callback"), ctx.at, "close")}
+    return {"deadlines": stop_all(meet(c.deadlines, ctx.at, "callback"), ctx.at, "close")}
 
 
 def _flag(c: Complaint, cmd: Flag, ctx: Ctx) -> Changes:
@@ -333,7 +334,25 @@ def _announce(c: Complaint, cmd: CoverByAnnouncement, ctx: Ctx) -> Changes:
 
 
 def _record_breach(c: Complaint, cmd: RecordBreach, ctx: Ctx) -> Changes:
-    return {}  # the step marks every late clock breached
+    # the step marks every late clock breached; a reply past due on an unresolved complaint starts the update
+    # clock from the reply's due: the owner, promised an answer, must now be kept informed
+    reply = c.deadlines.get("reply")
+    if "update" in c.deadlines or reply is None or not needs_updates(c, c.deadlines, ctx.at):
+        return {}
+    return {"deadlines": with_started(dict(c.deadlines), "update", c, ctx, reply.due, _owner(c))}
+
+
+def _inform(c: Complaint, cmd: Inform, ctx: Ctx) -> Changes:
+    """The owner told of progress: the contact is recorded, the update clock met and, while the owner must still
+    be kept informed, started again from now."""
+    contact = Contact(method=cmd.method, note=cmd.note, by=ctx.actor.id, at=ctx.at)
+    clocks = meet(c.deadlines, ctx.at, "update")
+    changes: Changes = {"contacts": (*c.contacts, contact), "deadlines": clocks}
+    again = started("update", c, ctx.policy, ctx.calendar, ctx.at, _owner(c))
+    if "update" in clocks and again is not None and needs_updates(c, clocks, ctx.at):
+        changes["past_deadlines"] = (*c.past_deadlines, clocks["update"])  # the interval met, kept on record
+        clocks["update"] = again
+    return changes
 
 
 # ================================================================================ the table
@@ -379,6 +398,7 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
         *_edges("link_capa", _OPEN, None),
         *_edges("announce", _OPEN, None),
         *_edges("record_breach", _OPEN, None),
+        *_edges("inform", _OPEN, None),
     ),
     effects=(
         Effect.of(Refer, _refer),
@@ -400,6 +420,7 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
         Effect.of(LinkCAPA, _link_capa),
         Effect.of(CoverByAnnouncement, _announce),
         Effect.of(RecordBreach, _record_breach),
+        Effect.of(Inform, _inform),
     ),
 )
 

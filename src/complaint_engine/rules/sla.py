@@ -59,12 +59,13 @@ class Deadline:
     # the event that ended the clock without meeting it (``"close"``, ``"refer"``): the complaint ended, so
     # the obligation did; ``met_at`` is that instant and ``breached`` says whether it ran out first
     stopped_by: str | None = None
+    service_level: str = "default"  # the level whose rule the clock runs under (the policy's own: "default")
 
     @classmethod
     def start(cls, name: str, rule: DeadlineRule, at: dt.datetime, calendar: WorkingCalendar,
-              responsible: Responsible | None = None) -> Deadline:
+              responsible: Responsible | None = None, service_level: str = "default") -> Deadline:
         return cls(name=name, rule=rule, started_at=at, due=rule.due(at, calendar),
-                   responsible=responsible or Responsible())
+                   responsible=responsible or Responsible(), service_level=service_level)
 
     @property
     def state(self) -> ClockState:
