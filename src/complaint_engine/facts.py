@@ -21,7 +21,8 @@ from complaint_engine.instants import to_us
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue", "columns", "facts_of"]
+__all__ = ["CLOCKS", "CLOCKS_V3", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue", "columns",
+           "facts_of"]
 
 FactValue = str | int | None
 """A cell of a fact row: text, a count or flag, UTC microseconds — or NULL."""
@@ -31,7 +32,8 @@ FactColumns = dict[str, npt.NDArray[Any]]
 dtype differs by column, so the arrays are typed by name at their use)."""
 
 NULL_US = np.iinfo(np.int64).min  # views as NaT in datetime64[us]
-CLOCKS = ("reply", "arrival", "repair", "callback")
+CLOCKS_V3 = ("reply", "arrival", "repair", "callback")  # the clocks whose facts schema version 3 stores
+CLOCKS = (*CLOCKS_V3, "acknowledge", "start", "update")
 _TEXT = ("id", "office", "serial", "category", "channel", "department", "unit", "status", "severity", "urgency",
          "satisfaction")
 _INSTANTS = ("received_us", "registered_us", "dispatched_us", "escalated_us", "decided_us", "replied_us",

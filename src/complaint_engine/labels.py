@@ -46,6 +46,8 @@ _L: dict[str, tuple[str, str, str]] = {
     "kpi.capa_on_time": ("糾正措施按期完成率", "纠正措施按期完成率", "CAPA actions on time"),
     "kpi.capa_effective": ("糾正措施有效率", "纠正措施有效率", "CAPA effective"),
     "kpi.recurrence_after_capa": ("同類問題復發率", "同类问题复发率", "Recurrence after CAPA"),
+    "kpi.started_on_time": ("及時開工率", "及时开工率", "Remedial work started on time"),
+    "kpi.updated_on_time": ("進度告知及時率", "进度告知及时率", "Owners kept informed on time"),
     # report
     "report.title": ("業主投訴分析報告", "业主投诉分析报告", "Complaint analysis"),
     "report.period": ("期間", "期间", "Period"),

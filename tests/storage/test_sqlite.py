@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.conftest import MONDAY, RECEPTION
 from tests.storage.conftest import legacy_data
@@ -203,7 +204,7 @@ def test_opening_a_file_another_process_is_migrating_says_so(tmp_path: Path) -> 
     migrating = sqlite3.connect(path, isolation_level=None)
     migrating.execute("PRAGMA journal_mode = WAL")
     migrating.execute("BEGIN IMMEDIATE")  # as a migration holds the write lock
-    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 3"):
+    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 4"):
         SQLiteRepository(path, busy_timeout_ms=100)
     migrating.execute("ROLLBACK")
     migrating.close()
@@ -223,7 +224,7 @@ def test_a_current_file_whose_lock_stays_taken_says_so(tmp_path: Path) -> None:
 
 def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     repo = SQLiteRepository(tmp_path / "fresh.sqlite")
-    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 3
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 4
     mode = repo._conn.execute("PRAGMA journal_mode").fetchone()[0]
     sync = repo._conn.execute("PRAGMA synchronous").fetchone()[0]
     assert (mode, sync) == ("wal", 2)  # 2 = FULL
@@ -354,3 +355,27 @@ def test_a_full_disk_is_a_storage_error_naming_the_file_and_nothing_is_half_writ
     registered = [c for c in repo.find() if c.serial is not None]
     assert [c.id for c in registered] == landed  # the verb that failed left nothing behind
     assert audit(repo) == []  # no half-written registration, no gap in the serials
+
+
+def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_under_default(tmp_path: Path) -> None:
+    """Version 4 adds the acknowledge, start and update clocks' fact columns; complaints stored before keep their
+    documents, and their clocks read back under the "default" service level."""
+    import sqlite3
+
+    from complaint_engine.storage.schema import FACT_EXTRA_V4
+
+    path = tmp_path / "v3.sqlite"
+    repo = SQLiteRepository(path)
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
+    c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
+                                   summary="s").id, by=RECEPTION)
+    repo.close()
+    with sqlite3.connect(path) as conn:  # back to version 3, as the first series wrote it
+        for column in FACT_EXTRA_V4:
+            conn.execute(f"ALTER TABLE complaints DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 3")
+    repo = SQLiteRepository(path)
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 4
+    assert repo.get(c.id) == c
+    assert repo.get(c.id).deadlines["reply"].service_level == "default"
+    assert np.isnat(repo.frame()["start_due_us"]).all()

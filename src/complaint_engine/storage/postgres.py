@@ -20,7 +20,7 @@ from typing import Self
 from complaint_engine.errors import ConnectionLost, StorageError
 from complaint_engine.model import Complaint
 from complaint_engine.storage.dbapi import Cursor, Params, Row
-from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl
+from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl, version_4_ddl
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
 from complaint_engine.storage.sql.statements import logged_update_statement
 
@@ -60,6 +60,7 @@ MIGRATIONS = (
         *version_3_ddl("BIGINT"),
         "ALTER TABLE transitions DISABLE TRIGGER transitions_append_only",  # on again in the same transaction
     ),
+    tuple(version_4_ddl("BIGINT")),  # version 4: the facts of the acknowledge, start and update clocks
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error,

@@ -16,7 +16,7 @@ import operator
 from collections.abc import Callable
 from typing import cast
 
-from complaint_engine.facts import FACT_COLUMNS, NAMES, facts_of
+from complaint_engine.facts import CLOCKS, CLOCKS_V3, FACT_COLUMNS, NAMES, facts_of
 from complaint_engine.instants import to_us
 from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
 from complaint_engine.rules.sla import ClockState
@@ -39,14 +39,19 @@ __all__ = [
     "transition_of",
     "transition_rows",
     "version_3_ddl",
+    "version_4_ddl",
 ]
 
 # The complaint row: the columns of version 1, then every fact column not already among them.
 _OWN = ("id", "office", "status", "serial", "received_us", "next_due_us", "version", "doc")
 FACT_EXTRA = tuple(n for n in NAMES if n not in _OWN)
+# version 4 adds the facts of the acknowledge, start and update clocks (NULL for complaints stored before them)
+FACT_EXTRA_V4 = tuple(n for n in FACT_EXTRA if n.split("_", 1)[0] in set(CLOCKS) - set(CLOCKS_V3))
+FACT_EXTRA_V3 = tuple(n for n in FACT_EXTRA if n not in FACT_EXTRA_V4)
 COMPLAINT_COLUMNS = (*_OWN, *FACT_EXTRA)
 INDEXED = ("status", "serial", "next_due_us")  # indexed columns a verb may change (office, received_us never do)
 _extra_facts = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA))
+_extra_facts_v3 = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA_V3))
 INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in COMPLAINT_COLUMNS)})")
 
@@ -121,11 +126,19 @@ def version_3_ddl(integer: str) -> list[str]:
     — where an index keyed by status or by due instant moves entries between pages on every verb."""
     kinds = dict(FACT_COLUMNS)
     return [*(f"ALTER TABLE complaints ADD COLUMN {n} {'TEXT' if kinds[n] == 'text' else integer}"
-              for n in FACT_EXTRA),
+              for n in FACT_EXTRA_V3),
             "ALTER TABLE transitions ADD COLUMN office TEXT",
             "DROP INDEX complaints_office_status",
             "DROP INDEX complaints_next_due",
             f"CREATE INDEX complaints_live ON complaints (office, received_us, status, next_due_us) WHERE {LIVE}"]
+
+
+def version_4_ddl(integer: str) -> list[str]:
+    """Version 4: the fact columns of the acknowledge, start and update clocks (no complaint stored before has
+    one, so they stay NULL: nothing to rewrite)."""
+    kinds = dict(FACT_COLUMNS)
+    return [f"ALTER TABLE complaints ADD COLUMN {n} {'TEXT' if kinds[n] == 'text' else integer}"
+            for n in FACT_EXTRA_V4]
 
 
 def move_to_version_3(execute: Callable[[str, Params], Cursor],
@@ -133,12 +146,12 @@ def move_to_version_3(execute: Callable[[str, Params], Cursor],
     """The data step of version 3, after the columns exist: rewrite every document without its history,
     fill each complaint row's facts and each transition row's ``office`` from the version-1 documents.
     The caller has paused the transition table's append-only trigger (inside the same transaction)."""
-    sets = ", ".join(f"{n} = ?" for n in ("doc", *FACT_EXTRA))
+    sets = ", ".join(f"{n} = ?" for n in ("doc", *FACT_EXTRA_V3))
     rows: list[Row] = []
     offices: list[Row] = []
     for key, doc in execute("SELECT id, doc FROM complaints", ()).fetchall():
         c = from_legacy_document(str(doc), Complaint, key=str(key))
-        rows.append((to_document(c), *_extra_facts(facts_of(c)), key))
+        rows.append((to_document(c), *_extra_facts_v3(facts_of(c)), key))
         offices.extend((t.actor.office, key, i) for i, t in enumerate(c.history))
     executemany(f"UPDATE complaints SET {sets} WHERE id = ?", rows)
     executemany("UPDATE transitions SET office = ? WHERE complaint_id = ? AND seq = ?", offices)

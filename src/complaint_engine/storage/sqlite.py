@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
-from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl
+from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl, version_4_ddl
 from complaint_engine.storage.sql import Dialect, SQLRepository
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
@@ -67,7 +67,7 @@ MIGRATIONS: Sequence[str] = (
 )
 # version 2 created a facts table (see _migrate); version 3 moves the facts into the complaint row and the
 # history out of the documents (storage/schema.py)
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
 
@@ -134,8 +134,11 @@ class SQLiteRepository(SQLRepository):
                     # WITHOUT ROWID: the rows lived in the id's B-tree (one tree per upsert, not table + index)
                     for statement in facts_ddl("INTEGER", " WITHOUT ROWID"):
                         self._conn.execute(statement)
-                else:
+                elif version == 2:
                     self._migrate_to_version_3()
+                else:
+                    for statement in version_4_ddl("INTEGER"):
+                        self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {version + 1}")
             self._conn.execute("COMMIT")
         except BaseException as exc:
