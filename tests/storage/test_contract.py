@@ -740,3 +740,39 @@ def test_a_repository_has_units_and_is_not_one(repo: Any) -> None:
     with repo.unit_of_work() as unit:
         assert unit is not repo
         assert not isinstance(unit, DirectCalls)
+
+
+# --- the acknowledge, start and update clocks on every backend -------------------------------------------------
+CLOCKED = {"limits": {"acknowledge": "30 minutes", "start": "1 hours", "update": "1 working days"},
+           "service_levels": [{"name": "fees", "when": {"category": "fees"}, "start": "10 minutes"}]}
+
+
+def test_the_new_clocks_start_meet_pause_breach_and_are_owned_on_every_backend(repo: Any) -> None:
+    clock = ce.FixedClock(MONDAY)
+    desk = ce.ComplaintDesk(policy=ce.Policy.from_dict(CLOCKED), repository=repo, clock=clock)
+    c = received(desk, category="fees")
+    assert repo.get(c.id).deadlines["acknowledge"].state is ce.ClockState.RUNNING
+    clock.advance(minutes=40)
+    c = desk.register(c.id, by=RECEPTION)
+    assert repo.get(c.id).deadlines["acknowledge"].breached
+    desk.dispatch(c.id, by=RECEPTION)
+    start = repo.get(c.id).deadlines["start"]
+    assert (start.service_level, start.responsible.department) == ("fees", "finance")
+    clock.advance(minutes=5)
+    desk.pause(c.id, by=MANAGER, reason="owner away")
+    assert repo.get(c.id).deadlines["start"].state is ce.ClockState.PAUSED
+    clock.advance(hours=2)
+    desk.resume(c.id, by=MANAGER)
+    assert repo.get(c.id).deadlines["start"].due == start.due + dt.timedelta(hours=2)  # clock minutes paused
+    clock.advance(minutes=10)
+    started = desk.start(c.id, by=MANAGER)
+    assert started.deadlines["start"].breached
+    deferred = desk.defer(c.id, by=MANAGER, plan="board decides", planned_for=at(2024, 7, 1))
+    assert deferred.deadlines["update"].state is ce.ClockState.RUNNING
+    clock.set(at(2024, 6, 7))
+    items = desk.overdue()
+    assert ("update", "finance") in {(i.clock, i.responsible.department) for i in items}
+    informed = desk.inform(c.id, by=RECEPTION, note="the board meets on the 20th")
+    assert repo.get(c.id) == informed
+    assert informed.deadlines["update"].state is ce.ClockState.RUNNING
+    assert informed.past_deadlines[-1].breached  # the interval missed stays on record

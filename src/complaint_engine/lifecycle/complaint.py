@@ -193,6 +193,11 @@ def _owner(c: Complaint) -> Responsible:
     return Responsible(c.notice.department, c.notice.assignee) if c.notice else Responsible()
 
 
+def _informer(c: Complaint, ctx: Ctx) -> Responsible:
+    """Who keeps the owner informed: the department handling the complaint, reception before a notice."""
+    return _owner(c) if c.notice else Responsible(ctx.policy.reception_department, None)
+
+
 def _restart_reply(c: Complaint, clocks: Mapping[str, Deadline], ctx: Ctx) -> Changes:
     """Reopening: the old reply, callback and plan clocks are archived; a new reply clock starts now."""
     archived = tuple(clocks[n] for n in ("reply", "callback", "plan") if n in clocks)
@@ -273,7 +278,7 @@ def _defer(c: Complaint, cmd: Defer, ctx: Ctx) -> Changes:
     clocks["plan"] = Deadline(name="plan", rule=ClockMinutes(minutes), started_at=ctx.at, due=cmd.planned_for,
                               responsible=_owner(c))
     if "update" not in clocks or clocks["update"].met_at is not None:  # keep the owner informed of the plan
-        with_started(clocks, "update", c, ctx, ctx.at, _owner(c))
+        with_started(clocks, "update", c, ctx, ctx.at, _informer(c, ctx))
     return {"deferral": Deferral(plan=cmd.plan, planned_for=cmd.planned_for), "deadlines": clocks}
 
 
@@ -339,7 +344,7 @@ def _record_breach(c: Complaint, cmd: RecordBreach, ctx: Ctx) -> Changes:
     reply = c.deadlines.get("reply")
     if "update" in c.deadlines or reply is None or not needs_updates(c, c.deadlines, ctx.at):
         return {}
-    return {"deadlines": with_started(dict(c.deadlines), "update", c, ctx, reply.due, _owner(c))}
+    return {"deadlines": with_started(dict(c.deadlines), "update", c, ctx, reply.due, _informer(c, ctx))}
 
 
 def _inform(c: Complaint, cmd: Inform, ctx: Ctx) -> Changes:
@@ -348,7 +353,7 @@ def _inform(c: Complaint, cmd: Inform, ctx: Ctx) -> Changes:
     contact = Contact(method=cmd.method, note=cmd.note, by=ctx.actor.id, at=ctx.at)
     clocks = meet(c.deadlines, ctx.at, "update")
     changes: Changes = {"contacts": (*c.contacts, contact), "deadlines": clocks}
-    again = started("update", c, ctx.policy, ctx.calendar, ctx.at, _owner(c))
+    again = started("update", c, ctx.policy, ctx.calendar, ctx.at, _informer(c, ctx))
     if "update" in clocks and again is not None and needs_updates(c, clocks, ctx.at):
         changes["past_deadlines"] = (*c.past_deadlines, clocks["update"])  # the interval met, kept on record
         clocks["update"] = again
@@ -397,7 +402,7 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
         *_edges("flag", _OPEN, None),
         *_edges("link_capa", _OPEN, None),
         *_edges("announce", _OPEN, None),
-        *_edges("record_breach", _OPEN, None),
+        *_edges("record_breach", (St.RECEIVED, *_OPEN), None),  # the acknowledge clock runs from receipt
         *_edges("inform", _OPEN, None),
     ),
     effects=(
