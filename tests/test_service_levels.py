@@ -287,3 +287,35 @@ def test_inform_is_refused_without_a_note_and_on_a_closed_complaint() -> None:
     closed = s.desk.close(s.called_back().id, by=CALLBACK)
     with pytest.raises(ce.InvalidTransition, match="inform"):
         s.desk.inform(closed.id, by=RECEPTION, note="all done")
+
+
+# --- analysis of a store of several offices -----------------------------------------------------------------------
+def test_the_analysis_judges_each_complaint_by_its_own_offices_policy() -> None:
+    """Office H promises dispatch within 10 minutes and counts only "satisfied"; office A keeps the defaults
+    (120 minutes, "basically satisfied" counts too). The same history is on time in A and late in H."""
+    from complaint_engine.stats import ComplaintFrame, analyse
+
+    strict = ce.Policy.from_dict({"analysis": {"dispatch_within_minutes": 10},
+                                  "callbacks": {"satisfied": ["satisfied"]}})
+    clock = ce.FixedClock(MONDAY)
+    desk = ce.ComplaintDesk(policy=ce.Policy.default(), office_policies={"H": strict}, clock=clock)
+    duty_h = ce.Actor("duty-h", ce.Role.RECEPTION, "H")
+    officer_h = ce.Actor("cs-h", ce.Role.CALLBACK_OFFICER, "H")
+    manager_h = ce.Actor("mgr-h", ce.Role.DEPARTMENT_MANAGER, "H")
+    for duty, manager, officer in ((RECEPTION, MANAGER, CALLBACK), (duty_h, manager_h, officer_h)):
+        c = desk.register(desk.receive(by=duty, owner="o", unit="u", channel="phone", category="noise",
+                                       summary="s").id, by=duty)
+        clock.advance(minutes=30)
+        desk.dispatch(c.id, by=duty)
+        desk.start(c.id, by=manager)
+        desk.resolve(c.id, by=manager, result="done")
+        desk.reply(c.id, by=duty)
+        desk.record_callback(c.id, by=officer, method="phone", satisfaction="basically_satisfied")
+    frame = ComplaintFrame.from_repository(desk.repository)
+    judged = analyse(frame, "2024H1", policy=desk.policy, office_policies={"H": strict})
+    dispatched = judged.kpis["dispatched_on_time"].value
+    assert (dispatched.numerator, dispatched.denominator) == (1, 2)
+    assert (judged.kpis["satisfaction"].value.numerator, judged.kpis["satisfaction"].value.denominator) == (1, 2)
+    one_policy = analyse(frame, "2024H1", policy=desk.policy)
+    assert one_policy.kpis["dispatched_on_time"].value.numerator == 2
+    assert one_policy.kpis["satisfaction"].value.numerator == 2

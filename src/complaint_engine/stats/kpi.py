@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 import numpy as np
@@ -126,10 +126,11 @@ def _clock_rate(f: ComplaintFrame, clock: str, rows: Bool, as_of: np.datetime64)
     return Rate(int(on_time.sum()), int(counted.sum()))
 
 
-def _within(start: Instants, end: Instants, limit_us: int, rows: Bool,
+def _within(start: Instants, end: Instants, limit_us: npt.NDArray[np.int64], rows: Bool,
             as_of: np.datetime64) -> Rate:
-    """Done within the limit / (done + not done with the limit already passed)."""
-    limit = start + np.timedelta64(limit_us, "us")
+    """Done within the limit (per row: each office's policy sets its own) / (done + not done with the limit
+    already passed)."""
+    limit = start + limit_us.astype("timedelta64[us]")
     done = ~np.isnat(end)
     counted = rows & (done | (limit < as_of))
     on_time = counted & done & (end <= limit)
@@ -140,10 +141,45 @@ def _count(values: npt.NDArray[np.object_]) -> dict[str, int]:
     return dict(Counter(str(v) for v in values if v))
 
 
+class OfficePolicies:
+    """Each row's policy: its office's own (``office_policies``), else the report's ``policy`` — so a store of
+    several offices is judged complaint by complaint by the commitments its office made."""
+
+    def __init__(self, frame: ComplaintFrame, policy: Policy, office_policies: Mapping[str, Policy] | None) -> None:
+        self.policy = policy
+        self._offices = frame["office"]
+        self._own = {o: p for o, p in (office_policies or {}).items() if p is not policy}
+
+    def values(self, setting: Callable[[Policy], int]) -> npt.NDArray[np.int64]:
+        """A setting, row by row."""
+        out = np.full(len(self._offices), setting(self.policy), dtype=np.int64)
+        for office, own in self._own.items():
+            out[self._offices == office] = setting(own)
+        return out
+
+    def rows_where(self, test: Callable[[Policy], bool]) -> Bool:
+        """The rows whose policy passes ``test``."""
+        out = np.full(len(self._offices), test(self.policy), dtype=bool)
+        for office, own in self._own.items():
+            out[self._offices == office] = test(own)
+        return out
+
+    def groups(self, setting: Callable[[Policy], int]) -> dict[int, Bool]:
+        """Rows grouped by the value a setting takes for them."""
+        values = self.values(setting)
+        return {int(v): values == v for v in np.unique(values)}
+
+
+def _counts_as_satisfied(answer: Satisfaction) -> Callable[[Policy], bool]:
+    return lambda p: answer in p.callbacks.satisfied
+
+
 def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, households: int | None = None,
-                 capas: Sequence[CAPAReport] = ()) -> KPIReport:
-    """Every KPI of the frame's complaints, judged at ``as_of`` (usually the end of the period)."""
+                 capas: Sequence[CAPAReport] = (), office_policies: Mapping[str, Policy] | None = None) -> KPIReport:
+    """Every KPI of the frame's complaints, judged at ``as_of`` (usually the end of the period); with
+    ``office_policies``, each complaint by its own office's policy (targets are ``policy``'s)."""
     f = frame
+    rules = OfficePolicies(f, policy, office_policies)
     now = to_datetime64(as_of)
     status = f["status"]
     valid = valid_mask(status)
@@ -162,12 +198,12 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     # KPI 4: by the acknowledge clock where the policy (or a service level) keeps one, else by the threshold
     clocked = ~np.isnat(f["acknowledge_due_us"])
     by_clock = _clock_rate(f, "acknowledge", valid & clocked, now)
-    by_limit = _within(received, f["registered_us"], policy.analysis.acknowledge_within_minutes * MINUTE_US,
-                       valid & ~clocked, now)
+    by_limit = _within(received, f["registered_us"],
+                       rules.values(lambda p: p.analysis.acknowledge_within_minutes * MINUTE_US), valid & ~clocked, now)
     add("acknowledged_on_time", 4, Rate(by_clock.numerator + by_limit.numerator,
                                         by_clock.denominator + by_limit.denominator))
-    limits = policy.analysis
-    add("dispatched_on_time", 5, _within(received, f["dispatched_us"], limits.dispatch_within_minutes * MINUTE_US,
+    add("dispatched_on_time", 5, _within(received, f["dispatched_us"],
+                                         rules.values(lambda p: p.analysis.dispatch_within_minutes * MINUTE_US),
                                          valid, now))
     add("replied_on_time", 6, _clock_rate(f, "reply", valid, now))
     overdue_open = np.zeros(len(f), dtype=bool)
@@ -180,14 +216,21 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     add("closed_on_time", 7, Rate(int((closed & ~any_breach).sum()), int(closed.sum() + late_open.sum())))
     add("callback_rate", 8, Rate(int((closed & reached).sum()), int(closed.sum())))
     # every callback that reached the owner counts once, including a dissatisfied one that reopened the complaint
-    answers = {s: f[f"answers_{s.value}"][valid] for s in Satisfaction}
-    add("satisfaction", 9, Rate(int(sum(answers[s].sum() for s in policy.callbacks.satisfied)),
-                                int(sum(a.sum() for a in answers.values()))))
+    answers = {s: f[f"answers_{s.value}"] for s in Satisfaction}
+    satisfied = 0
+    for answer in Satisfaction:
+        counted = rules.rows_where(_counts_as_satisfied(answer))
+        satisfied += int(answers[answer][valid & counted].sum())
+    add("satisfaction", 9, Rate(satisfied, int(sum(a[valid].sum() for a in answers.values()))))
     add("first_contact_resolution", 10, Rate(int((closed & (f["reopened"] == 0)).sum()), int(valid.sum())))
-    add("repeat_rate", 11, Rate(int((repeat_mask(f, limits.repeat_window_days) & valid).sum()), int(valid.sum())))
+    repeats = np.zeros(len(f), dtype=bool)
+    for window, rows in rules.groups(lambda p: p.analysis.repeat_window_days).items():
+        repeats |= repeat_mask(f, window) & rows
+    add("repeat_rate", 11, Rate(int((repeats & valid).sum()), int(valid.sum())))
     add("reopen_rate", 12, Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum())))
     major = valid & (f["severity"] == "major")
-    add("escalated_on_time", 13, _within(received, f["escalated_us"], limits.escalate_within_hours * 60 * MINUTE_US,
+    add("escalated_on_time", 13, _within(received, f["escalated_us"],
+                                         rules.values(lambda p: p.analysis.escalate_within_hours * 60 * MINUTE_US),
                                          major, now))
     add("arrived_on_time", 14, _clock_rate(f, "arrival", valid, now))
     add("emergency_same_day", 15, _clock_rate(f, "repair", valid & (f["urgency"] == "emergency"), now))
@@ -201,7 +244,10 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     verified = [r for r in capas if r.verification is not None]
     add("capa_effective", 17, Rate(sum(1 for r in verified if r.verification and r.verification.effective),
                                    len(verified)))
-    recurrence = capa_recurrence(f, capas, policy.analysis.recurrence_window_days)
+    recurrence: dict[str, tuple[str, ...]] = {}
+    for capa in capas:  # each report by the window of its office's policy
+        own = (office_policies or {}).get(capa.office, policy)
+        recurrence.update(capa_recurrence(f, [capa], own.analysis.recurrence_window_days))
     add("recurrence_after_capa", 18, Rate(sum(1 for hits in recurrence.values() if hits), len(recurrence)))
 
     dept: Counter[str] = Counter()

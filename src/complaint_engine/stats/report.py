@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -16,7 +16,7 @@ from complaint_engine.period import Period
 from complaint_engine.policy import Policy
 from complaint_engine.stats.counts import PeriodCounts, crosstab, period_label
 from complaint_engine.stats.frame import ComplaintFrame, valid_mask
-from complaint_engine.stats.kpi import KPIReport, compute_kpis
+from complaint_engine.stats.kpi import KPIReport, OfficePolicies, compute_kpis
 from complaint_engine.stats.pareto import ParetoTable
 from complaint_engine.stats.recurrence import Finding, find_recurring, find_widespread
 from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
@@ -115,13 +115,36 @@ class AnalysisReport:
         }
 
 
+def _with_settings(repeat: int, window: int, units: int) -> Callable[[Policy], bool]:
+    return lambda p: (p.analysis.repeat_window_days, p.analysis.widespread_window_days,
+                      p.analysis.widespread_units) == (repeat, window, units)
+
+
+def _findings(frame: ComplaintFrame, policy: Policy,
+              office_policies: Mapping[str, Policy] | None) -> tuple[Finding, ...]:
+    """Recurring and widespread problems, each office's rows with its own windows and thresholds."""
+    rules = OfficePolicies(frame, policy, office_policies)
+    found: list[Finding] = []
+    settings = {(p.analysis.repeat_window_days, p.analysis.widespread_window_days, p.analysis.widespread_units)
+                for p in (policy, *(office_policies or {}).values())}
+    for repeat, window, units in sorted(settings):
+        rows = rules.rows_where(_with_settings(repeat, window, units))
+        if rows.any():
+            part = frame.take(rows)
+            found += [*find_recurring(part, repeat), *find_widespread(part, window, units)]
+    return tuple(found)
+
+
 def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | None = None, office: str | None = None,
             households: Sequence[float] | None = None, capas: Sequence[CAPAReport] = (),
-            as_of: dt.datetime | None = None, compare: bool = True) -> AnalysisReport:
+            as_of: dt.datetime | None = None, compare: bool = True,
+            office_policies: Mapping[str, Policy] | None = None) -> AnalysisReport:
     """The analysis of ``period`` ("2024H1", "2024", "2024Q3", "2024-05") over a frame.
 
     ``households`` gives the homes in service per month of the period (for the u chart and the rate per
-    100 households). ``as_of`` (default: the end of the period) is when clocks are judged.
+    100 households). ``as_of`` (default: the end of the period) is when clocks are judged. With
+    ``office_policies`` (a desk's), each complaint is judged by its own office's policy — its thresholds,
+    windows and which answers count as satisfied; the targets and labels are ``policy``'s.
     """
     policy = policy or Policy.default()
     p = Period.parse(period)
@@ -137,15 +160,15 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
     if valid:
         control = u_chart(totals, monthly.exposure) if monthly.exposure is not None else c_chart(totals)
     kpis = compute_kpis(selected, policy, judged, households=int(np.mean(households)) if households else None,
-                        capas=capas)
-    findings = (*find_recurring(selected, policy.analysis.repeat_window_days),
-                *find_widespread(selected, policy.analysis.widespread_window_days, policy.analysis.widespread_units))
+                        capas=capas, office_policies=office_policies)
+    findings = _findings(selected, policy, office_policies)
     open_capas = tuple(r for r in capas if r.status is not CAPAStatus.CLOSED and (office is None or r.office == office))
     previous = None
     if compare:
         before = p.previous()
         if len(frame.select(period=before, office=office)):
-            previous = analyse(frame, before, policy=policy, office=office, capas=(), compare=False)
+            previous = analyse(frame, before, policy=policy, office=office, capas=(), compare=False,
+                               office_policies=office_policies)
     valid_rows = selected.valid()
     return AnalysisReport(
         period=p, office=office, language=policy.language, received=len(selected), valid=valid,
