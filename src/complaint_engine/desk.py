@@ -11,8 +11,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar, cast
 
-import attrs
-
 from complaint_engine.clock import Clock, SystemClock, aware
 from complaint_engine.commands.fields import member
 from complaint_engine.commands.verbs import (
@@ -36,7 +34,6 @@ from complaint_engine.commands.verbs import (
     PlanCAPA,
     Receive,
     RecordArrival,
-    RecordBreach,
     RecordCallback,
     Refer,
     Register,
@@ -47,7 +44,8 @@ from complaint_engine.commands.verbs import (
     Start,
     VerifyCAPA,
 )
-from complaint_engine.errors import ComplaintEngineError, PermissionDenied, ValidationError
+from complaint_engine.errors import PermissionDenied, ValidationError
+from complaint_engine.events import DomainEvent, capa_event, complaint_events
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.lifecycle import authorize, step, step_capa
 from complaint_engine.lifecycle.clocks import started
@@ -62,7 +60,6 @@ from complaint_engine.model import (
     Complaint,
     ContactMethod,
     HandlingNotice,
-    Role,
     Satisfaction,
     Severity,
     Status,
@@ -71,11 +68,13 @@ from complaint_engine.model import (
     replace,
 )
 from complaint_engine.numbering import format_serial, sequence_key
+from complaint_engine.outbox import Hooks, Subscription, check_kinds, check_position
 from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
-from complaint_engine.rules.sla import ClockState, Responsible
+from complaint_engine.rules.sla import Responsible
 from complaint_engine.storage import Repository, UnitOfWork
 from complaint_engine.storage.memory import InMemoryRepository
+from complaint_engine.sweep import OverdueItem, sweep
 
 if TYPE_CHECKING:
     from complaint_engine.stats.recurrence import Finding
@@ -83,22 +82,6 @@ if TYPE_CHECKING:
 __all__ = ["ComplaintDesk", "OverdueItem"]
 
 R = TypeVar("R")
-
-
-@attrs.frozen
-class OverdueItem:
-    """A running clock past due: which complaint, which clock, when it was due, who owns it.
-
-    ``problem`` is set when the sweep could not record the breach on this complaint (the refusal's message):
-    the item is reported and the sweep goes on with the others.
-    """
-
-    complaint_id: str
-    serial: str | None
-    clock: str
-    due: dt.datetime
-    responsible: Responsible
-    problem: str | None = None
 
 
 class ComplaintDesk:
@@ -126,6 +109,7 @@ class ComplaintDesk:
         self.calendar = self.policy.calendar()
         self._calendars = {id(p): p.calendar() for p in self._office_policies.values()}
         self._new_id = id_factory or time_ordered_id
+        self.hooks = Hooks()
 
     def policy_for(self, office: str) -> Policy:
         """The policy an office's complaints run on: its own, else the desk's ``policy``; with only
@@ -170,9 +154,12 @@ class ComplaintDesk:
         """Run one command in one unit of work; returns what its verb returns (the complaint, the notice of a
         dispatch, the CAPA report, the announcement)."""
         actor, instant = self._actor(by), self._instant(at)
+        outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
-            result = self._run(uow, command, actor, instant)
+            result = self._run(uow, command, actor, instant, outbox)
+            uow.append_events(outbox)
             uow.commit()
+        self._deliver(outbox)
         return cast(R, result)
 
     def execute_all(self, commands: Iterable[Command[object]], *, by: Actor,
@@ -181,27 +168,31 @@ class ComplaintDesk:
         none (the serials they took are returned) and the refused command's own error is raised unchanged."""
         actor, instant = self._actor(by), self._instant(at)
         batch = list(commands)
+        outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
-            results = [self._run(uow, command, actor, instant) for command in batch]
+            results = [self._run(uow, command, actor, instant, outbox) for command in batch]
+            uow.append_events(outbox)
             uow.commit()
+        self._deliver(outbox)
         return results
 
-    def _run(self, uow: UnitOfWork, command: Command[object], actor: Actor, instant: dt.datetime) -> object:
+    def _run(self, uow: UnitOfWork, command: Command[object], actor: Actor, instant: dt.datetime,
+             outbox: list[DomainEvent]) -> object:
         if isinstance(command, ComplaintCommand):
-            saved = self._step(uow, command, actor, instant)
+            saved = self._step(uow, command, actor, instant, outbox)
             return saved.notice if isinstance(command, Dispatch) else saved
         if isinstance(command, CAPACommand):
-            return self._step_capa(uow, command, actor, instant)
+            return self._step_capa(uow, command, actor, instant, outbox)
         if isinstance(command, Receive):
-            return self._receive(uow, command, actor, instant)
+            return self._receive(uow, command, actor, instant, outbox)
         if isinstance(command, OpenCAPA):
-            return self._open_capa(uow, command, actor, instant)
+            return self._open_capa(uow, command, actor, instant, outbox)
         if isinstance(command, Announce):
-            return self._announce(uow, command, actor, instant)
+            return self._announce(uow, command, actor, instant, outbox)
         raise ValidationError.of("command", command, "a command of complaint_engine.commands")
 
-    def _step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor,
-              instant: dt.datetime) -> Complaint:
+    def _step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor, instant: dt.datetime,
+              outbox: list[DomainEvent]) -> Complaint:
         complaint = uow.get(command.complaint_id)
         self._not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
         # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
@@ -210,10 +201,13 @@ class ComplaintDesk:
         if isinstance(command, Register):
             seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
             serial = format_serial(policy.numbering.serial_format, complaint.office, instant, seq)
-        new, _ = step(complaint, command, actor, policy, calendar, instant, serial=serial)
-        return uow.save(new)
+        new, transition = step(complaint, command, actor, policy, calendar, instant, serial=serial)
+        saved = uow.save(new)
+        outbox.extend(complaint_events(complaint, saved, transition))
+        return saved
 
-    def _receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime) -> Complaint:
+    def _receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime,
+                 outbox: list[DomainEvent]) -> Complaint:
         policy, calendar = self._rules_for(actor.office)
         authorize("receive", actor, policy, actor.office)
         cat = policy.category(cmd.category)
@@ -235,6 +229,7 @@ class ComplaintDesk:
                               Responsible(policy.reception_department, actor.id))
         if acknowledge is not None:
             complaint = replace(complaint, {"deadlines": {"acknowledge": acknowledge}})
+        outbox.extend(complaint_events(None, complaint, complaint.history[0]))
         return uow.add(complaint)
 
     # ----------------------------------------------------------------------------- intake
@@ -355,27 +350,30 @@ class ComplaintDesk:
         One unit of work for the sweep. On PostgreSQL the due complaints are claimed ``FOR UPDATE SKIP
         LOCKED``, so several workers can sweep at once, each taking different complaints.
         """
-        instant = self._instant(at)
-        items: list[OverdueItem] = []
-        system = Actor(id="sla-monitor", role=Role.SYSTEM, office=office or "")
-        with self.repository.unit_of_work() as uow:
-            for c in uow.claim_overdue(instant, office=office, limit=None):
-                if c.status.ended:  # stored before clocks stopped at close: nothing runs on an ended complaint
-                    continue
-                late = [(n, d) for n, d in c.deadlines.items() if d.state is ClockState.RUNNING and d.due < instant]
-                problem = None
-                if any(not d.breached for _, d in late) and instant >= c.last_at:
-                    try:
-                        breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached])
-                        policy, calendar = self._rules_for(c.office)
-                        new, _ = step(c, breach, attrs.evolve(system, office=c.office), policy, calendar, instant)
-                    except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest
-                        problem = str(exc)
-                    else:
-                        uow.save(new)
-                items += [OverdueItem(c.id, c.serial, n, d.due, d.responsible, problem) for n, d in late]
-            uow.commit()
+        items, events = sweep(self.repository, self._rules_for, self._instant(at), office)
+        self._deliver(events)
         return items
+
+    # ----------------------------------------------------------------------------- events
+    def events(self, after: int | None = None, *, office: str | None = None, kinds: Iterable[str] | None = None,
+               limit: int = 1000) -> list[DomainEvent]:
+        """Recorded events after position ``after`` (from the start when None), in position order: once a
+        reader has seen position N, no event at a position ≤ N appears later (docs/events.md)."""
+        position = 0 if after is None else check_position(after)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError.of("limit", limit, "a positive integer")
+        return self.repository.events(position, office=office, kinds=check_kinds(kinds), limit=limit)
+
+    def subscribe(self, name: str) -> Subscription:
+        """A durable, named cursor over the events (at least once; acknowledge what you handled)."""
+        return Subscription(self.repository, name)
+
+    def on(self, kind: str, handler: Callable[[DomainEvent], object]) -> None:
+        """Call ``handler`` with every event of ``kind`` (``"*"``: every event) after its unit of work commits."""
+        self.hooks.on(kind, handler)
+
+    def _deliver(self, events: list[DomainEvent]) -> None:
+        self.hooks.deliver(events)
 
     # ----------------------------------------------------------------------------- CAPA
     def open_capa(self, *, by: Actor, complaint_ids: Sequence[str] | None = None, problem: str | None = None,
@@ -387,7 +385,8 @@ class ComplaintDesk:
             problem = problem or finding.describe()
         return self.execute(OpenCAPA(complaint_ids=complaint_ids, problem=problem), by=by, at=at)
 
-    def _open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime) -> CAPAReport:
+    def _open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime,
+                   outbox: list[DomainEvent]) -> CAPAReport:
         policy, calendar = self._rules_for(actor.office)
         authorize("open_capa", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
@@ -407,16 +406,19 @@ class ComplaintDesk:
                             complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
                             opened_at=instant,
                             history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, cmd.problem),))
+        outbox.append(capa_event(report, report.history[0]))
         for c in open_ones:
-            uow.save(step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar,
-                          instant)[0])
+            new, transition = step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar, instant)
+            outbox.extend(complaint_events(c, uow.save(new), transition))
         return uow.add_capa(report)
 
-    def _step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime) -> CAPAReport:
+    def _step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime,
+                   outbox: list[DomainEvent]) -> CAPAReport:
         report = uow.get_capa(cmd.number)
         self._not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
         policy, calendar = self._rules_for(report.office)
-        new, _ = step_capa(report, cmd, actor, policy, calendar, instant)
+        new, transition = step_capa(report, cmd, actor, policy, calendar, instant)
+        outbox.append(capa_event(new, transition))
         return uow.save_capa(new)
 
     def plan_capa(self, number: str, *, by: Actor, cause: str, actions: Sequence[tuple[str, dt.datetime]],
@@ -446,7 +448,8 @@ class ComplaintDesk:
         """Announce the solution of a widespread problem publicly; it covers every listed complaint (E-announce)."""
         return self.execute(Announce(complaint_ids=complaint_ids, channel=channel, text=text), by=by, at=at)
 
-    def _announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime) -> Announcement:
+    def _announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime,
+                  outbox: list[DomainEvent]) -> Announcement:
         policy, calendar = self._rules_for(actor.office)
         authorize("announce", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
@@ -454,10 +457,14 @@ class ComplaintDesk:
             self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
         seq = uow.next_number(sequence_key("announcement", actor.office, instant.year))
         number = format_serial(policy.numbering.announcement_format, actor.office, instant, seq)
-        for c in complaints:
-            uow.save(step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, policy, calendar,
-                          instant)[0])
         announcement = Announcement(number=number, office=actor.office, channel=cmd.channel, text=cmd.text,
                                     complaint_serials=tuple(c.serial or c.id for c in complaints), at=instant,
                                     by=actor.id)
+        outbox.append(DomainEvent(kind="announcement.published", office=actor.office, at=instant, actor=actor,
+                                  number=number, data={"channel": cmd.channel.value,
+                                                       "complaints": ",".join(announcement.complaint_serials)}))
+        for c in complaints:
+            new, transition = step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, policy, calendar,
+                                   instant)
+            outbox.extend(complaint_events(c, uow.save(new), transition))
         return uow.add_announcement(announcement)

@@ -137,7 +137,7 @@ def _version_2_database(legacy: Any) -> None:
     assert PG_DSN is not None
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS complaints, transitions, sequences, capas, announcements, complaint_facts, "
-                     "complaint_engine_schema")
+                     "complaint_engine_schema, events, subscriptions")
         conn.execute("DROP FUNCTION IF EXISTS complaint_engine_refuse_change()")
         for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
             conn.execute(statement)
@@ -199,7 +199,7 @@ def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None
     _version_2_database(legacy)
     repo = PostgresRepository(PG_DSN)
     try:
-        assert repo.schema_version == PG_SCHEMA_VERSION == 4
+        assert repo.schema_version == PG_SCHEMA_VERSION == 5
         expected = sorted(legacy.complaints, key=lambda c: (c.received_at, c.id))
         assert repo.find() == expected  # histories rebuilt exactly, the other office's actor included
         docs = [json.loads(doc) for (doc,) in repo.pg_connection.execute("SELECT doc FROM complaints")]

@@ -204,7 +204,7 @@ def test_opening_a_file_another_process_is_migrating_says_so(tmp_path: Path) -> 
     migrating = sqlite3.connect(path, isolation_level=None)
     migrating.execute("PRAGMA journal_mode = WAL")
     migrating.execute("BEGIN IMMEDIATE")  # as a migration holds the write lock
-    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 4"):
+    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 5"):
         SQLiteRepository(path, busy_timeout_ms=100)
     migrating.execute("ROLLBACK")
     migrating.close()
@@ -224,7 +224,7 @@ def test_a_current_file_whose_lock_stays_taken_says_so(tmp_path: Path) -> None:
 
 def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     repo = SQLiteRepository(tmp_path / "fresh.sqlite")
-    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 4
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 5
     mode = repo._conn.execute("PRAGMA journal_mode").fetchone()[0]
     sync = repo._conn.execute("PRAGMA synchronous").fetchone()[0]
     assert (mode, sync) == ("wal", 2)  # 2 = FULL
@@ -373,9 +373,11 @@ def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_u
     with sqlite3.connect(path) as conn:  # back to version 3, as the first series wrote it
         for column in FACT_EXTRA_V4:
             conn.execute(f"ALTER TABLE complaints DROP COLUMN {column}")
+        conn.execute("DROP TABLE events")  # version 5's
+        conn.execute("DROP TABLE subscriptions")
         conn.execute("PRAGMA user_version = 3")
     repo = SQLiteRepository(path)
-    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 4
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 5
     assert repo.get(c.id) == c
     assert repo.get(c.id).deadlines["reply"].service_level == "default"
     assert np.isnat(repo.frame()["start_due_us"]).all()

@@ -6,7 +6,7 @@ Every backend passes the same contract suite (``tests/storage/test_contract.py``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,6 +15,7 @@ from complaint_engine.period import Period
 from complaint_engine.storage.memory import InMemoryRepository
 
 if TYPE_CHECKING:
+    from complaint_engine.events import DomainEvent
     from complaint_engine.facts import FactColumns
     from complaint_engine.storage.dbapi import Row
     from complaint_engine.storage.sqlite import SQLiteRepository
@@ -85,6 +86,25 @@ class UnitOfWork(Protocol):
     def history(self, complaint_id: str) -> list[Row]:
         """The stored transition rows of a complaint, in order: (seq, event, source, target, actor, role, at,
         note, office) — what the audit compares with the history a complaint carries."""
+        ...
+
+    def append_events(self, events: Iterable[DomainEvent]) -> None:
+        """Record events in this transaction (the outbox): they land with the change, or not at all. The store
+        gives each its position when it lands."""
+        ...
+
+    def events(self, after: int = 0, *, office: str | None = None, kinds: Collection[str] | None = None,
+               limit: int = 1000) -> list[DomainEvent]:
+        """Recorded events after position ``after``, in position order. Once a reader has seen position N, no
+        event at a position ≤ N appears later."""
+        ...
+
+    def cursor(self, name: str) -> int:
+        """The position a named subscription acknowledged (0 for a new one)."""
+        ...
+
+    def set_cursor(self, name: str, position: int) -> None:
+        """Store a subscription's acknowledged position, in this transaction."""
         ...
 
     def next_number(self, sequence: str) -> int:

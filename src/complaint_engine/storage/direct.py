@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,6 +17,7 @@ from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
 from complaint_engine.period import Period
 
 if TYPE_CHECKING:
+    from complaint_engine.events import DomainEvent
     from complaint_engine.facts import FactColumns
     from complaint_engine.storage import UnitOfWork
     from complaint_engine.storage.dbapi import Row
@@ -85,6 +86,13 @@ class DirectCalls:
     def add_announcement(self, announcement: Announcement) -> Announcement:
         return self._write(lambda u: u.add_announcement(announcement))
 
+    def append_events(self, events: Iterable[DomainEvent]) -> None:
+        batch = list(events)
+        self._write(lambda u: u.append_events(batch))
+
+    def set_cursor(self, name: str, position: int) -> None:
+        self._write(lambda u: u.set_cursor(name, position))
+
     def commit(self) -> None:
         """Direct calls are already committed."""
 
@@ -117,6 +125,13 @@ class DirectCalls:
 
     def history(self, complaint_id: str) -> list[Row]:
         return self._read(lambda u: u.history(complaint_id))
+
+    def events(self, after: int = 0, *, office: str | None = None, kinds: Collection[str] | None = None,
+               limit: int = 1000) -> list[DomainEvent]:
+        return self._read(lambda u: u.events(after, office=office, kinds=kinds, limit=limit))
+
+    def cursor(self, name: str) -> int:
+        return self._read(lambda u: u.cursor(name))
 
     def get_capa(self, number: str) -> CAPAReport:
         return self._read(lambda u: u.get_capa(number))

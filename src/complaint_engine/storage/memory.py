@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, TypeVar
+
+import attrs
 
 from complaint_engine.clock import aware, aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
+from complaint_engine.events import DomainEvent
 from complaint_engine.facts import FactColumns, columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
 from complaint_engine.period import Period
@@ -37,6 +40,8 @@ class _Store:
         self.announcements: dict[str, Announcement] = {}
         self.sequences: dict[str, int] = {}
         self.serials: dict[str, str] = {}  # serial → complaint id: serials are unique, as the SQL stores' index
+        self.events: list[DomainEvent] = []  # the outbox: position = index + 1
+        self.cursors: dict[str, int] = {}  # subscription name → acknowledged position
 
 
 class _MemoryUnit:
@@ -181,7 +186,30 @@ class _MemoryUnit:
         merged = {**self._store.announcements, **self._staged.announcements}
         return sorted((a for a in merged.values() if office is None or a.office == office), key=lambda a: a.number)
 
+    # the outbox
+    def append_events(self, events: Iterable[DomainEvent]) -> None:
+        self._staged.events.extend(events)
+
+    def events(self, after: int = 0, *, office: str | None = None, kinds: Collection[str] | None = None,
+               limit: int = 1000) -> list[DomainEvent]:
+        found = []
+        for e in self._store.events[after:]:  # positions are 1, 2, …: the slice starts after ``after``
+            if (office is None or e.office == office) and (kinds is None or e.kind in kinds):
+                found.append(e)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def cursor(self, name: str) -> int:
+        return self._staged.cursors.get(name, self._store.cursors.get(name, 0))
+
+    def set_cursor(self, name: str, position: int) -> None:
+        self._staged.cursors[name] = position
+
     def commit(self) -> None:
+        start = len(self._store.events)  # the unit holds the store's lock: positions are given in commit order
+        self._store.events.extend(attrs.evolve(e, position=start + i) for i, e in enumerate(self._staged.events, 1))
+        self._store.cursors.update(self._staged.cursors)
         self._store.complaints.update(self._staged.complaints)
         self._store.capas.update(self._staged.capas)
         self._store.announcements.update(self._staged.announcements)
@@ -241,6 +269,8 @@ class _SnapshotOf:
             copy.capas.update(self._store.capas)
             copy.announcements.update(self._store.announcements)
             copy.sequences.update(self._store.sequences)
+            copy.events = list(self._store.events)
+            copy.cursors.update(self._store.cursors)
         return _MemorySnapshot(copy)
 
     def __exit__(self, *exc: object) -> None:

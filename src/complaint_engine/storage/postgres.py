@@ -14,13 +14,22 @@ The same schema and behaviour as SQLite (see ``storage/sqlite.py``), with Postgr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Self
 
 from complaint_engine.errors import ConnectionLost, StorageError
+from complaint_engine.events import DomainEvent
 from complaint_engine.model import Complaint
 from complaint_engine.storage.dbapi import Cursor, Params, Row
-from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl, version_4_ddl
+from complaint_engine.storage.schema import (
+    INSERT_EVENT,
+    event_row,
+    facts_ddl,
+    move_to_version_3,
+    version_3_ddl,
+    version_4_ddl,
+    version_5_ddl,
+)
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
 from complaint_engine.storage.sql.statements import logged_update_statement
 
@@ -61,8 +70,10 @@ MIGRATIONS = (
         "ALTER TABLE transitions DISABLE TRIGGER transitions_append_only",  # on again in the same transaction
     ),
     tuple(version_4_ddl("BIGINT")),  # version 4: the facts of the acknowledge, start and update clocks
+    tuple(version_5_ddl("BIGINT", "BIGSERIAL PRIMARY KEY")),  # version 5: the outbox and subscriptions
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+LOCK_OUTBOX = "LOCK TABLE events IN EXCLUSIVE MODE"
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error,
                    one_of="= ANY(ARRAY({}))", by_code_point=' COLLATE "C"')
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
@@ -93,6 +104,13 @@ class _PgUnit(SQLUnit):
         self._update(logged_update_statement(columns), (*sets, *transition[1:]), saved)
         return True
 
+    def _lock_the_outbox(self) -> None:
+        # A sequence hands out positions when rows are inserted, but transactions commit in their own order: a
+        # reader could see position 7 committed before 6, move on, and never read 6. Taking the table's lock
+        # (held to the end of the transaction) serialises the writers of events, so positions become visible
+        # in order — as mature event stores do (eventsourcing's PostgreSQL recorder).
+        self._execute(LOCK_OUTBOX)
+
     def _failure(self, exc: BaseException, statement: str) -> StorageError:
         if isinstance(self._conn, psycopg.Connection) and self._conn.broken:
             return ConnectionLost(f"the connection to the database was lost: {str(exc).strip()}; nothing of the "
@@ -112,6 +130,7 @@ class _PgTransaction(SQLTransaction, _PgUnit):
         assert isinstance(repo, PostgresRepository)  # the transaction class of no other repository
         self._pg = repo
         self._begin_pending = False  # BEGIN is to go with the unit's first statement
+        self._outbox: list[Row] = []  # events, sent with COMMIT
 
     def __enter__(self) -> Self:
         if not self._pg.begins_with_first_statement:
@@ -122,7 +141,22 @@ class _PgTransaction(SQLTransaction, _PgUnit):
         self._begin_pending = True
         return self
 
+    def append_events(self, events: Iterable[DomainEvent]) -> None:
+        # kept for the commit: the outbox's lock, its rows and COMMIT go in one round trip, and the lock that
+        # orders positions (see _PgUnit._lock_the_outbox) is held only for the time the commit takes
+        self._outbox.extend(event_row(e) for e in events)
+
     def commit(self) -> None:
+        if self._outbox:
+            if not self._begin_pending and self._pg.unit_failed():
+                super().commit()  # refuses, saying why
+            statements: list[tuple[str, Params]] = [(LOCK_OUTBOX, ()), *((INSERT_EVENT, row) for row in self._outbox),
+                                                    ("COMMIT", ())]
+            self._pipelined(statements)
+            self._outbox = []
+            self.committed = True
+            self._committed()
+            return
         if self._begin_pending:  # a unit that sent nothing has nothing to commit
             self.committed = True
             self._committed()
@@ -258,4 +292,5 @@ class PostgresRepository(SQLRepository):
 
     def drop_all_data_for_tests(self) -> None:
         """Empty every table (TRUNCATE does not fire the append-only row trigger). For test suites only."""
-        self.pg_connection.execute("TRUNCATE complaints, transitions, sequences, capas, announcements")
+        self.pg_connection.execute("TRUNCATE complaints, transitions, sequences, capas, announcements, events, "
+                                   "subscriptions RESTART IDENTITY")

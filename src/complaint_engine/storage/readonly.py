@@ -41,5 +41,11 @@ class ReadOnly:
     def add_announcement(self, announcement: Announcement) -> NoReturn:
         self._refuse(f"add of announcement {announcement.number!r}")
 
+    def append_events(self, events: Iterable[object]) -> NoReturn:
+        self._refuse("append_events")
+
+    def set_cursor(self, name: str, position: int) -> NoReturn:
+        self._refuse(f"set_cursor of subscription {name!r}")
+
     def commit(self) -> NoReturn:
         self._refuse("commit")

@@ -12,10 +12,12 @@ Version 3 (both backends):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import operator
 from collections.abc import Callable
 from typing import cast
 
+from complaint_engine.events import DomainEvent
 from complaint_engine.facts import CLOCKS, CLOCKS_V3, FACT_COLUMNS, NAMES, facts_of
 from complaint_engine.instants import to_us
 from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
@@ -25,14 +27,18 @@ from complaint_engine.storage.dbapi import Cursor, Params, Row
 
 __all__ = [
     "COMPLAINT_COLUMNS",
+    "EVENT_COLUMNS",
     "FACT_EXTRA",
     "INDEXED",
     "INSERT_COMPLAINT",
+    "INSERT_EVENT",
     "INSERT_TRANSITION",
     "LIVE",
     "STILL_OPEN",
     "TRANSITION_COLUMNS",
     "complaint_row",
+    "event_of",
+    "event_row",
     "facts_ddl",
     "move_to_version_3",
     "next_due_us",
@@ -40,6 +46,7 @@ __all__ = [
     "transition_rows",
     "version_3_ddl",
     "version_4_ddl",
+    "version_5_ddl",
 ]
 
 # The complaint row: the columns of version 1, then every fact column not already among them.
@@ -139,6 +146,40 @@ def version_4_ddl(integer: str) -> list[str]:
     kinds = dict(FACT_COLUMNS)
     return [f"ALTER TABLE complaints ADD COLUMN {n} {'TEXT' if kinds[n] == 'text' else integer}"
             for n in FACT_EXTRA_V4]
+
+
+EVENT_COLUMNS = ("kind", "office", "complaint_id", "number", "serial", "at", "actor", "role", "actor_office", "data")
+
+
+INSERT_EVENT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})")
+
+
+def event_row(e: DomainEvent) -> Row:
+    """An event's row in :data:`EVENT_COLUMNS` order (its data as JSON)."""
+    who = e.actor
+    return (e.kind, e.office, e.complaint_id, e.number, e.serial, e.at.isoformat(),
+            None if who is None else who.id, None if who is None else who.role._value_,
+            None if who is None else who.office, json.dumps(dict(e.data), ensure_ascii=False, separators=(",", ":")))
+
+
+def event_of(row: Row) -> DomainEvent:
+    """An event back from its row: (position, then :data:`EVENT_COLUMNS`)."""
+    position, kind, office, complaint_id, number, serial, at, actor, role, actor_office, data = row
+    who = None if actor is None else Actor(cast(str, actor), Role(role), cast(str, actor_office))
+    return DomainEvent(kind=cast(str, kind), office=cast(str, office), at=dt.datetime.fromisoformat(cast(str, at)),
+                       actor=who, complaint_id=cast("str | None", complaint_id), number=cast("str | None", number),
+                       serial=cast("str | None", serial), data=json.loads(cast(str, data)),
+                       position=cast(int, position))
+
+
+def version_5_ddl(integer: str, serial_key: str) -> list[str]:
+    """Version 5: the outbox (``events``, positions from the key, gap-free in commit order on each backend) and
+    the subscriptions' acknowledged positions."""
+    cols = ", ".join(f"{n} TEXT" + (" NOT NULL" if n in ("kind", "office", "at") else "") for n in EVENT_COLUMNS)
+    return [f"CREATE TABLE events (position {serial_key}, {cols})",
+            "CREATE INDEX events_office ON events (office, position)",
+            f"CREATE TABLE subscriptions (name TEXT PRIMARY KEY, position {integer} NOT NULL)"]
 
 
 def move_to_version_3(execute: Callable[[str, Params], Cursor],

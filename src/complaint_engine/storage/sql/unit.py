@@ -4,11 +4,12 @@ transaction (see ``storage/sql/repository.py``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import NoReturn, TypeVar
 
 from complaint_engine.clock import aware, aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
+from complaint_engine.events import DomainEvent
 from complaint_engine.facts import NAMES, FactColumns, columns
 from complaint_engine.instants import from_us, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
@@ -16,11 +17,15 @@ from complaint_engine.period import Period
 from complaint_engine.serialization import from_document, to_document
 from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row, Value
 from complaint_engine.storage.schema import (
+    EVENT_COLUMNS,
     INSERT_COMPLAINT,
+    INSERT_EVENT,
     INSERT_TRANSITION,
     LIVE,
     STILL_OPEN,
     complaint_row,
+    event_of,
+    event_row,
     transition_of,
     transition_rows,
 )
@@ -369,6 +374,40 @@ class SQLUnit:
         return [tuple(r) for r in self._execute(
             "SELECT seq, event, source, target, actor, role, at, note, office FROM transitions WHERE complaint_id = ? "
             "ORDER BY seq", (complaint_id,)).fetchall()]
+
+    # ----------------------------------------------------------------------------- the outbox
+    def append_events(self, events: Iterable[DomainEvent]) -> None:
+        rows = [event_row(e) for e in events]
+        if rows:
+            self._lock_the_outbox()
+            self._executemany(INSERT_EVENT, rows) if len(rows) > 1 else self._execute(INSERT_EVENT, rows[0])
+
+    def _lock_the_outbox(self) -> None:
+        """Where transactions can commit out of the order they took positions, serialise them (PostgreSQL); a
+        SQLite unit of work already holds the write lock."""
+
+    def events(self, after: int = 0, *, office: str | None = None, kinds: Collection[str] | None = None,
+               limit: int = 1000) -> list[DomainEvent]:
+        sql = f"SELECT position, {', '.join(EVENT_COLUMNS)} FROM events WHERE position > ?"
+        args: list[Value] = [after]
+        if office is not None:
+            sql += " AND office = ?"
+            args.append(office)
+        if kinds is not None:
+            chosen = sorted(kinds)
+            sql += f" AND kind IN ({', '.join('?' for _ in chosen)})" if chosen else " AND 1 = 0"
+            args.extend(chosen)
+        sql += " ORDER BY position LIMIT ?"
+        args.append(limit)
+        return [event_of(row) for row in self._execute(sql, args).fetchall()]
+
+    def cursor(self, name: str) -> int:
+        row = self._execute("SELECT position FROM subscriptions WHERE name = ?", (name,)).fetchone()
+        return 0 if row is None else as_int(row[0])
+
+    def set_cursor(self, name: str, position: int) -> None:
+        self._execute("INSERT INTO subscriptions (name, position) VALUES (?, ?) "
+                      "ON CONFLICT (name) DO UPDATE SET position = excluded.position", (name, position))
 
     # ----------------------------------------------------------------------------- CAPA and announcements
     def add_capa(self, report: CAPAReport) -> CAPAReport:
