@@ -1,0 +1,200 @@
+"""The outbox on every backend: events recorded with their change, read in position order, subscriptions that
+resume, hooks after commit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import CALLBACK, MANAGER, MONDAY, RECEPTION, TECH
+from tests.storage.conftest import BACKENDS, PG_DSN, make_repository
+
+import complaint_engine as ce
+from complaint_engine.events import KINDS
+
+
+def desk_on(repo: Any) -> tuple[ce.ComplaintDesk, ce.FixedClock]:
+    clock = ce.FixedClock(MONDAY)
+    return ce.ComplaintDesk(repository=repo, clock=clock), clock
+
+
+def received(desk: ce.ComplaintDesk, **kw: Any) -> ce.Complaint:
+    args = {"owner": "陳大文", "unit": "7-0909", "channel": "phone", "category": "noise", "summary": "13800000000"}
+    return desk.receive(by=RECEPTION, **{**args, **kw})
+
+
+def test_each_verb_records_its_kind_with_what_changed_and_no_personal_data(repo: Any) -> None:
+    desk, clock = desk_on(repo)
+    c = received(desk, category="repair")
+    desk.register(c.id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION, assignee=TECH.id)
+    clock.advance(minutes=20)  # the arrival clock (10 minutes) runs out before the technician arrives
+    desk.record_arrival(c.id, by=TECH)
+    desk.resolve(c.id, by=MANAGER, result="replaced the washer at 7-0909")
+    desk.reply(c.id, by=RECEPTION)
+    desk.record_callback(c.id, by=CALLBACK, method="phone", satisfaction="satisfied", opinion="陳大文 is happy")
+    desk.close(c.id, by=CALLBACK)
+    events = desk.events()
+    assert [e.kind for e in events] == [
+        "complaint.received", "complaint.registered", "complaint.dispatched", "complaint.arrival_recorded",
+        "deadline.breached", "complaint.resolved", "complaint.replied", "complaint.callback_recorded",
+        "complaint.closed"]
+    assert [e.position for e in events] == list(range(1, len(events) + 1))
+    registered, dispatched, breached = events[1], events[2], events[4]
+    assert registered.serial == registered.data["serial"] == "A-2024-00001"
+    assert (dispatched.data["department"], dispatched.data["assignee"]) == ("engineering", TECH.id)
+    assert (breached.data["clock"], breached.data["department"], breached.data["person"]) == ("arrival",
+                                                                                             "engineering", TECH.id)
+    assert events[7].data == {"source": "replied", "target": "called_back", "method": "phone", "reached": True,
+                              "satisfaction": "satisfied"}
+    assert all(e.office == "A" and e.complaint_id == c.id for e in events)
+    text = repr(events)
+    for secret in ("陳大文", "7-0909", "13800000000", "washer"):
+        assert secret not in text
+
+
+def test_a_refused_verb_records_nothing(repo: Any) -> None:
+    desk, _ = desk_on(repo)
+    c = received(desk)
+    with pytest.raises(ce.InvalidTransition):
+        desk.close(c.id, by=CALLBACK)
+    with pytest.raises(ce.PermissionDenied):
+        desk.register(c.id, by=MANAGER)
+    assert [e.kind for e in desk.events()] == ["complaint.received"]
+
+
+def test_reading_filters_by_position_office_and_kind(repo: Any) -> None:
+    desk, _ = desk_on(repo)
+    a = received(desk)
+    other = ce.Actor("duty-ma", ce.Role.RECEPTION, "B")
+    desk.receive(by=other, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    desk.register(a.id, by=RECEPTION)
+    assert [e.position for e in desk.events(after=1)] == [2, 3]
+    assert [e.office for e in desk.events(office="B")] == ["B"]
+    assert [e.kind for e in desk.events(kinds=["complaint.registered"])] == ["complaint.registered"]
+    assert [e.position for e in desk.events(limit=2)] == [1, 2]
+
+
+@pytest.mark.parametrize(("call", "fragment"), [
+    (lambda d: d.events(after=-1), "after -1"),
+    (lambda d: d.events(after="3"), "after '3'"),
+    (lambda d: d.events(kinds=["complaint.exploded"]), "event kind 'complaint.exploded'"),
+    (lambda d: d.events(limit=0), "limit 0"),
+    (lambda d: d.subscribe(""), "subscription name ''"),
+    (lambda d: d.subscribe("x" * 201), "subscription name"),
+    (lambda d: d.on("complaint.exploded", print), "event kind"),
+])
+def test_bad_reads_are_refused_naming_the_value(call: Any, fragment: str) -> None:
+    desk, _ = desk_on(None)
+    with pytest.raises(ce.ValidationError, match=fragment):
+        call(desk)
+
+
+def test_every_kind_is_documented() -> None:
+    table = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert f"`{kind}`" in table, kind
+
+
+def test_a_subscription_starts_at_the_beginning_and_resumes_from_its_acknowledged_position(kind: str,
+                                                                                           tmp_path: Path) -> None:
+    repo: Any = make_repository(kind, tmp_path)
+    desk, _ = desk_on(repo)
+    c = received(desk)
+    desk.register(c.id, by=RECEPTION)
+    sub = desk.subscribe("sms")
+    first = sub.poll()
+    assert [e.kind for e in first] == ["complaint.received", "complaint.registered"]
+    sub.ack(first[0].position)
+    assert desk.subscribe("audit-feed").poll()[0].position == 1  # subscribers are independent
+    if kind != "memory":  # a restart: a new repository on the same store
+        repo.close()
+        repo = type(repo)(str(PG_DSN)) if kind.startswith("postgres") else type(repo)(repo.path)
+        desk, _ = desk_on(repo)
+    sub = desk.subscribe("sms")
+    assert [e.position for e in sub.poll()] == [2]
+    sub.ack(2)
+    sub.ack(1)  # an older acknowledgement never moves the cursor back
+    assert sub.poll() == []
+    assert sub.position == 2
+    repo.close()
+
+
+test_a_subscription_starts_at_the_beginning_and_resumes_from_its_acknowledged_position = pytest.mark.parametrize(
+    "kind", [k for k in BACKENDS if k != "postgres-begin-alone"])(
+    test_a_subscription_starts_at_the_beginning_and_resumes_from_its_acknowledged_position)
+
+
+def test_hooks_run_after_commit_and_a_failing_one_does_not_undo_the_verb() -> None:
+    desk, _ = desk_on(None)
+    seen: list[str] = []
+    desk.on("complaint.registered", lambda e: seen.append(e.serial or ""))
+    desk.on("*", lambda e: seen.append(e.kind))
+
+    def broken(_: Any) -> None:
+        raise RuntimeError("SMS gateway down")
+
+    desk.on("complaint.received", broken)
+    with pytest.warns(ce.outbox.HookFailed, match="SMS gateway down"):
+        c = received(desk)
+    assert desk.get(c.id).status is ce.Status.RECEIVED  # the verb stands
+    desk.register(c.id, by=RECEPTION)
+    assert seen == ["complaint.received", "A-2024-00001", "complaint.registered"]
+    assert [str(exc) for _, exc in desk.hooks.failures] == ["SMS gateway down"]
+    with pytest.raises(ce.InvalidTransition):
+        desk.register(c.id, by=RECEPTION)
+    assert seen[-1] == "complaint.registered"  # a refused verb calls no hook
+
+
+@pytest.mark.skipif(PG_DSN is None, reason="needs a PostgreSQL server (COMPLAINT_ENGINE_PG_DSN)")
+def test_a_late_commit_never_lets_a_reader_skip_an_event(tmp_path: Path) -> None:
+    """Another writer takes a position and commits late (here: a second held open); a desk's verb meanwhile must
+    wait for it, so that a reader who has seen the verb's event never sees an earlier position appear later.
+    Without the outbox's lock the verb commits position 2 first and the reader, having seen 2, misses 1."""
+    import psycopg
+
+    from complaint_engine.storage.schema import INSERT_EVENT, event_row
+
+    repo: Any = make_repository("postgres", tmp_path)
+    desk, _ = desk_on(repo)
+    c = received(desk)  # position 1
+    slow_event = desk.events()[0]
+    held = threading.Event()
+
+    def late_writer() -> None:
+        with psycopg.connect(str(PG_DSN), autocommit=False) as conn:
+            # an insert in progress: it has taken position 2 and holds the table's ROW EXCLUSIVE lock, which the
+            # verb's outbox lock waits for (a plain insert alongside would not)
+            conn.execute(INSERT_EVENT.replace("?", "%s"), event_row(slow_event))
+            held.set()
+            time.sleep(1.0)
+            conn.commit()
+
+    writer = threading.Thread(target=late_writer)
+    writer.start()
+    assert held.wait(5)
+    seen: list[int] = []
+    reader_done = threading.Event()
+
+    def reader() -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(seen) < 3:
+            for e in desk.events(after=max(seen, default=0)):
+                seen.append(e.position)
+            time.sleep(0.02)
+        reader_done.set()
+
+    watching = threading.Thread(target=reader)
+    watching.start()
+    other = type(repo)(str(PG_DSN))
+    try:
+        ce.ComplaintDesk(repository=other, clock=ce.FixedClock(MONDAY)).register(c.id, by=RECEPTION)  # position 3
+    finally:
+        other.close()
+    writer.join(5)
+    watching.join(6)
+    assert seen == [1, 2, 3]  # in order, none skipped
+    repo.close()
