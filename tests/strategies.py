@@ -56,5 +56,5 @@ def complaints(draw: st.DrawFn, office_actor: ce.Actor = RECEPTION) -> ce.Compla
                 break
         elif step == "close":
             c = desk.close(c.id, by=CALLBACK)
-    desk.overdue()
+    desk.sweep()
     return desk.get(c.id)

@@ -266,7 +266,7 @@ def test_e_accountability_an_overdue_sweep_records_the_breach_and_its_owner(s: S
     s.desk.dispatch(c.id, by=RECEPTION, assignee=TECH.id)
     s.desk.record_arrival(c.id, by=TECH)
     s.clock.set(at(2024, 6, 4, 0, 30))
-    items = s.desk.overdue()
+    items = s.desk.sweep()
     assert [(i.clock, i.responsible) for i in items] == [("repair", ce.Responsible("engineering", TECH.id))]
     stored = s.desk.get(c.id)
     assert stored.deadlines["repair"].breached

@@ -273,7 +273,7 @@ def test_a_reply_past_due_starts_the_update_clock_from_the_reply_due() -> None:
     s = Scenario(policy=ce.Policy.from_dict(CLOCKS))
     c = s.desk.start(s.dispatched().id, by=MANAGER)
     s.clock.set(at(2024, 6, 13))
-    s.desk.overdue()
+    s.desk.sweep()
     update = s.desk.get(c.id).deadlines["update"]
     assert update.started_at == c.deadlines["reply"].due
     assert update.breached  # two working days after Thursday 6 June (10 June is the Dragon Boat holiday): 11 June

@@ -140,7 +140,7 @@ class DeskMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.ids))
     @rule()
     def sweep(self) -> None:
-        self.desk.overdue()
+        self.desk.sweep()
         now = self.clock.now()
         for c in self.desk.repository.find():
             for d in c.deadlines.values():

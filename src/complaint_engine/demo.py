@@ -130,7 +130,7 @@ def run_scripted_day(day: dt.date = dt.date(2024, 9, 27), policy: Policy | None 
         at(10, minute, days=1)
         desk.record_callback(noise_ids[2], by=CALLBACK, method="phone", reached=False)
     desk.close(noise_ids[2], by=CALLBACK)
-    desk.overdue(at(12, 0, days=1))
+    desk.sweep(at(12, 0, days=1))
     return desk
 
 

@@ -71,10 +71,10 @@ from complaint_engine.numbering import format_serial, sequence_key
 from complaint_engine.outbox import Hooks, Subscription, check_kinds, check_position
 from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
-from complaint_engine.rules.sla import Responsible
+from complaint_engine.rules.sla import ClockState, Responsible
 from complaint_engine.storage import Repository, UnitOfWork
 from complaint_engine.storage.memory import InMemoryRepository
-from complaint_engine.sweep import OverdueItem, sweep
+from complaint_engine.sweep import OverdueItem, record_breaches
 
 if TYPE_CHECKING:
     from complaint_engine.stats.recurrence import Finding
@@ -344,15 +344,22 @@ class ComplaintDesk:
         return self.repository.find(office=office, status=wanted, due_before=due_before,
                                     received_from=received_from, received_before=received_before)
 
-    def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
-        """Every running clock past due at ``at``; each newly found breach is recorded on its complaint.
-
-        One unit of work for the sweep. On PostgreSQL the due complaints are claimed ``FOR UPDATE SKIP
-        LOCKED``, so several workers can sweep at once, each taking different complaints.
-        """
-        items, events = sweep(self.repository, self._rules_for, self._instant(at), office)
+    def sweep(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
+        """The one writer of time-driven facts: every running clock past due at ``at``, each newly found breach
+        recorded on its complaint (with a ``deadline.breached`` event), in one unit of work. On PostgreSQL the
+        due complaints are claimed ``FOR UPDATE SKIP LOCKED``, so several workers can sweep at once, each taking
+        different complaints."""
+        items, events = record_breaches(self.repository, self._rules_for, self._instant(at), office)
         self._deliver(events)
         return items
+
+    def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
+        """Every running clock of an open complaint past due at ``at`` — a pure read: nothing is written and no
+        lock taken (``sweep`` records the breaches)."""
+        instant = self._instant(at)
+        return [OverdueItem(c.id, c.serial, name, clock.due, clock.responsible)
+                for c in self.repository.find(office=office, due_before=instant) if not c.status.ended
+                for name, clock in c.deadlines.items() if clock.state is ClockState.RUNNING and clock.due < instant]
 
     # ----------------------------------------------------------------------------- events
     def events(self, after: int | None = None, *, office: str | None = None, kinds: Iterable[str] | None = None,

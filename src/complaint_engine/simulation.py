@@ -267,7 +267,7 @@ class _Simulator:
             self.desk.flag(cid, by=RECEPTION, widespread=True)
 
     def sweep(self) -> None:
-        self.desk.overdue()
+        self.desk.sweep()
 
 
 def simulate_year(repository: Repository, *, year: int = 2024, seed: int = 7, policy: Policy | None = None,
@@ -284,7 +284,7 @@ def simulate_year(repository: Repository, *, year: int = 2024, seed: int = 7, po
     try:
         sim.run(until=dt.datetime(year + 1, 1, 1, tzinfo=TZ))
         clock.set(dt.datetime(year + 1, 1, 1, tzinfo=TZ))
-        desk.overdue()
+        desk.sweep()
     except KeyboardInterrupt:  # every finished verb is committed; the store is consistent as it stands
         interrupted = True
     return SimulationResult(desk=desk, complaints=sim.received, transitions=sim.steps, interrupted=interrupted)

@@ -17,7 +17,7 @@ from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import ClockState, Responsible
 from complaint_engine.storage import Repository
 
-__all__ = ["OverdueItem", "sweep"]
+__all__ = ["OverdueItem", "record_breaches"]
 
 
 @attrs.frozen
@@ -37,8 +37,8 @@ class OverdueItem:
 
 
 
-def sweep(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]], instant: dt.datetime,
-          office: str | None) -> tuple[list[OverdueItem], list[DomainEvent]]:
+def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
+                    instant: dt.datetime, office: str | None) -> tuple[list[OverdueItem], list[DomainEvent]]:
     """The overdue items at ``instant`` and the events of the breaches recorded, in one unit of work; a
     complaint that cannot be stepped is an item with its ``problem``, and the others are swept."""
     items: list[OverdueItem] = []

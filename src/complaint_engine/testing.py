@@ -183,7 +183,7 @@ class Scenario:
     def when_checked_at(self, at: dt.datetime) -> Scenario:
         """The overdue sweep runs at ``at``: running clocks past due become breached."""
         self._move(at)
-        self.desk.overdue(at)
+        self.desk.sweep(at)
         return self
 
     # ------------------------------------------------------------------------------------------ then

@@ -134,10 +134,10 @@ def test_an_office_sweeps_only_its_own_overdue_complaints(repo: Any) -> None:
     assert repo.due_ids(late, office="B") == [theirs.id]
     assert sorted(repo.due_ids(late)) == sorted([mine.id, theirs.id])
     clock.set(late)
-    assert [(i.complaint_id, i.clock) for i in desk.overdue(office="A")] == [(mine.id, "reply")]
+    assert [(i.complaint_id, i.clock) for i in desk.sweep(office="A")] == [(mine.id, "reply")]
     assert repo.get(mine.id).deadlines["reply"].breached
     assert not repo.get(theirs.id).deadlines["reply"].breached  # the other office's sweep records it
-    assert [i.complaint_id for i in desk.overdue(office="B")] == [theirs.id]
+    assert [i.complaint_id for i in desk.sweep(office="B")] == [theirs.id]
     assert repo.get(theirs.id).history[-1].actor == ce.Actor("sla-monitor", ce.Role.SYSTEM, "B")
 
 
@@ -659,7 +659,7 @@ def test_closing_stops_every_clock_and_the_sweep_never_visits_it_again(repo: Any
     closed = _repair_closed_without_arrival(desk, clock)
     open_one = desk.register(received(desk).id, by=RECEPTION)  # reply due Thu 6 June 00:00
     clock.set(at(2024, 6, 7))  # long after the arrival's due instant
-    items = desk.overdue()  # used to raise InvalidTransition on the closed repair and roll back the whole sweep
+    items = desk.sweep()  # used to raise InvalidTransition on the closed repair and roll back the whole sweep
     assert [(i.complaint_id, i.clock) for i in items] == [(open_one.id, "reply")]
     assert repo.get(open_one.id).deadlines["reply"].breached  # the breach of the open complaint is recorded
     arrival = closed.deadlines["arrival"]
@@ -687,7 +687,7 @@ def test_a_clock_still_running_at_close_is_stopped_breached(repo: Any) -> None:
     assert arrival.breached
     assert arrival.met_at == closed.history[-1].at
     clock.advance(days=30)
-    assert desk.overdue() == []  # not listed as overdue for ever
+    assert desk.sweep() == []  # not listed as overdue for ever
 
 
 def test_the_sweep_skips_a_closed_complaint_stored_with_a_running_clock(repo: Any) -> None:
@@ -698,7 +698,7 @@ def test_the_sweep_skips_a_closed_complaint_stored_with_a_running_clock(repo: An
     repo.save(replace(closed, {"deadlines": {**closed.deadlines, "arrival": running}}))
     assert repo.get(closed.id).deadlines["arrival"].state is ce.ClockState.RUNNING
     clock.advance(days=3)
-    assert desk.overdue() == []
+    assert desk.sweep() == []
     assert repo.find(due_before=at(2030, 1, 1)) == []
 
 
@@ -710,10 +710,10 @@ def test_a_complaint_the_sweep_cannot_step_is_reported_and_the_others_are_swept(
     # a policy on which the system role may not record a breach: the step refuses on every complaint
     strict = attrs.evolve(desk.policy, permissions={**desk.policy.permissions, "record_breach": frozenset()})
     sweeper = ce.ComplaintDesk(policy=strict, repository=repo, clock=clock)
-    items = sweeper.overdue()
+    items = sweeper.sweep()
     assert sorted(i.complaint_id for i in items) == sorted([refusing.id, fine.id])
     assert all(i.problem is not None and "record_breach" in i.problem for i in items)
-    assert desk.overdue()
+    assert desk.sweep()
     assert repo.get(fine.id).deadlines["reply"].breached
 
 
@@ -770,9 +770,25 @@ def test_the_new_clocks_start_meet_pause_breach_and_are_owned_on_every_backend(r
     deferred = desk.defer(c.id, by=MANAGER, plan="board decides", planned_for=at(2024, 7, 1))
     assert deferred.deadlines["update"].state is ce.ClockState.RUNNING
     clock.set(at(2024, 6, 7))
-    items = desk.overdue()
+    items = desk.sweep()
     assert ("update", "finance") in {(i.clock, i.responsible.department) for i in items}
     informed = desk.inform(c.id, by=RECEPTION, note="the board meets on the 20th")
     assert repo.get(c.id) == informed
     assert informed.deadlines["update"].state is ce.ClockState.RUNNING
     assert informed.past_deadlines[-1].breached  # the interval missed stays on record
+
+
+def test_overdue_is_a_pure_read_and_sweep_records_the_breaches(repo: Any) -> None:
+    desk, clock = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    clock.set(at(2024, 6, 7))
+    before = repo.get(c.id)
+    events = len(desk.events())
+    assert [(i.complaint_id, i.clock) for i in desk.overdue()] == [(c.id, "reply")]
+    assert repo.get(c.id) == before  # nothing written
+    assert len(desk.events()) == events
+    assert [(i.complaint_id, i.clock) for i in desk.sweep()] == [(c.id, "reply")]
+    assert repo.get(c.id).deadlines["reply"].breached
+    assert desk.events()[-1].kind == "deadline.breached"
+    desk.sweep()
+    assert [e.kind for e in desk.events()].count("deadline.breached") == 1  # once per clock
