@@ -13,7 +13,8 @@ owns it) — never an owner's name, phone, unit or free text.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 
 import attrs
 
@@ -49,7 +50,7 @@ def _data(value: Mapping[str, EventValue]) -> Mapping[str, EventValue]:
     return frozen_dict(value)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class DomainEvent:
     """One thing that happened. ``position`` is 0 until the store records it; then strictly increasing in the
     order a reader sees events."""
@@ -63,6 +64,51 @@ class DomainEvent:
     serial: str | None = None
     data: Mapping[str, EventValue] = attrs.field(factory=dict, converter=_data)
     position: int = 0
+
+    @classmethod
+    def stored(cls, row: tuple[int, str, str, str | None, str | None, str | None, str, object, object, object, str],
+               actor: Actor | None) -> DomainEvent:
+        """An event read back from a store's row (position, kind, office, complaint_id, number, serial, at, three
+        actor columns, data as JSON): built without ``__init__`` (readers load events by the million), its
+        ``data`` parsed when first read."""
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", {
+            "position": row[0], "kind": row[1], "office": row[2], "complaint_id": row[3], "number": row[4],
+            "serial": row[5], "at": dt.datetime.fromisoformat(row[6]), "actor": actor, "data": _LazyData(row[10])})
+        return event
+
+
+class _LazyData(Mapping[str, EventValue]):
+    """An event's data as stored (JSON), parsed on first use."""
+
+    __slots__ = ("_parsed", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._parsed: Mapping[str, EventValue] | None = None
+
+    def _values(self) -> Mapping[str, EventValue]:
+        if self._parsed is None:
+            self._parsed = frozen_dict(json.loads(self._text))
+        return self._parsed
+
+    def __getitem__(self, key: str) -> EventValue:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other
+
+    def __hash__(self) -> int:
+        return hash(self._text)
+
+    def __repr__(self) -> str:
+        return repr(dict(self._values()))
 
 
 def _instant(value: dt.datetime | None) -> str | None:

@@ -140,7 +140,7 @@ class SQLiteRepository(SQLRepository):
                     for statement in version_4_ddl("INTEGER"):
                         self._conn.execute(statement)
                 else:
-                    for statement in version_5_ddl("INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT"):
+                    for statement in version_5_ddl("INTEGER", "INTEGER PRIMARY KEY"):
                         self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {version + 1}")
             self._conn.execute("COMMIT")

@@ -4,6 +4,7 @@ transaction (see ``storage/sql/repository.py``)."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable, Collection, Iterable
 from typing import NoReturn, TypeVar
 
@@ -399,7 +400,16 @@ class SQLUnit:
             args.extend(chosen)
         sql += " ORDER BY position LIMIT ?"
         args.append(limit)
-        return [event_of(row) for row in self._execute(sql, args).fetchall()]
+        rows = self._execute(sql, args).fetchall()
+        # a read of many events makes as many objects, which have no cycles: the cyclic collector rescanning the
+        # growing heap would cost more than building them
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return [event_of(row) for row in rows]
+        finally:
+            if collecting:
+                gc.enable()
 
     def cursor(self, name: str) -> int:
         row = self._execute("SELECT position FROM subscriptions WHERE name = ?", (name,)).fetchone()
