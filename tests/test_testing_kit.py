@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 from hypothesis import given, settings
-from tests.conftest import at
+from tests.conftest import MONDAY, at
 
 import complaint_engine as ce
 from complaint_engine.testing import Scenario, calendars, complaints, event_sequences
@@ -82,3 +82,11 @@ def test_calendar_and_event_strategies_make_valid_values(cal: ce.rules.WorkingCa
                                                          events: list[tuple[str, int]]) -> None:
     assert cal.region in {"CN", "HK", "TW", "SG"}
     assert [e for e, _ in events] == ["dispatch", "work", "resolve", "reply", "callback", "close"][:len(events)]
+
+
+def test_emits_finds_the_complaints_event_and_names_what_it_found_when_it_does_not() -> None:
+    s = Scenario().given_a_complaint(category="repair").when_dispatched_at(MONDAY)
+    s.when_arrived_at(MONDAY + dt.timedelta(minutes=30))
+    s.emits("deadline.breached", clock="arrival").emits("complaint.dispatched", department="engineering")
+    with pytest.raises(AssertionError, match=r"no deadline.breached event with \{'clock': 'reply'\}.*'arrival'"):
+        s.emits("deadline.breached", clock="reply")

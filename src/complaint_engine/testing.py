@@ -190,6 +190,15 @@ class Scenario:
     def then_clock(self, name: str) -> ClockCheck:
         return ClockCheck(self, name)
 
+    def emits(self, kind: str, **data: object) -> Scenario:
+        """The desk recorded an event of ``kind`` for this complaint whose data has every given value
+        (``emits("deadline.breached", clock="arrival")``)."""
+        found = [e for e in self.desk.events(kinds=[kind]) if e.complaint_id == self.complaint.id]
+        matching = [e for e in found if all(e.data.get(k) == v for k, v in data.items())]
+        assert matching, (f"no {kind} event with {data} for the complaint; its {kind} events: "
+                          f"{[dict(e.data) for e in found]}")
+        return self
+
     def then_status(self, status: Status | str) -> Scenario:
         expected = status if isinstance(status, Status) else Status(status)
         assert self.complaint.status is expected, f"status is {self.complaint.status.value}, not {expected.value}"
