@@ -245,7 +245,7 @@ targets = { satisfaction = 0.9 }
     data = p.to_dict()
     assert set(data) == {"name", "calendar", "limits", "callbacks", "escalation_role", "permissions", "categories",
                          "departments", "reception_department", "numbering", "closing", "analysis",
-                         "service_levels"}
+                         "service_levels", "warn_at", "warn_at_by_clock"}
     assert ce.Policy.from_dict(data) == p
 
 

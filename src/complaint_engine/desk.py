@@ -349,7 +349,8 @@ class ComplaintDesk:
         recorded on its complaint (with a ``deadline.breached`` event), in one unit of work. On PostgreSQL the
         due complaints are claimed ``FOR UPDATE SKIP LOCKED``, so several workers can sweep at once, each taking
         different complaints."""
-        items, events = record_breaches(self.repository, self._rules_for, self._instant(at), office)
+        items, events = record_breaches(self.repository, self._rules_for, self._instant(at), office,
+                                        (self.policy, *self._office_policies.values()))
         self._deliver(events)
         return items
 

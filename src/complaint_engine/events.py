@@ -36,7 +36,7 @@ _PAST: Mapping[Event, str] = {
     Event.OPEN_CAPA: "capa.opened", Event.PLAN_CAPA: "capa.planned", Event.IMPLEMENT_CAPA: "capa.implemented",
     Event.VERIFY_CAPA: "capa.verified", Event.CLOSE_CAPA: "capa.closed",
 }
-KINDS = (*_PAST.values(), "announcement.published", "deadline.breached")
+KINDS = (*_PAST.values(), "announcement.published", "deadline.warning", "deadline.breached")
 _PAST = {**_PAST, Event.RECORD_BREACH: "deadline.breached"}
 """Every kind of event the engine records."""
 
@@ -139,6 +139,13 @@ def complaint_events(before: Complaint | None, after: Complaint, transition: Tra
                     actor=transition.actor, complaint_id=after.id, serial=after.serial, data=data)]
     was = {} if before is None else before.deadlines
     for name, clock in after.deadlines.items():
+        told = set(was[name].warned) if name in was else set()
+        out += [DomainEvent(kind="deadline.warning", office=after.office, at=transition.at, actor=transition.actor,
+                            complaint_id=after.id, serial=after.serial,
+                            data={"clock": name, "threshold": threshold, "due": clock.due.isoformat(),
+                                  "department": clock.responsible.department, "person": clock.responsible.person,
+                                  "service_level": clock.service_level})
+                for threshold in clock.warned if threshold not in told]
         if clock.breached and not (name in was and was[name].breached):
             out.append(DomainEvent(
                 kind="deadline.breached", office=after.office, at=transition.at, actor=transition.actor,

@@ -9,15 +9,19 @@ winning level does not set runs under the policy's own rule, the ``"default"`` l
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 from collections.abc import Mapping
 
 import attrs
 
+from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import frozen_dict
 from complaint_engine.model import Channel, Severity, Urgency
 from complaint_engine.rules.deadlines import DeadlineRule
 
-__all__ = ["CLOCK_RULES", "DEFAULT_LEVEL", "Condition", "ServiceLevel", "Subject"]
+__all__ = ["CLOCK_RULES", "DEFAULT_LEVEL", "Condition", "ServiceLevel", "Subject", "Threshold", "parse_threshold"]
 
 # every clock a policy or a level may set a rule for
 CLOCK_RULES = ("reply", "arrival", "emergency_repair", "minor_repair", "callback", "acknowledge", "start", "update")
@@ -77,3 +81,39 @@ class ServiceLevel:
     name: str
     when: Condition = Condition()
     rules: Mapping[str, DeadlineRule | None] = attrs.field(factory=dict, converter=_rules)
+    warn_at: tuple[str, ...] | None = None  # the warning thresholds of this level's clocks (None: the policy's)
+
+
+_LEAD = re.compile(r"^\s*(\d+)\s*(minute|hour|day)s?\s*$")
+_SHARE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+_UNIT = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
+
+
+@attrs.frozen
+class Threshold:
+    """When a warning falls due before a clock's: a share of the allowed time elapsed (``"80%"``) or a fixed
+    time before the due instant (``"5 minutes"``)."""
+
+    text: str
+    share: float | None = None
+    lead: dt.timedelta | None = None
+
+    def instant(self, started_at: dt.datetime, due: dt.datetime) -> dt.datetime:
+        if self.share is not None:
+            return started_at + (due - started_at) * self.share
+        assert self.lead is not None  # one of the two, by parse_threshold
+        return due - self.lead
+
+
+def parse_threshold(text: object) -> Threshold:
+    """``"80%"`` (more than 0, less than 100 %) or ``"N minutes|hours|days"`` (before the due instant)."""
+    if isinstance(text, str):
+        share = _SHARE.match(text)
+        if share:
+            value = float(share.group(1))
+            if 0 < value < 100 and math.isfinite(value):
+                return Threshold(text, share=value / 100)
+        lead = _LEAD.match(text)
+        if lead and int(lead.group(1)) > 0:
+            return Threshold(text, lead=int(lead.group(1)) * _UNIT[lead.group(2)])
+    raise ValidationError.of("warning threshold", text, "'N%' with 0 < N < 100, or 'N minutes|hours|days' before due")

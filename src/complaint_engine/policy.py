@@ -18,7 +18,7 @@ import attrs
 
 from complaint_engine.errors import PolicyError, ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, frozen_share_map, frozen_text_map
-from complaint_engine.levels import CLOCK_RULES, DEFAULT_LEVEL, ServiceLevel, Subject
+from complaint_engine.levels import CLOCK_RULES, DEFAULT_LEVEL, ServiceLevel, Subject, Threshold, parse_threshold
 from complaint_engine.model import Channel, Event, Role, Satisfaction, Severity, Urgency
 from complaint_engine.rules.calendar import CalendarNotice, WorkingCalendar
 from complaint_engine.rules.deadlines import (
@@ -211,6 +211,10 @@ class AnalysisSettings:
 
 
 # ------------------------------------------------------------------------------------------- the policy
+def _warn_map(value: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+    return frozen_dict(value)
+
+
 @attrs.frozen(kw_only=True)
 class Policy:
     """The company's commitments. Build with a preset, :meth:`from_dict` or :meth:`from_toml`."""
@@ -228,6 +232,9 @@ class Policy:
     closing: ClosingRules = ClosingRules()
     analysis: AnalysisSettings = AnalysisSettings()
     service_levels: tuple[ServiceLevel, ...] = ()
+    # warnings before a breach: thresholds for every clock, by clock, and (in each level) by service level
+    warn_at: tuple[str, ...] = ()
+    warn_at_by_clock: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, converter=_warn_map)
 
     def __attrs_post_init__(self) -> None:
         problems = self._problems()
@@ -330,6 +337,7 @@ class Policy:
                 problems.append((f"$.analysis.{key}", f"{value!r} is not >= 1"))
         problems += self._taxonomy_problems()
         problems += self._level_problems()
+        problems += self._warning_problems()
         for event in self.permissions:
             if event not in COMPLAINT_EVENTS:
                 problems.append((f"$.permissions.{event}", f"unknown event; allowed: {list(COMPLAINT_EVENTS)}"))
@@ -337,6 +345,29 @@ class Policy:
             problem = _format_problem(getattr(self.numbering, key))
             if problem:
                 problems.append((f"$.numbering.{key}", problem))
+        return problems
+
+    def thresholds_for(self, clock: str, subject: Subject) -> tuple[Threshold, ...]:
+        """The warning thresholds of a clock of this complaint: its level's, else the clock's, else the policy's."""
+        level = self.level_of(subject)
+        texts = (level.warn_at if level is not None and level.warn_at is not None
+                 else self.warn_at_by_clock.get(clock, self.warn_at))
+        return tuple(parse_threshold(t) for t in texts)
+
+    def _warning_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        lists = [("$.warn_at", self.warn_at),
+                 *((f"$.warn_at_by_clock.{c}", t) for c, t in self.warn_at_by_clock.items()),
+                 *((f"$.service_levels[{i}].warn_at", level.warn_at) for i, level in enumerate(self.service_levels)
+                   if level.warn_at is not None)]
+        for path, texts in lists:
+            for j, text in enumerate(texts):
+                try:
+                    parse_threshold(text)
+                except ValidationError as exc:
+                    problems.append((f"{path}[{j}]", str(exc)))
+        problems += [(f"$.warn_at_by_clock.{c}", f"unknown clock; allowed: {list(CLOCK_RULES)}")
+                     for c in self.warn_at_by_clock if c not in CLOCK_RULES]
         return problems
 
     def _level_problems(self) -> list[tuple[str, str]]:

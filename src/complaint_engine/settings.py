@@ -53,7 +53,7 @@ TABLES: Mapping[str, tuple[type, str]] = {
     "closing": (ClosingRules, "closing"), "analysis": (AnalysisSettings, "analysis"),
 }
 TOP = ("name", "escalation_role", "permissions", "categories", "departments", "reception_department",
-       "service_levels")
+       "service_levels", "warn_at", "warn_at_by_clock")
 RULES = CLOCK_RULES  # the clock rules: in [limits], and also top-level, as in every service level
 # the first series' flat keys → (table, key)
 FLAT: Mapping[str, tuple[str, str]] = {
@@ -137,6 +137,8 @@ def _level_data(level: ServiceLevel) -> JSONValue:
                                   if getattr(level.when, f.name)}
     data: dict[str, JSONValue] = {"name": level.name, "when": when}
     data.update({clock: "none" if rule is None else rule_text(rule) for clock, rule in level.rules.items()})
+    if level.warn_at is not None:
+        data["warn_at"] = list(level.warn_at)
     return data
 
 
@@ -167,8 +169,12 @@ def _levels(raw: object, problems: list[tuple[str, str]]) -> list[ServiceLevel]:
             elif not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
                 problems.append((f"{path}.when.{key}", f"{value!r} is not a value or a list of values"))
         rules: dict[str, DeadlineRule | None] = {}
+        warn_at = item.get("warn_at")
+        if warn_at is not None and not (isinstance(warn_at, list) and all(isinstance(t, str) for t in warn_at)):
+            problems.append((f"{path}.warn_at", f"{warn_at!r} is not a list of thresholds"))
+            warn_at = None
         for key, value in item.items():
-            if key in ("name", "when"):
+            if key in ("name", "when", "warn_at"):
                 continue
             if key not in CLOCK_RULES:
                 problems.append((f"{path}.{key}", f"unknown setting; allowed: {['name', 'when', *CLOCK_RULES]}"))
@@ -179,7 +185,7 @@ def _levels(raw: object, problems: list[tuple[str, str]]) -> list[ServiceLevel]:
                 problems.append((f"{path}.{key}", str(exc)))
         if len(problems) == found and isinstance(name, str):
             out.append(ServiceLevel(name=name, when=Condition(**{k: when[k] for k in fields if k in when}),
-                                    rules=rules))
+                                    rules=rules, warn_at=None if warn_at is None else tuple(warn_at)))
     return out
 
 

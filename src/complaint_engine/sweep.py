@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -11,7 +11,8 @@ from complaint_engine.commands.verbs import RecordBreach
 from complaint_engine.errors import ComplaintEngineError
 from complaint_engine.events import DomainEvent, complaint_events
 from complaint_engine.lifecycle import step
-from complaint_engine.model import Actor, Role
+from complaint_engine.lifecycle.clocks import subject_of
+from complaint_engine.model import Actor, Complaint, Role, Urgency
 from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import ClockState, Responsible
@@ -37,23 +38,49 @@ class OverdueItem:
 
 
 
+WARNING_HORIZON = dt.timedelta(days=3660)  # how far ahead a clock's due may lie for its warning to be due now
+
+
+def _due_warnings(c: Complaint, policy: Policy, instant: dt.datetime) -> list[str]:
+    """``clock@threshold`` of every running clock whose warning has fallen due and was not told yet (none for
+    a clock already past due: its breach is told instead)."""
+    subject = subject_of(c)
+    out = []
+    for name, clock in c.deadlines.items():
+        if clock.state is not ClockState.RUNNING or clock.due <= instant:
+            continue
+        rule_name = ("emergency_repair" if c.urgency is Urgency.EMERGENCY else "minor_repair") \
+            if name == "repair" else name
+        for threshold in policy.thresholds_for(rule_name, subject):
+            if threshold.text not in clock.warned and threshold.instant(clock.started_at, clock.due) <= instant:
+                out.append(f"{name}@{threshold.text}")
+    return out
+
+
 def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
-                    instant: dt.datetime, office: str | None) -> tuple[list[OverdueItem], list[DomainEvent]]:
+                    instant: dt.datetime, office: str | None, policies: Iterable[Policy] = (),
+                    ) -> tuple[list[OverdueItem], list[DomainEvent]]:
     """The overdue items at ``instant`` and the events of the breaches recorded, in one unit of work; a
     complaint that cannot be stepped is an item with its ``problem``, and the others are swept."""
     items: list[OverdueItem] = []
     outbox: list[DomainEvent] = []
     system = Actor(id="sla-monitor", role=Role.SYSTEM, office=office or "")
+    # warnings fall due before their clocks do: with any threshold set, the sweep reads every live complaint
+    warns = any(p.warn_at or p.warn_at_by_clock or any(level.warn_at for level in p.service_levels)
+                for p in policies)
+    horizon = instant + (WARNING_HORIZON if warns else dt.timedelta(0))
     with repository.unit_of_work() as uow:
-        for c in uow.claim_overdue(instant, office=office, limit=None):
+        for c in uow.claim_overdue(horizon, office=office, limit=None):
             if c.status.ended:  # stored before clocks stopped at close: nothing runs on an ended complaint
                 continue
+            policy, calendar = rules_for(c.office)
             late = [(n, d) for n, d in c.deadlines.items() if d.state is ClockState.RUNNING and d.due < instant]
+            warnings = _due_warnings(c, policy, instant) if warns else []
             problem = None
-            if any(not d.breached for _, d in late) and instant >= c.last_at:
+            if (any(not d.breached for _, d in late) or warnings) and instant >= c.last_at:
                 try:
-                    breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached])
-                    policy, calendar = rules_for(c.office)
+                    breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached],
+                                          warnings=warnings)
                     new, transition = step(c, breach, attrs.evolve(system, office=c.office), policy, calendar,
                                            instant)
                 except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest

@@ -198,3 +198,52 @@ def test_a_late_commit_never_lets_a_reader_skip_an_event(tmp_path: Path) -> None
     watching.join(6)
     assert seen == [1, 2, 3]  # in order, none skipped
     repo.close()
+
+
+# --- warnings before a breach -----------------------------------------------------------------------------------
+WARNED = {"warn_at": ["80%"], "warn_at_by_clock": {"reply": ["1 hours"]},
+          "service_levels": [{"name": "fees", "when": {"category": "fees"}, "warn_at": ["50%"]}]}
+
+
+def test_the_sweep_warns_once_per_threshold_before_a_breach_on_every_backend(repo: Any) -> None:
+    clock = ce.FixedClock(MONDAY)
+    desk = ce.ComplaintDesk(policy=ce.Policy.from_dict(WARNED), repository=repo, clock=clock)
+    c = desk.register(received(desk, category="repair").id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION, assignee=TECH.id)  # arrival: 10 minutes, warned at 8
+    clock.advance(minutes=7)
+    desk.sweep()
+    assert not desk.events(kinds=["deadline.warning"])
+    clock.advance(minutes=2)
+    desk.sweep()
+    desk.sweep()  # a second sweep tells nothing new
+    [warning] = desk.events(kinds=["deadline.warning"])
+    assert (warning.data["clock"], warning.data["threshold"], warning.data["person"]) == ("arrival", "80%", TECH.id)
+    assert repo.get(c.id).deadlines["arrival"].warned == ("80%",)
+    clock.advance(minutes=2)
+    desk.sweep()
+    assert [e.data["clock"] for e in desk.events(kinds=["deadline.breached"])] == ["arrival"]
+    assert len(desk.events(kinds=["deadline.warning"])) == 1  # a clock past due is breached, not warned
+
+
+def test_thresholds_come_from_the_level_then_the_clock_then_the_policy() -> None:
+    policy = ce.Policy.from_dict(WARNED)
+    subject = ce.levels.Subject("A", "noise", ce.Severity.NORMAL, None, ce.Channel.PHONE)
+    fees = ce.levels.Subject("A", "fees", ce.Severity.NORMAL, None, ce.Channel.PHONE)
+    assert [t.text for t in policy.thresholds_for("arrival", subject)] == ["80%"]
+    assert [t.text for t in policy.thresholds_for("reply", subject)] == ["1 hours"]
+    assert [t.text for t in policy.thresholds_for("reply", fees)] == ["50%"]
+    assert ce.Policy.from_dict(policy.to_dict()) == policy
+
+
+@pytest.mark.parametrize(("setting", "path"), [
+    ({"warn_at": ["100%"]}, "$.warn_at[0]"),
+    ({"warn_at": ["0%"]}, "$.warn_at[0]"),
+    ({"warn_at": ["soon"]}, "$.warn_at[0]"),
+    ({"warn_at_by_clock": {"arrival": ["5 parsecs"]}}, "$.warn_at_by_clock.arrival[0]"),
+    ({"warn_at_by_clock": {"lunch": ["5 minutes"]}}, "$.warn_at_by_clock.lunch"),
+    ({"service_levels": [{"name": "x", "warn_at": ["150%"]}]}, "$.service_levels[0].warn_at[0]"),
+])
+def test_a_warning_threshold_that_does_not_parse_is_refused_by_path(setting: dict[str, Any], path: str) -> None:
+    with pytest.raises(ce.PolicyError) as err:
+        ce.Policy.from_dict(setting)
+    assert path in dict(err.value.problems), err.value.problems

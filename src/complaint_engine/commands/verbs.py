@@ -96,6 +96,11 @@ T = TypeVar("T")
 Validator = Callable[[object, "attrs.Attribute[T]", T], None]
 
 
+def clock_names(value: object) -> tuple[str, ...]:
+    """The ``clocks`` converter under another name: inside RecordBreach, ``clocks`` names its field."""
+    return clocks(value)
+
+
 _COMPLAINT_ID = text("complaint id")
 _NUMBER = text("number")
 
@@ -340,11 +345,13 @@ class CoverByAnnouncement(ComplaintCommand[Complaint]):
 
 @attrs.frozen
 class RecordBreach(ComplaintCommand[Complaint]):
-    """The overdue sweep's step (Role.SYSTEM): the named clocks were found past due (E-accountability)."""
+    """The sweep's step (Role.SYSTEM): the named clocks were found past due (E-accountability), and the warnings
+    (``"clock@threshold"``) fell due."""
 
     event: ClassVar[Event] = Event.RECORD_BREACH
     complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
     clocks: tuple[str, ...] = attrs.field(converter=clocks)
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=clock_names)
 
 
 # ------------------------------------------------------------------------------------------- CAPA and announcements

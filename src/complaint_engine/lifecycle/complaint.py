@@ -341,10 +341,15 @@ def _announce(c: Complaint, cmd: CoverByAnnouncement, ctx: Ctx) -> Changes:
 def _record_breach(c: Complaint, cmd: RecordBreach, ctx: Ctx) -> Changes:
     # the step marks every late clock breached; a reply past due on an unresolved complaint starts the update
     # clock from the reply's due: the owner, promised an answer, must now be kept informed
-    reply = c.deadlines.get("reply")
-    if "update" in c.deadlines or reply is None or not needs_updates(c, c.deadlines, ctx.at):
-        return {}
-    return {"deadlines": with_started(dict(c.deadlines), "update", c, ctx, reply.due, _informer(c, ctx))}
+    clocks = dict(c.deadlines)
+    for item in cmd.warnings:  # "clock@threshold": told once each
+        name, _, threshold = item.partition("@")
+        if name in clocks and threshold not in clocks[name].warned:
+            clocks[name] = replace(clocks[name], {"warned": (*clocks[name].warned, threshold)})
+    reply = clocks.get("reply")
+    if "update" not in clocks and reply is not None and needs_updates(c, clocks, ctx.at):
+        with_started(clocks, "update", c, ctx, reply.due, _informer(c, ctx))
+    return {"deadlines": clocks}
 
 
 def _inform(c: Complaint, cmd: Inform, ctx: Ctx) -> Changes:

@@ -60,6 +60,7 @@ class Deadline:
     # the obligation did; ``met_at`` is that instant and ``breached`` says whether it ran out first
     stopped_by: str | None = None
     service_level: str = "default"  # the level whose rule the clock runs under (the policy's own: "default")
+    warned: tuple[str, ...] = ()  # the warning thresholds already told (each once, by the sweep)
 
     @classmethod
     def start(cls, name: str, rule: DeadlineRule, at: dt.datetime, calendar: WorkingCalendar,
