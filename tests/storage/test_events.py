@@ -3,6 +3,7 @@ resume, hooks after commit."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from pathlib import Path
@@ -247,3 +248,38 @@ def test_a_warning_threshold_that_does_not_parse_is_refused_by_path(setting: dic
     with pytest.raises(ce.PolicyError) as err:
         ce.Policy.from_dict(setting)
     assert path in dict(err.value.problems), err.value.problems
+
+
+@pytest.mark.skipif(PG_DSN is None, reason="needs a PostgreSQL server (COMPLAINT_ENGINE_PG_DSN)")
+def test_two_concurrent_sweeps_tell_each_warning_and_breach_exactly_once(tmp_path: Path) -> None:
+    repo: Any = make_repository("postgres", tmp_path)
+    clock = ce.FixedClock(MONDAY)
+    policy = ce.Policy.from_dict({"warn_at_by_clock": {"reply": ["50%"]}})
+    desk = ce.ComplaintDesk(policy=policy, repository=repo, clock=clock)
+    ids = [desk.register(received(desk).id, by=RECEPTION).id for _ in range(30)]
+    clock.set(MONDAY + dt.timedelta(hours=40))  # past half of every reply clock (63 hours: due Thursday 00:00)
+    workers = [ce.ComplaintDesk(policy=policy, repository=type(repo)(str(PG_DSN)), clock=clock) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def sweep(worker: ce.ComplaintDesk) -> None:
+        start.wait()
+        worker.sweep()
+
+    threads = [threading.Thread(target=sweep, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    warnings = desk.events(kinds=["deadline.warning"])
+    assert sorted(e.complaint_id or "" for e in warnings) == sorted(ids)  # each once
+    clock.set(dt.datetime(2024, 6, 7, 9, tzinfo=MONDAY.tzinfo))
+    threads = [threading.Thread(target=sweep, args=(w,)) for w in workers]
+    start.reset()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(e.complaint_id or "" for e in desk.events(kinds=["deadline.breached"])) == sorted(ids)
+    for w in workers:
+        w.repository.close()
+    repo.close()
