@@ -108,6 +108,14 @@ def test_a_writer_killed_mid_stream_leaves_a_sound_file(tmp_path: Path) -> None:
     for c in stored:  # every committed complaint is whole: its document agrees with its append-only history
         assert c.history[-1].target is c.status
         assert all(t.source is prev.target for prev, t in zip(c.history, c.history[1:], strict=False))
+    # the outbox landed with each change: one event per transition, no event without its change, no gap
+    events = repo.events(0, limit=1_000_000)
+    assert [e.position for e in events] == list(range(1, len(events) + 1))
+    by_complaint: dict[str, list[str]] = {}
+    for e in events:
+        by_complaint.setdefault(e.complaint_id or "", []).append(e.kind)
+    assert by_complaint == {c.id: [f"complaint.{ {'receive': 'received', 'register': 'registered'}[t.event]}"
+                                   for t in c.history] for c in stored}
 
 
 def test_a_document_of_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
