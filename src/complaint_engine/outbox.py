@@ -67,17 +67,17 @@ class Subscription:
                 uow.set_cursor(self.name, position)
             uow.commit()
 
-    def wait(self, timeout: float, *, poll_every: float = 0.05) -> list[DomainEvent]:
-        """The next events, waiting up to ``timeout`` seconds for some to arrive (polling with a short back-off;
-        an empty list when none came)."""
+    def wait(self, timeout: float) -> list[DomainEvent]:
+        """The next events, waiting up to ``timeout`` seconds for some to arrive: on PostgreSQL woken by the
+        commit's notification (``LISTEN/NOTIFY``), elsewhere polling with a short back-off; an empty list when
+        none came."""
         deadline = time.monotonic() + timeout
-        pause = poll_every
         while True:
             found = self.poll()
-            if found or time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if found or left <= 0:
                 return found
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, 1.0)
+            self.repository.wait_for_events(left)
 
 
 Handler = Callable[[DomainEvent], object]

@@ -283,3 +283,22 @@ def test_two_concurrent_sweeps_tell_each_warning_and_breach_exactly_once(tmp_pat
     for w in workers:
         w.repository.close()
     repo.close()
+
+
+@pytest.mark.parametrize("kind", BACKENDS[:3] if len(BACKENDS) > 2 else BACKENDS)
+def test_a_subscription_waits_for_the_next_event(kind: str, tmp_path: Path) -> None:
+    """On PostgreSQL the wait is woken by the commit's notification; elsewhere it polls."""
+    repo: Any = make_repository(kind, tmp_path)
+    desk, _ = desk_on(repo)
+    c = received(desk)
+    sub = desk.subscribe("waiter")
+    sub.ack(sub.poll()[-1].position)
+    assert sub.wait(0.2) == []  # nothing new: it waits the time given, no more
+    writer = threading.Timer(0.3, lambda: desk.register(c.id, by=RECEPTION))
+    started = time.monotonic()
+    writer.start()
+    found = sub.wait(10)
+    writer.join()
+    assert [e.kind for e in found] == ["complaint.registered"]
+    assert time.monotonic() - started < 5
+    repo.close()

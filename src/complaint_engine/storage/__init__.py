@@ -157,6 +157,10 @@ class Repository(UnitOfWork, Protocol):
         """Release the store's connection; later calls raise ``StorageError`` (memory: nothing to release)."""
         ...
 
+    def wait_for_events(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for new events (PostgreSQL: LISTEN; elsewhere a short sleep)."""
+        ...
+
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction that rolls back on exit unless ``commit()`` was called."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import time
 from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, TypeVar
@@ -141,6 +142,11 @@ class DirectCalls:
 
     def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
         return self._read(lambda u: u.find_announcements(office=office))
+
+    def wait_for_events(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for new events: here a short sleep (a subscription polls again);
+        PostgreSQL listens for the commit's notification instead."""
+        time.sleep(min(timeout, 0.05))
 
     # ----------------------------------------------------------------------------- closing
     def close(self) -> None:

@@ -74,6 +74,8 @@ MIGRATIONS = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_OUTBOX = "LOCK TABLE events IN EXCLUSIVE MODE"
+CHANNEL = "complaint_engine_events"
+NOTIFY_OUTBOX = f"NOTIFY {CHANNEL}"  # delivered when the transaction commits: a subscription's wait wakes
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error,
                    one_of="= ANY(ARRAY({}))", by_code_point=' COLLATE "C"')
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
@@ -151,7 +153,7 @@ class _PgTransaction(SQLTransaction, _PgUnit):
             if not self._begin_pending and self._pg.unit_failed():
                 super().commit()  # refuses, saying why
             statements: list[tuple[str, Params]] = [(LOCK_OUTBOX, ()), *((INSERT_EVENT, row) for row in self._outbox),
-                                                    ("COMMIT", ())]
+                                                    (NOTIFY_OUTBOX, ()), ("COMMIT", ())]
             self._pipelined(statements)
             self._outbox = []
             self.committed = True
@@ -264,6 +266,17 @@ class PostgresRepository(SQLRepository):
             elif current < SCHEMA_VERSION:
                 conn.execute("UPDATE complaint_engine_schema SET version = %s", (SCHEMA_VERSION,))
             uow.commit()
+
+    def wait_for_events(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for a commit that recorded events (``LISTEN``; no polling)."""
+        try:
+            with psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._connect_timeout) as conn:
+                conn.execute(f"LISTEN {CHANNEL}")
+                for _ in conn.notifies(timeout=timeout, stop_after=1):
+                    break
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot listen for events on PostgreSQL ({self.location}): {exc}".strip(),
+                               location=self.location) from exc
 
     def in_transaction(self) -> bool:
         # UNKNOWN: the connection is gone, and its transaction with it (there is nothing to roll back)
