@@ -38,6 +38,7 @@ class OverdueItem:
 
 
 
+BATCH = 200  # complaints per unit of work of a sweep (IN_LIST of the SQL stores bounds it)
 WARNING_HORIZON = dt.timedelta(days=3660)  # how far ahead a clock's due may lie for its warning to be due now
 
 
@@ -69,25 +70,31 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
     warns = any(p.warn_at or p.warn_at_by_clock or any(level.warn_at for level in p.service_levels)
                 for p in policies)
     horizon = instant + (WARNING_HORIZON if warns else dt.timedelta(0))
-    with repository.unit_of_work() as uow:
-        for c in uow.claim_overdue(horizon, office=office, limit=None):
-            if c.status.ended:  # stored before clocks stopped at close: nothing runs on an ended complaint
-                continue
-            policy, calendar = rules_for(c.office)
-            late = [(n, d) for n, d in c.deadlines.items() if d.state is ClockState.RUNNING and d.due < instant]
-            warnings = _due_warnings(c, policy, instant) if warns else []
-            problem = None
-            if (any(not d.breached for _, d in late) or warnings) and instant >= c.last_at:
-                try:
-                    breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached],
-                                          warnings=warnings)
-                    new, transition = step(c, breach, attrs.evolve(system, office=c.office), policy, calendar,
-                                           instant)
-                except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest
-                    problem = str(exc)
-                else:
-                    outbox.extend(complaint_events(c, uow.save(new), transition))
-            items += [OverdueItem(c.id, c.serial, n, d.due, d.responsible, problem) for n, d in late]
-        uow.append_events(outbox)
-        uow.commit()
+    # In batches, each its own short unit of work: a long sweep holds SQLite's write lock (or PostgreSQL's row
+    # locks) for one batch at a time, so a desk's verb waits for one batch at most.
+    due = repository.due_ids(horizon, office=office)
+    for start in range(0, len(due), BATCH):
+        with repository.unit_of_work() as uow:
+            done: list[DomainEvent] = []
+            for c in uow.claim_overdue(horizon, office=office, limit=None, ids=due[start:start + BATCH]):
+                if c.status.ended:  # stored before clocks stopped at close: nothing runs on an ended complaint
+                    continue
+                policy, calendar = rules_for(c.office)
+                late = [(n, d) for n, d in c.deadlines.items() if d.state is ClockState.RUNNING and d.due < instant]
+                warnings = _due_warnings(c, policy, instant) if warns else []
+                problem = None
+                if (any(not d.breached for _, d in late) or warnings) and instant >= c.last_at:
+                    try:
+                        breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached],
+                                              warnings=warnings)
+                        new, transition = step(c, breach, attrs.evolve(system, office=c.office), policy, calendar,
+                                               instant)
+                    except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest
+                        problem = str(exc)
+                    else:
+                        done.extend(complaint_events(c, uow.save(new), transition))
+                items += [OverdueItem(c.id, c.serial, n, d.due, d.responsible, problem) for n, d in late]
+            uow.append_events(done)
+            uow.commit()
+        outbox.extend(done)
     return items, outbox

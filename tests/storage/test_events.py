@@ -302,3 +302,25 @@ def test_a_subscription_waits_for_the_next_event(kind: str, tmp_path: Path) -> N
     assert [e.kind for e in found] == ["complaint.registered"]
     assert time.monotonic() - started < 5
     repo.close()
+
+
+def test_a_sweep_in_small_batches_records_every_breach_once(repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch is its own short unit of work (a desk's verb waits for one batch at most)."""
+    import complaint_engine.sweep as sweeping
+
+    monkeypatch.setattr(sweeping, "BATCH", 2)
+    units = 0
+    opened = repo.unit_of_work
+
+    def counted() -> Any:
+        nonlocal units
+        units += 1
+        return opened()
+
+    desk, clock = desk_on(repo)
+    ids = [desk.register(received(desk).id, by=RECEPTION).id for _ in range(5)]
+    clock.set(dt.datetime(2024, 6, 7, 9, tzinfo=MONDAY.tzinfo))
+    monkeypatch.setattr(repo, "unit_of_work", counted)
+    assert sorted(i.complaint_id for i in desk.sweep()) == sorted(ids)
+    assert units == 3
+    assert sorted(e.complaint_id or "" for e in desk.events(kinds=["deadline.breached"])) == sorted(ids)

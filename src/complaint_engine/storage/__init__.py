@@ -6,7 +6,7 @@ Every backend passes the same contract suite (``tests/storage/test_contract.py``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -66,11 +66,12 @@ class UnitOfWork(Protocol):
         (excluded): the instant of receipt. Instants must be timezone-aware (``ValidationError``)."""
         ...
 
-    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
-                      limit: int | None = 100) -> list[Complaint]:
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
+                      ids: Sequence[str] | None = None) -> list[Complaint]:
         """Open complaints with a running clock due before the instant, for a sweep to record their breaches.
         On PostgreSQL they are locked for this unit of work and rows another worker holds are skipped, so
-        several sweeps share the work; elsewhere a plain query (a unit of work there holds the whole store)."""
+        several sweeps share the work; elsewhere a plain query (a unit of work there holds the whole store).
+        ``ids`` limits the claim to those complaints (a sweep in batches)."""
         ...
 
     def frame(self, *, period: str | Period | None = None, office: str | None = None,

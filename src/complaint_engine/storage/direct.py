@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, TypeVar
 
@@ -111,9 +111,9 @@ class DirectCalls:
               tz: str = "Asia/Shanghai") -> FactColumns:
         return self._read(lambda u: u.frame(period=period, office=office, tz=tz))
 
-    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
-                      limit: int | None = 100) -> list[Complaint]:
-        return self._read(lambda u: u.claim_overdue(due_before, office=office, limit=limit))
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
+                      ids: Sequence[str] | None = None) -> list[Complaint]:
+        return self._read(lambda u: u.claim_overdue(due_before, office=office, limit=limit, ids=ids))
 
     def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:
         return self._read(lambda u: u.due_ids(due_before, office=office))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
@@ -115,9 +115,12 @@ class _MemoryUnit:
         out.sort(key=lambda c: (c.received_at, c.id))
         return out
 
-    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
-                      limit: int | None = 100) -> list[Complaint]:
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
+                      ids: Sequence[str] | None = None) -> list[Complaint]:
         found = self.find(office=office, due_before=due_before)
+        if ids is not None:
+            wanted = set(ids)
+            found = [c for c in found if c.id in wanted]
         return found if limit is None else found[:limit]
 
     def frame(self, *, period: str | Period | None = None, office: str | None = None,

@@ -94,11 +94,11 @@ def _safe_dsn(dsn: str) -> str:
 class _PgUnit(SQLUnit):
     """PostgreSQL's versions of the shared operations."""
 
-    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
-                      limit: int | None = 100) -> list[Complaint]:
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
+                      ids: Sequence[str] | None = None) -> list[Complaint]:
         """Open complaints with a running clock due before the instant, locked for this transaction; rows locked
         by another worker are skipped, so concurrent sweeps share the work."""
-        sql, args = self._claim_statement(due_before, office, limit, " FOR UPDATE SKIP LOCKED")
+        sql, args = self._claim_statement(due_before, office, limit, " FOR UPDATE SKIP LOCKED", ids)
         return self._complaints(self._execute(sql, args).fetchall())
 
     def _save_with_its_transition(self, columns: tuple[int, ...], sets: Row, transition: Row, saved: Complaint) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NoReturn, TypeVar
 
 from complaint_engine.clock import aware, aware_or_none
@@ -323,16 +323,20 @@ class SQLUnit:
             args.append(office)
         return [as_str(row[0]) for row in self._execute(sql, args).fetchall()]
 
-    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None,
-                      limit: int | None = 100) -> list[Complaint]:
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
+                      ids: Sequence[str] | None = None) -> list[Complaint]:
         """Open complaints with a running clock due before the instant, most overdue first (a plain query: a
         SQLite unit of work holds the write lock; PostgreSQL locks the rows, see its repository)."""
-        return self._complaints(self._execute(*self._claim_statement(due_before, office, limit, "")).fetchall())
+        return self._complaints(self._execute(*self._claim_statement(due_before, office, limit, "", ids)).fetchall())
 
     def _claim_statement(self, due_before: dt.datetime, office: str | None, limit: int | None,
-                         lock: str) -> tuple[str, list[Value]]:
+                         lock: str, ids: Sequence[str] | None = None) -> tuple[str, list[Value]]:
         sql = f"SELECT id, doc FROM complaints WHERE next_due_us < ? AND {STILL_OPEN} AND {LIVE}"
         args: list[Value] = [to_us(aware("due_before", due_before))]
+        if ids is not None:
+            chosen = list(ids)[:IN_LIST]
+            sql += f" AND id IN ({', '.join('?' for _ in chosen)})" if chosen else " AND 1 = 0"
+            args.extend(chosen)
         if office is not None:
             sql += " AND office = ?"
             args.append(office)
