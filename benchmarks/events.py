@@ -6,6 +6,8 @@ Run: python benchmarks/events.py [--n 2000] [--events 1000000] [--dir /tmp] [--d
            append_events does nothing (the events are still built: what is measured is the outbox's writes);
            rounds alternate, best round each (target: <= 10 % more)
   read     desk.events() of --events events vs a raw SELECT of the same rows, same ORDER BY (target <= 2x)
+  sweep    (with --dsn) a sweep of --sweep open complaints, all past due, by one worker process vs two at once,
+           each on its own connection (target: two >= 1.6x the throughput of one)
 """
 
 from __future__ import annotations
@@ -99,6 +101,55 @@ def read_cost(path: Path, n: int) -> tuple[float, float]:
     return ours, raw
 
 
+def _open_complaints(n: int) -> list[ce.Complaint]:
+    clock = ce.FixedClock(T0)
+    desk = ce.ComplaintDesk(clock=clock)
+    out = []
+    for i in range(n):
+        c = desk.register(desk.receive(by=REC, owner="o", unit=f"u{i}", channel="phone", category="noise",
+                                       summary="s").id, by=REC)
+        out.append(c)
+    return out
+
+
+def _sweep_worker(dsn: str, at: dt.datetime, start: Any, done: Any) -> None:
+    from complaint_engine.storage.postgres import PostgresRepository
+
+    repo = PostgresRepository(dsn)
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(at))
+    start.wait()
+    desk.sweep()
+    done.put(time.perf_counter())
+    repo.close()
+
+
+def sweep_cost(dsn: str, n: int) -> tuple[float, float]:
+    """Seconds for one worker, then two at once, to sweep n complaints all past due."""
+    import multiprocessing as mp
+
+    from complaint_engine.storage.postgres import PostgresRepository
+
+    complaints = _open_complaints(n)
+    late = T0 + dt.timedelta(days=10)
+    out = []
+    for workers in (1, 2):
+        repo = PostgresRepository(dsn)
+        repo.drop_all_data_for_tests()
+        repo.add_many(complaints)
+        repo.close()
+        start, done = mp.Barrier(workers + 1), mp.Queue()
+        procs = [mp.Process(target=_sweep_worker, args=(dsn, late, start, done)) for _ in range(workers)]
+        for proc in procs:
+            proc.start()
+        start.wait()
+        t = time.perf_counter()
+        ends = [done.get() for _ in procs]
+        out.append(max(ends) - t)
+        for proc in procs:
+            proc.join()
+    return out[0], out[1]
+
+
 def _timed(call: Callable[[], object]) -> float:
     t = time.perf_counter()
     call()
@@ -111,6 +162,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--dir", default=tempfile.gettempdir())
     parser.add_argument("--dsn", default=os.environ.get("COMPLAINT_ENGINE_PG_DSN"))
+    parser.add_argument("--sweep", type=int, default=100_000)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(dir=args.dir))
     counter = iter(range(10**6))
@@ -133,6 +185,9 @@ def main() -> None:
         with_, without = verb_cost(pg_store, args.n)
         print(f"verb  PostgreSQL: {with_ * 1e3:.3f} ms with the outbox, {without * 1e3:.3f} ms without: "
               f"+{(with_ / without - 1):.1%} (target <= 10 %)")
+        one, two = sweep_cost(args.dsn, args.sweep)
+        print(f"sweep PostgreSQL, {args.sweep:,} complaints past due: one worker {one:.2f} s, two at once {two:.2f} s: "
+              f"{one / two:.2f}x the throughput (target >= 1.6x)")
     ours, raw = read_cost(folder / "events.sqlite", args.events)
     print(f"read  {args.events:,} events: events() {ours:.2f} s, raw SELECT {raw:.2f} s: {ours / raw:.2f}x "
           "(target <= 2x)")
