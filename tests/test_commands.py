@@ -217,6 +217,7 @@ COMMAND_STRATEGIES = [
     st.builds(C.ImplementCAPA, number=nasty_text),
     st.builds(C.VerifyCAPA, number=nasty_text, effective=st.booleans(), note=maybe_text),
     st.builds(C.CloseCAPA, number=nasty_text),
+    st.builds(C.RecordActionOverdue, number=nasty_text, actions=st.lists(st.integers(0, 9), max_size=3)),
     st.builds(C.Announce, complaint_ids=st.lists(ids, min_size=1, max_size=3),
               channel=st.sampled_from(list(ce.AnnouncementChannel)), text=nasty_text),
 ]

@@ -45,7 +45,7 @@ from complaint_engine.commands.verbs import (
     VerifyCAPA,
 )
 from complaint_engine.errors import PermissionDenied, ValidationError
-from complaint_engine.events import DomainEvent, capa_event, complaint_events
+from complaint_engine.events import DomainEvent, capa_event, capa_events, complaint_events
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.lifecycle import authorize, step, step_capa
 from complaint_engine.lifecycle.clocks import started
@@ -426,7 +426,7 @@ class ComplaintDesk:
         self._not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
         policy, calendar = self._rules_for(report.office)
         new, transition = step_capa(report, cmd, actor, policy, calendar, instant)
-        outbox.append(capa_event(new, transition))
+        outbox.extend(capa_events(report, new, transition))
         return uow.save_capa(new)
 
     def plan_capa(self, number: str, *, by: Actor, cause: str, actions: Sequence[tuple[str, dt.datetime]],

@@ -35,6 +35,7 @@ _PAST: Mapping[Event, str] = {
     Event.ANNOUNCE: "complaint.announced", Event.INFORM: "complaint.informed",
     Event.OPEN_CAPA: "capa.opened", Event.PLAN_CAPA: "capa.planned", Event.IMPLEMENT_CAPA: "capa.implemented",
     Event.VERIFY_CAPA: "capa.verified", Event.CLOSE_CAPA: "capa.closed",
+    Event.RECORD_ACTION_OVERDUE: "capa.action_overdue",
 }
 KINDS = (*_PAST.values(), "announcement.published", "deadline.warning", "deadline.breached")
 _PAST = {**_PAST, Event.RECORD_BREACH: "deadline.breached"}
@@ -154,6 +155,19 @@ def complaint_events(before: Complaint | None, after: Complaint, transition: Tra
                       "department": clock.responsible.department, "person": clock.responsible.person,
                       "service_level": clock.service_level}))
     return out
+
+
+def capa_events(before: CAPAReport, report: CAPAReport, transition: Transition) -> list[DomainEvent]:
+    """The events of one step of a CAPA report: ``capa.action_overdue`` for each action newly told overdue (its
+    position and due, not its text), else the step itself."""
+    if transition.event == Event.RECORD_ACTION_OVERDUE:
+        return [DomainEvent(kind="capa.action_overdue", office=report.office, at=transition.at,
+                            actor=transition.actor, number=report.number,
+                            data={"action": i, "due": a.due.isoformat(),
+                                  "complaints": ",".join(report.complaint_serials)})
+                for i, (old, a) in enumerate(zip(before.actions, report.actions, strict=True))
+                if a.overdue_told and not old.overdue_told]
+    return [capa_event(report, transition)]
 
 
 def capa_event(report: CAPAReport, transition: Transition) -> DomainEvent:

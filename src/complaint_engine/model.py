@@ -74,6 +74,7 @@ class Event(enum.StrEnum):
     ANNOUNCE = "announce"  # the engine's step on each complaint an announcement covers
     RECORD_BREACH = "record_breach"  # the engine's own (Role.SYSTEM): an overdue sweep
     INFORM = "inform"  # the owner told of progress (the update clock)
+    RECORD_ACTION_OVERDUE = "record_action_overdue"  # the sweep's step on a CAPA report (Role.SYSTEM)
     OPEN_CAPA = "open_capa"
     PLAN_CAPA = "plan_capa"
     IMPLEMENT_CAPA = "implement_capa"
@@ -350,6 +351,7 @@ class CAPAAction:
     description: str
     due: dt.datetime
     done_at: dt.datetime | None = None
+    overdue_told: bool = False  # the sweep told once that the action passed its due undone
 
 
 @attrs.frozen

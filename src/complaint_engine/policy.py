@@ -78,6 +78,7 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
     "inform": frozenset({R.RECEPTION, R.DEPARTMENT_MANAGER}),
     "announce": frozenset({R.RECEPTION, R.SUPERVISOR, R.GENERAL_MANAGER}),
     "record_breach": frozenset({R.SYSTEM}),
+    "record_action_overdue": frozenset({R.SYSTEM}),
 })
 
 

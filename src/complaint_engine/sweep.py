@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
-from complaint_engine.commands.verbs import RecordBreach
+from complaint_engine.commands.verbs import RecordActionOverdue, RecordBreach
 from complaint_engine.errors import ComplaintEngineError
-from complaint_engine.events import DomainEvent, complaint_events
-from complaint_engine.lifecycle import step
+from complaint_engine.events import DomainEvent, capa_events, complaint_events
+from complaint_engine.lifecycle import step, step_capa
 from complaint_engine.lifecycle.clocks import subject_of
-from complaint_engine.model import Actor, Complaint, Role, Urgency
+from complaint_engine.model import Actor, CAPAStatus, Complaint, Role, Urgency
 from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import ClockState, Responsible
@@ -97,4 +97,33 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
             uow.append_events(done)
             uow.commit()
         outbox.extend(done)
+    outbox += _overdue_actions(repository, rules_for, instant, office, system)
     return items, outbox
+
+
+def _overdue_actions(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
+                     instant: dt.datetime, office: str | None, system: Actor) -> list[DomainEvent]:
+    """CAPA actions past their due and not done, told once each (``capa.action_overdue``): found by a read, then
+    recorded in one unit of work (none when there is nothing to tell)."""
+    told: list[DomainEvent] = []
+    candidates = [r.number for r in repository.find_capas(office=office) if r.status is CAPAStatus.PLANNED
+                  and any(a.done_at is None and a.due < instant and not a.overdue_told for a in r.actions)]
+    if not candidates:
+        return told
+    with repository.unit_of_work() as uow:
+        for number in candidates:
+            report = uow.get_capa(number)  # as it is now, in the unit
+            late = [i for i, a in enumerate(report.actions)
+                    if a.done_at is None and a.due < instant and not a.overdue_told]
+            if report.status is not CAPAStatus.PLANNED or not late or instant < report.history[-1].at:
+                continue
+            policy, calendar = rules_for(report.office)
+            try:
+                new, transition = step_capa(report, RecordActionOverdue(number=report.number, actions=late),
+                                            attrs.evolve(system, office=report.office), policy, calendar, instant)
+            except ComplaintEngineError:  # a report the sweep cannot step is left for the next sweep
+                continue
+            told += capa_events(report, uow.save_capa(new), transition)
+        uow.append_events(told)
+        uow.commit()
+    return told

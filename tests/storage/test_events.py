@@ -324,3 +324,19 @@ def test_a_sweep_in_small_batches_records_every_breach_once(repo: Any, monkeypat
     assert sorted(i.complaint_id for i in desk.sweep()) == sorted(ids)
     assert units == 3
     assert sorted(e.complaint_id or "" for e in desk.events(kinds=["deadline.breached"])) == sorted(ids)
+
+
+def test_the_sweep_tells_once_that_a_capa_action_passed_its_due(repo: Any) -> None:
+    desk, clock = desk_on(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    desk.dispatch(c.id, by=RECEPTION)
+    capa = desk.open_capa(by=MANAGER, complaint_ids=[c.id], problem="recurring noise")
+    desk.plan_capa(capa.number, by=MANAGER, cause="no quiet-hours rule",
+                   actions=[("post the rule", MONDAY + dt.timedelta(days=2)),
+                            ("fit door closers", MONDAY + dt.timedelta(days=20))])
+    clock.set(MONDAY + dt.timedelta(days=3))
+    desk.sweep()
+    desk.sweep()
+    [late] = desk.events(kinds=["capa.action_overdue"])
+    assert (late.number, late.data["action"]) == (capa.number, 0)
+    assert [a.overdue_told for a in repo.get_capa(capa.number).actions] == [True, False]

@@ -77,6 +77,7 @@ __all__ = [
     "Pause",
     "PlanCAPA",
     "Receive",
+    "RecordActionOverdue",
     "RecordArrival",
     "RecordBreach",
     "RecordCallback",
@@ -94,6 +95,14 @@ R = TypeVar("R", covariant=True)
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 Validator = Callable[[object, "attrs.Attribute[T]", T], None]
+
+
+def action_positions(value: object) -> tuple[int, ...]:
+    """Positions of a CAPA report's actions (0, 1, …)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
+                                                       for i in value):
+        raise ValidationError.of("actions", value, "positions of the report's actions (0, 1, …)")
+    return tuple(value)
 
 
 def clock_names(value: object) -> tuple[str, ...]:
@@ -393,6 +402,15 @@ class VerifyCAPA(CAPACommand):
 
 
 @attrs.frozen
+class RecordActionOverdue(CAPACommand):
+    """The sweep's step on a CAPA report (Role.SYSTEM): the actions at these positions passed their due undone."""
+
+    event: ClassVar[Event] = Event.RECORD_ACTION_OVERDUE
+    number: str = attrs.field(validator=_NUMBER)
+    actions: tuple[int, ...] = attrs.field(converter=action_positions)
+
+
+@attrs.frozen
 class CloseCAPA(CAPACommand):
     """Close a verified CAPA. → CLOSED."""
 
@@ -413,6 +431,6 @@ class Announce(Command[Announcement]):
 COMMANDS: tuple[type[Command[object]], ...] = (
     Receive, Refer, Register, Dispatch, Escalate, Decide, Start, RecordArrival, Pause, Resume, Defer, Resolve,
     Reply, RecordCallback, Reopen, Close, Flag, Inform, LinkCAPA, CoverByAnnouncement, RecordBreach, OpenCAPA, PlanCAPA,
-    ImplementCAPA, VerifyCAPA, CloseCAPA, Announce,
+    ImplementCAPA, VerifyCAPA, CloseCAPA, RecordActionOverdue, Announce,
 )
 """Every command class, by name in :func:`complaint_engine.commands.from_dict`'s ``type`` tag."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from complaint_engine.commands.verbs import CAPACommand, CloseCAPA, ImplementCAPA, PlanCAPA, VerifyCAPA
+from complaint_engine.commands.verbs import (
+    CAPACommand,
+    CloseCAPA,
+    ImplementCAPA,
+    PlanCAPA,
+    RecordActionOverdue,
+    VerifyCAPA,
+)
 from complaint_engine.errors import ValidationError
 from complaint_engine.lifecycle.common import authorize, transition_note
 from complaint_engine.lifecycle.table import Changes, Context, Edge, Effect, TransitionTable
@@ -62,6 +69,11 @@ def _close_capa(r: CAPAReport, cmd: CloseCAPA, ctx: Ctx) -> Changes:
     return {}
 
 
+def _record_action_overdue(r: CAPAReport, cmd: RecordActionOverdue, ctx: Ctx) -> Changes:
+    return {"actions": tuple(replace(a, {"overdue_told": True}) if i in cmd.actions else a
+                             for i, a in enumerate(r.actions))}
+
+
 C = CAPAStatus
 CAPA_TABLE: TransitionTable[CAPAStatus, CAPAReport] = TransitionTable(
     name="CAPA lifecycle",
@@ -75,12 +87,14 @@ CAPA_TABLE: TransitionTable[CAPAStatus, CAPAReport] = TransitionTable(
         Edge("verify_capa", C.IMPLEMENTED, C.VERIFIED, (capa_verified_effective,)),
         Edge("verify_capa", C.IMPLEMENTED, C.PLANNED, (capa_verified_ineffective,)),
         Edge("close_capa", C.VERIFIED, C.CLOSED),
+        Edge("record_action_overdue", C.PLANNED, C.PLANNED),
     ),
     effects=(
         Effect.of(PlanCAPA, _plan_capa),
         Effect.of(ImplementCAPA, _implement_capa),
         Effect.of(VerifyCAPA, _verify_capa),
         Effect.of(CloseCAPA, _close_capa),
+        Effect.of(RecordActionOverdue, _record_action_overdue),
     ),
 )
 
