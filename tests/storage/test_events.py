@@ -340,3 +340,54 @@ def test_the_sweep_tells_once_that_a_capa_action_passed_its_due(repo: Any) -> No
     [late] = desk.events(kinds=["capa.action_overdue"])
     assert (late.number, late.data["action"]) == (capa.number, 0)
     assert [a.overdue_told for a in repo.get_capa(capa.number).actions] == [True, False]
+
+
+PG_WRITER = """
+import sys, datetime as dt
+from zoneinfo import ZoneInfo
+import complaint_engine as ce
+from complaint_engine.storage.postgres import PostgresRepository
+repo = PostgresRepository(sys.argv[1])
+start = dt.datetime(2024, 6, 3, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(start))
+actor = ce.Actor("duty", ce.Role.RECEPTION, "A")
+n = 0
+while True:
+    c = desk.receive(by=actor, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    desk.register(c.id, by=actor)
+    n += 1
+    if n == 20:
+        print("ready", flush=True)
+"""
+
+
+@pytest.mark.skipif(PG_DSN is None, reason="needs a PostgreSQL server (COMPLAINT_ENGINE_PG_DSN)")
+def test_a_writer_killed_mid_stream_leaves_no_event_without_its_change_on_postgres(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    repo: Any = make_repository("postgres", tmp_path)  # an empty database
+    repo.close()
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", PG_WRITER, str(PG_DSN)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root / "src")})
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)  # the server notices the closed connection and rolls its open transaction back
+    repo = type(repo)(str(PG_DSN))
+    stored = repo.find()
+    events = repo.events(0, limit=1_000_000)
+    assert len(stored) >= 20
+    positions = [e.position for e in events]
+    assert positions == sorted(set(positions))  # strictly increasing (a sequence may skip a rolled-back value)
+    by_complaint: dict[str, list[str]] = {}
+    for e in events:
+        by_complaint.setdefault(e.complaint_id or "", []).append(e.kind)
+    names = {"receive": "complaint.received", "register": "complaint.registered"}
+    assert by_complaint == {c.id: [names[t.event] for t in c.history] for c in stored}
+    repo.close()
