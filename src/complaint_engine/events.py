@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import attrs
 
@@ -70,46 +70,24 @@ class DomainEvent:
     def stored(cls, row: tuple[int, str, str, str | None, str | None, str | None, str, object, object, object, str],
                actor: Actor | None) -> DomainEvent:
         """An event read back from a store's row (position, kind, office, complaint_id, number, serial, at, three
-        actor columns, data as JSON): built without ``__init__`` (readers load events by the million), its
-        ``data`` parsed when first read."""
+        actor columns, data as JSON): built without ``__init__`` (readers load events by the million); its
+        instant and data are parsed when first read."""
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", {
             "position": row[0], "kind": row[1], "office": row[2], "complaint_id": row[3], "number": row[4],
-            "serial": row[5], "at": dt.datetime.fromisoformat(row[6]), "actor": actor, "data": _LazyData(row[10])})
+            "serial": row[5], "actor": actor, "_stored_at": row[6], "_stored_data": row[10]})
         return event
 
-
-class _LazyData(Mapping[str, EventValue]):
-    """An event's data as stored (JSON), parsed on first use."""
-
-    __slots__ = ("_parsed", "_text")
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._parsed: Mapping[str, EventValue] | None = None
-
-    def _values(self) -> Mapping[str, EventValue]:
-        if self._parsed is None:
-            self._parsed = frozen_dict(json.loads(self._text))
-        return self._parsed
-
-    def __getitem__(self, key: str) -> EventValue:
-        return self._values()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values())
-
-    def __len__(self) -> int:
-        return len(self._values())
-
-    def __eq__(self, other: object) -> bool:
-        return self._values() == other
-
-    def __hash__(self) -> int:
-        return hash(self._text)
-
-    def __repr__(self) -> str:
-        return repr(dict(self._values()))
+    def __getattr__(self, name: str) -> object:
+        # only for a stored event's fields not parsed yet (a normal attribute lookup finds every other)
+        state = self.__dict__
+        if name == "at" and "_stored_at" in state:
+            instant = state["at"] = dt.datetime.fromisoformat(state["_stored_at"])
+            return instant
+        if name == "data" and "_stored_data" in state:
+            data = state["data"] = frozen_dict(json.loads(state["_stored_data"]))
+            return data
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def _instant(value: dt.datetime | None) -> str | None:
