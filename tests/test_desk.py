@@ -453,6 +453,28 @@ def test_the_desk_refuses_a_non_actor(s: Scenario) -> None:
         s.desk.receive(by="li", owner="x", unit="1", channel="phone", category="noise", summary="y")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("field", "value"), [("id", ""), ("id", "   "), ("id", 7), ("office", 5), ("office", None),
+                                              ("office", "")])
+def test_an_actor_needs_a_non_empty_id_and_office(field: str, value: object) -> None:
+    # an office of 5 from a JSON payload would otherwise be written and poison every read of the register
+    fields: dict[str, object] = {"id": "li", "role": ce.Role.RECEPTION, "office": "A"}
+    fields[field] = value
+    with pytest.raises(ValidationError, match=rf"actor {field} {value!r}.*non-empty string"):
+        ce.Actor(**fields)  # type: ignore[arg-type]
+
+
+def test_an_actor_role_may_be_given_by_its_value_and_a_wrong_one_names_the_choices() -> None:
+    assert ce.Actor(id="li", role="reception", office="A").role is ce.Role.RECEPTION  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"actor role 'janitor'.*'reception'"):
+        ce.Actor(id="li", role="janitor", office="A")  # type: ignore[arg-type]
+
+
+def test_only_a_system_actor_may_act_for_every_office() -> None:
+    assert ce.Actor(id="sla-monitor", role=ce.Role.SYSTEM, office="").office == ""
+    with pytest.raises(ValidationError, match="actor office ''"):
+        ce.Actor(id="li", role=ce.Role.DEPARTMENT_MANAGER, office="")
+
+
 def test_rules_come_from_the_policy_not_the_code() -> None:
     policy = ce.Policy.from_dict({"reply": "1 working days", "arrival": "30 minutes"})
     s = Scenario(policy=policy)

@@ -192,13 +192,41 @@ def _storable_text(what: str) -> Any:
     return lambda _instance, _attribute, value: refuse_unstorable_text(what, value)
 
 
+def _actor_text(what: str) -> Any:
+    """An attrs validator: non-empty text every store can keep (an office of ``5`` from JSON would be written, and
+    poison every read of the register)."""
+
+    def check(instance: object, _attribute: object, value: object) -> None:
+        # the engine's own sweeps act for every office at once: only a SYSTEM actor may name no office
+        may_be_empty = what == "actor office" and getattr(instance, "role", None) is Role.SYSTEM
+        if not isinstance(value, str) or not (value.strip() or (may_be_empty and value == "")):
+            raise ValidationError.of(what, value, "a non-empty string")
+        refuse_unstorable_text(what, value)
+
+    return check
+
+
+def _actor_role(value: object) -> Role:
+    """An attrs converter: a Role, or its text value (``"reception"``)."""
+    if isinstance(value, Role):
+        return value
+    if isinstance(value, str):
+        try:
+            return Role(value)
+        except ValueError:
+            pass
+    raise ValidationError.of("actor role", value, f"one of {[r.value for r in Role]}")
+
+
 @attrs.frozen
 class Actor:
-    """Someone acting on the desk: an id, a role and the office they act for (text every store can keep)."""
+    """Someone acting on the desk: an id, a role (a Role or its value) and the office they act for — non-empty
+    text every store can keep, checked when the Actor is made (a SYSTEM actor may name no office: a sweep of
+    every office)."""
 
-    id: str = attrs.field(validator=_storable_text("actor id"))
-    role: Role
-    office: str = attrs.field(validator=_storable_text("actor office"))
+    id: str = attrs.field(validator=_actor_text("actor id"))
+    role: Role = attrs.field(converter=_actor_role)
+    office: str = attrs.field(validator=_actor_text("actor office"))
 
     def __str__(self) -> str:
         return f"{self.id!r} ({self.role.value}, office {self.office!r})"
