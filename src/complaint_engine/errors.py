@@ -42,6 +42,13 @@ class ValidationError(ComplaintEngineError, ValueError):
         return cls(f"invalid {what}: {lines}", problems=problems)
 
 
+def office_changed(complaint_id: str, office: str, stored_office: str) -> ValidationError:
+    """The refusal of a save that would move a complaint to another office: its serial, sequences and every
+    office-scoped query belong to the office that received it."""
+    return ValidationError.of("complaint office", office,
+                              f"{stored_office!r}, the office complaint {complaint_id!r} is stored under")
+
+
 class PolicyError(ValidationError):
     """A policy is inconsistent or malformed; ``problems`` has every offending path."""
 

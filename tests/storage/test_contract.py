@@ -276,6 +276,25 @@ def test_a_serial_another_complaint_holds_is_refused_and_the_unit_goes_on(repo: 
     assert desk.register(other.id, by=RECEPTION).serial == "A-2024-00002"
 
 
+def test_a_save_that_moves_a_complaint_to_another_office_is_refused_and_changes_nothing(repo: Any) -> None:
+    """A complaint belongs to the office that received it: its serial and every office query depend on it, so a
+    save naming another office is refused naming both, whether or not the unit already read the row."""
+    desk, _ = new_desk(repo)
+    c = desk.register(received(desk).id, by=RECEPTION)
+    moved = replace(c, {"office": OTHER_OFFICE.office})
+    with pytest.raises(ce.ValidationError, match=rf"complaint office '{OTHER_OFFICE.office}'.*'A'.*{c.id}"):
+        repo.save(moved)
+    with repo.unit_of_work() as uow:
+        uow.get(c.id)  # the unit holds the stored row: refused before any statement
+        with pytest.raises(ce.ValidationError, match="complaint office"):
+            uow.save(moved)
+        uow.save(replace(c, {"summary": "the unit goes on"}))
+        uow.commit()
+    assert repo.get(c.id).office == "A"
+    assert [x.id for x in repo.find(office="A")] == [c.id]
+    assert repo.find(office=OTHER_OFFICE.office) == []
+
+
 def test_frame_reads_the_fact_columns_of_a_period_and_office(repo: Any) -> None:
     desk, clock = new_desk(repo, start=at(2024, 6, 30, 23, 30))
     june = desk.register(received(desk).id, by=RECEPTION)

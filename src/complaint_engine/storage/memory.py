@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from complaint_engine.clock import aware, aware_or_none
-from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
+from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError, office_changed
 from complaint_engine.events import DomainEvent
 from complaint_engine.facts import FactColumns, columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
@@ -96,7 +96,10 @@ class _MemoryUnit:
         return found
 
     def save(self, complaint: Complaint) -> Complaint:
-        saved = _bump(self.get(complaint.id), complaint)
+        stored = self.get(complaint.id)
+        saved = _bump(stored, complaint)
+        if stored.office != complaint.office:
+            raise office_changed(complaint.id, complaint.office, stored.office)
         if saved.serial is not None:
             self._check_serial(saved)
             self._staged.serials[saved.serial] = saved.id

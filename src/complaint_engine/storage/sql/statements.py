@@ -99,13 +99,14 @@ def office_terms(office: str | None, args: list[Value], dialect: Dialect, *, by_
 @functools.lru_cache(maxsize=1024)
 def update_statement(columns: tuple[int, ...]) -> str:
     """The optimistic UPDATE of a complaint row setting the given columns (positions in COMPLAINT_COLUMNS).
-    One that sets the serial matches no row while another complaint holds that serial (parameters: the serial
-    and the id again): a refusal the unit of work survives, where the unique index's error would abort a
-    PostgreSQL transaction whole."""
+    Parameters: the values set, then id, version and office. One that sets the serial matches no row while
+    another complaint holds that serial (parameters: the serial and the id again): a refusal the unit of work
+    survives, where the unique index's error would abort a PostgreSQL transaction whole."""
     sets = ", ".join(f"{COMPLAINT_COLUMNS[i]} = ?" for i in columns)
     guard = (" AND NOT EXISTS (SELECT 1 FROM complaints AS holder WHERE holder.serial = ? AND holder.id <> ?)"
              if SERIAL_AT in columns else "")
-    return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ?{guard}"
+    # the office in the condition: a save that moves a complaint to another office matches no row, and is refused
+    return f"UPDATE complaints SET {sets} WHERE id = ? AND version = ? AND office = ?{guard}"
 
 
 @functools.lru_cache(maxsize=1024)

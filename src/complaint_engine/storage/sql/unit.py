@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import NoReturn, TypeVar
 
 from complaint_engine.clock import aware, aware_or_none
-from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError
+from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError, office_changed
 from complaint_engine.events import DomainEvent
 from complaint_engine.facts import NAMES, FactColumns, columns
 from complaint_engine.instants import from_us, to_us
@@ -210,8 +210,10 @@ class SQLUnit:
         saved = replace(complaint, {"version": complaint.version + 1})
         row = complaint_row(saved)
         before, before_row = self._stored(complaint.id, complaint.version)
+        if before is not None and before.office != complaint.office:
+            raise office_changed(complaint.id, complaint.office, before.office)
         columns = columns_to_set(row, before, before_row)
-        sets = (*(row[i] for i in columns), complaint.id, complaint.version,
+        sets = (*(row[i] for i in columns), complaint.id, complaint.version, complaint.office,
                 *((saved.serial, saved.id) if SERIAL_AT in columns else ()))
         rows = None if before is None else transition_rows(saved, len(before.history))
         if rows is not None and len(rows) == 1 and self._save_with_its_transition(columns, sets, rows[0], saved):
@@ -244,13 +246,15 @@ class SQLUnit:
             self._not_saved(saved)
 
     def _not_saved(self, saved: Complaint) -> NoReturn:
-        """A save that matched no row: the complaint is gone, was saved meanwhile from another copy, or the
-        serial it sets is another complaint's."""
-        found = self._execute("SELECT version FROM complaints WHERE id = ?", (saved.id,)).fetchone()
+        """A save that matched no row: the complaint is gone, was saved meanwhile from another copy, names
+        another office than the one it is stored under, or the serial it sets is another complaint's."""
+        found = self._execute("SELECT version, office FROM complaints WHERE id = ?", (saved.id,)).fetchone()
         if found is None:
             raise NotFound("complaint", saved.id)
         if as_int(found[0]) != saved.version - 1:
             raise ConcurrencyError(saved.id, expected=saved.version - 1, actual=as_int(found[0]))
+        if found[1] != saved.office:
+            raise office_changed(saved.id, saved.office, str(found[1]))
         self._serial_taken(saved)
 
     @staticmethod
