@@ -160,8 +160,11 @@ def clocks(value: object) -> tuple[str, ...]:
 
 
 def ids(value: object) -> tuple[str, ...]:
-    """One or more complaint ids, as a tuple."""
+    """One or more distinct complaint ids, as a tuple (an id listed twice would be saved twice from one copy)."""
     if isinstance(value, (list, tuple)) and value and all(isinstance(i, str) and i for i in value):
+        repeated = sorted({i for i in value if value.count(i) > 1})
+        if repeated:
+            raise ValidationError.of("complaint_ids", value, f"distinct complaint ids ({repeated} repeated)")
         return tuple(value)
     raise ValidationError.of("complaint_ids", value, "one or more complaint ids")
 
