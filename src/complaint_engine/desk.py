@@ -47,6 +47,7 @@ from complaint_engine.commands.verbs import (
 from complaint_engine.errors import PermissionDenied, ValidationError
 from complaint_engine.events import DomainEvent, capa_event, capa_events, complaint_events
 from complaint_engine.ids import time_ordered_id
+from complaint_engine.instants import fixed_offset
 from complaint_engine.lifecycle import authorize, step, step_capa
 from complaint_engine.lifecycle.clocks import started
 from complaint_engine.model import (
@@ -128,14 +129,18 @@ class ComplaintDesk:
 
     # ----------------------------------------------------------------------------- instants
     def _instant(self, at: dt.datetime | None) -> dt.datetime:
-        now = self.clock.now()
+        # Instants are kept with fixed offsets: two readings in one ZoneInfo compare by wall time, so in the hour
+        # repeated at the end of summer time 01:15 EST would count as earlier than 01:25 EDT. The zone is for
+        # display and calendar arithmetic only. A clock reading without an offset is refused, never read as the
+        # machine's local time.
+        now = aware("desk clock reading", self.clock.now())
         if at is None:
-            return now.astimezone(self.calendar.tz)
+            return fixed_offset(now, self.calendar.tz)
         aware("instant", at)
         if at > now + self.policy.limits.clock_tolerance:
             raise ValidationError.of("instant", at.isoformat(), f"not later than the desk's clock {now.isoformat()} "
                                      f"plus {self.policy.limits.clock_tolerance}")
-        return at.astimezone(self.calendar.tz)
+        return fixed_offset(at, self.calendar.tz)
 
     @staticmethod
     def _actor(by: object) -> Actor:

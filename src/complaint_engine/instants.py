@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 
-__all__ = ["EPOCH", "US", "as_utc_us", "from_us", "to_datetime64", "to_us"]
+__all__ = ["EPOCH", "US", "as_utc_us", "fixed_offset", "from_us", "to_datetime64", "to_us"]
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 US = dt.timedelta(microseconds=1)
@@ -20,6 +20,19 @@ US = dt.timedelta(microseconds=1)
 def to_us(instant: dt.datetime) -> int:
     """UTC microseconds since the epoch of an aware instant."""
     return (instant - EPOCH) // US
+
+
+def fixed_offset(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """The instant as read in ``tz`` but carrying that reading's fixed UTC offset. Two datetimes sharing one
+    ``ZoneInfo`` compare by wall reading (01:15 EST "before" 01:25 EDT in the hour repeated at the end of
+    summer time); with fixed offsets they compare as instants, and still show the local time."""
+    local = instant.astimezone(tz)
+    offset = local.utcoffset()
+    assert offset is not None  # an aware instant in a tzinfo always has an offset
+    return local.replace(tzinfo=_OFFSETS.get(offset) or _OFFSETS.setdefault(offset, dt.timezone(offset)))
+
+
+_OFFSETS: dict[dt.timedelta, dt.timezone] = {}
 
 
 def from_us(us: int) -> dt.datetime:

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from complaint_engine.errors import CalendarError
 from complaint_engine.frozen import readonly_bool, readonly_int
-from complaint_engine.instants import EPOCH, from_us, to_us
+from complaint_engine.instants import EPOCH, fixed_offset, from_us, to_us
 from complaint_engine.rules.notice import CalendarNotice, default_published_through
 
 __all__ = ["DayArray", "DayTable", "IntArray", "OnProvisional", "ProvisionalCalendarError",
@@ -249,8 +249,9 @@ class DayTable:
         return to_us(instant)
 
     def from_us(self, us: int) -> dt.datetime:
-        """The aware datetime, in the calendar's zone, of UTC microseconds since the epoch."""
-        return from_us(us).astimezone(self.tz)
+        """The aware datetime, read in the calendar's zone with that reading's fixed offset, of UTC
+        microseconds since the epoch (fixed offsets compare as instants, even in a repeated hour)."""
+        return fixed_offset(from_us(us), self.tz)
 
     def local_day_indices(self, instants_us: IntArray) -> IntArray:
         """Bulk: index of the local day of each UTC-microsecond instant (DST-aware)."""
