@@ -93,6 +93,24 @@ def test_a_category_must_name_a_known_department() -> None:
                                              "labels": {"zh-Hant": "x", "zh-Hans": "x", "en": "x"}}]})
 
 
+def test_hostile_policy_files_are_refused_with_a_policy_error(tmp_path: Path) -> None:
+    # a device (read without bound it exhausts memory), an oversized file and nesting that overflows the stack
+    deep, big, names_zero = tmp_path / "deep.toml", tmp_path / "big.toml", tmp_path / "zero.toml"
+    deep.write_text("x = " + "[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    big.write_text("# " + "x" * (1 << 21), encoding="utf-8")
+    names_zero.write_text('[calendar]\nnotice = "/dev/zero"\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"deep\.toml.*nested less deeply"):
+        ce.Policy.from_toml(deep)
+    with pytest.raises(PolicyError, match=r"big\.toml.*at most 1048576 bytes"):
+        ce.Policy.from_toml(big)
+    with pytest.raises(PolicyError, match=r"'/dev/zero'.*regular file"):
+        ce.Policy.from_toml("/dev/zero")
+    with pytest.raises(PolicyError, match=r"\$\.calendar\.notice \(/dev/zero\): '/dev/zero'.*regular file"):
+        ce.Policy.from_toml(names_zero)
+    with pytest.raises(PolicyError, match="regular file"):
+        ce.Policy.from_toml(tmp_path)
+
+
 def test_a_policy_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text("reply = = 3", encoding="utf-8")

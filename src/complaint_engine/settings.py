@@ -466,7 +466,8 @@ def _read_notice(nested: Plain, where: dict[str, str], folder: Path | None, prob
         table["notice"] = read_calendar_notice(path)
     except CalendarError as exc:
         at = where.get("$.calendar.notice", "$.calendar.notice")
-        problems += [(f"{at} ({path})" + ("" if p == "$" else p[1:]), m) for p, m in exc.problems] or \
+        # a problem inside the notice has a "$…" path to append; one reading the file (its "calendar file") has not
+        problems += [(f"{at} ({path})" + (p[1:] if p.startswith("$") else ""), m) for p, m in exc.problems] or \
             [(at, str(exc))]
 
 

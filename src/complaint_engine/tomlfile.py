@@ -12,13 +12,25 @@ from complaint_engine.errors import ValidationError
 __all__ = ["read_toml"]
 
 
+# A settings file is a few kilobytes; a bound keeps a path such as /dev/zero or a huge file from exhausting memory.
+MAX_BYTES = 1 << 20
+
+
 def read_toml(path: str | Path, what: str, error: type[ValidationError]) -> dict[str, Any]:
-    """The parsed file; an unreadable or malformed one raises ``error`` naming the path and the reason."""
+    """The parsed file; an unreadable, oversized, too deeply nested or malformed one raises ``error`` naming the
+    path and the reason. Only a regular file of at most ``MAX_BYTES`` is read."""
     p = Path(path)
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
+        if p.exists() and not p.is_file():
+            raise error.of(what, str(p), "a regular file (not a directory, device or pipe)")
+        with p.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise error.of(what, str(p), f"a settings file of at most {MAX_BYTES} bytes")
+        return tomllib.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise error.of(what, str(p), f"a readable UTF-8 TOML file ({exc})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise error.of(what, str(p), f"valid TOML ({exc})") from exc
-
+    except RecursionError as exc:  # tomllib parses nested arrays and tables recursively
+        raise error.of(what, str(p), "TOML nested less deeply") from exc
