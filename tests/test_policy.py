@@ -111,6 +111,16 @@ def test_hostile_policy_files_are_refused_with_a_policy_error(tmp_path: Path) ->
         ce.Policy.from_toml(tmp_path)
 
 
+@pytest.mark.parametrize(("text", "most"), [("99999999999 minutes", 5_260_320), ("99999999999 hours", 87_672),
+                                           ("99999999999 days", 3_653), ("99999999 working days", 2_610),
+                                           ("99999999999 working hours", 62_640)])
+def test_a_time_limit_of_more_than_ten_years_is_refused_when_the_policy_loads(text: str, most: int) -> None:
+    # it used to load and then overflow (a raw OverflowError) at the first registration
+    with pytest.raises(PolicyError, match=rf"\$\.limits\.reply.*{text.split()[0]}.*1\.\.{most}"):
+        ce.Policy.from_dict({"limits": {"reply": text}})
+    assert ce.Policy.from_dict({"limits": {"reply": f"{most} {text.split(maxsplit=1)[1]}"}}).limits.reply is not None
+
+
 def test_a_policy_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text("reply = = 3", encoding="utf-8")

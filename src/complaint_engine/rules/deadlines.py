@@ -47,9 +47,16 @@ Pause = tuple[dt.datetime, dt.datetime]
 US_PER_MINUTE = 60_000_000
 
 
-def _positive_int(_: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError.of(attribute.name, value, "an integer >= 1")
+# No time limit of the procedure runs for years: a bound of about ten years per unit keeps a typo such as
+# "99999999999 minutes" from loading and then overflowing the first deadline it computes.
+MAX_DAYS = 3653
+
+
+def _positive_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    most: int | None = getattr(type(instance), "max_n", None)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1 or (most is not None and value > most):
+        allowed = "an integer >= 1" if most is None else f"an integer in 1..{most}"
+        raise ValidationError.of(attribute.name, value, allowed)
 
 
 def _us_array(values: IntArray) -> npt.NDArray[np.datetime64]:
@@ -117,6 +124,7 @@ class WorkingDays:
 
     n: int = attrs.field(validator=_positive_int)
     kind: ClassVar[str] = "working_days"
+    max_n: ClassVar[int] = 2_610  # ten years of working days
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
         if not pauses:
@@ -152,6 +160,7 @@ class CalendarDays:
     n: int = attrs.field(validator=_positive_int)
     close_of_business: bool = False
     kind: ClassVar[str] = "calendar_days"
+    max_n: ClassVar[int] = MAX_DAYS
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
         if not pauses and not self.close_of_business:
@@ -194,6 +203,7 @@ class ClockMinutes:
 
     n: int = attrs.field(validator=_positive_int)
     kind: ClassVar[str] = "clock_minutes"
+    max_n: ClassVar[int] = MAX_DAYS * 24 * 60
 
     @property
     def span_us(self) -> int:
@@ -215,6 +225,7 @@ class ClockHours(ClockMinutes):
     """n hours of wall-clock time, day and night, holidays included."""
 
     kind: ClassVar[str] = "clock_hours"
+    max_n: ClassVar[int] = MAX_DAYS * 24
 
     @property
     def span_us(self) -> int:
@@ -269,6 +280,7 @@ class WorkingHours:
 
     n: int = attrs.field(validator=_positive_int)
     kind: ClassVar[str] = "working_hours"
+    max_n: ClassVar[int] = 2_610 * 24
 
     def due(self, start: dt.datetime, calendar: WorkingCalendar, *, pauses: Sequence[Pause] = ()) -> dt.datetime:
         s = np.array([calendar.days.to_us(start)], dtype=np.int64)
