@@ -121,6 +121,20 @@ def test_a_time_limit_of_more_than_ten_years_is_refused_when_the_policy_loads(te
     assert ce.Policy.from_dict({"limits": {"reply": f"{most} {text.split(maxsplit=1)[1]}"}}).limits.reply is not None
 
 
+@pytest.mark.parametrize(("setting", "path", "fragment"), [
+    ({"targets": {"satisfaction": 1.5}}, "$.analysis.targets.satisfaction", "1.5 is not a share in [0, 1]"),
+    ({"targets": {"satisfaction": float("inf")}}, "$.analysis.targets.satisfaction", "inf is not a share"),
+    ({"targets": {"satisfaction": float("nan")}}, "$.analysis.targets.satisfaction", "nan is not a share"),
+    ({"repeat_window_days": 10**30}, "$.analysis.repeat_window_days", "is not <= 3653"),
+    ({"escalate_within_hours": 10**9}, "$.analysis.escalate_within_hours", "is not <= 87672"),
+])
+def test_huge_or_infinite_analysis_settings_are_refused_with_their_path(
+        setting: dict[str, object], path: str, fragment: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        ce.Policy.from_dict({"analysis": setting})
+    assert [(p, m) for p, m in err.value.problems if p == path and fragment in m], err.value.problems
+
+
 def test_a_policy_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text("reply = = 3", encoding="utf-8")

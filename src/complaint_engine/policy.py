@@ -331,11 +331,19 @@ class Policy:
                              "'supervisor'"))
         if self.limits.clock_tolerance < dt.timedelta(0):
             problems.append(("$.limits.clock_tolerance", f"{self.limits.clock_tolerance} is negative"))
-        for key in ("repeat_window_days", "recurrence_window_days", "widespread_units", "widespread_window_days",
-                    "acknowledge_within_minutes", "dispatch_within_minutes", "escalate_within_hours"):
+        # upper bounds of about ten years: a huge window loads, then overflows the first timedelta built from it
+        for key, most in (("repeat_window_days", 3653), ("recurrence_window_days", 3653),
+                          ("widespread_units", 1_000_000), ("widespread_window_days", 3653),
+                          ("acknowledge_within_minutes", 3653 * 24 * 60), ("dispatch_within_minutes", 3653 * 24 * 60),
+                          ("escalate_within_hours", 3653 * 24)):
             value = getattr(a, key)
             if value < 1:
                 problems.append((f"$.analysis.{key}", f"{value!r} is not >= 1"))
+            elif value > most:
+                problems.append((f"$.analysis.{key}", f"{value!r} is not <= {most}"))
+        for kpi, share in a.targets.items():
+            if not 0 <= share <= 1:  # NaN fails this too
+                problems.append((f"$.analysis.targets.{kpi}", f"{share!r} is not a share in [0, 1]"))
         problems += self._taxonomy_problems()
         problems += self._level_problems()
         problems += self._warning_problems()
