@@ -488,3 +488,39 @@ def test_the_order_of_reads_does_not_depend_on_the_databases_collation() -> None
         repo.close()
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+@needs_server
+def test_a_frozen_client_blocks_an_offices_registrations_for_at_most_the_lock_timeout() -> None:
+    from complaint_engine.storage.postgres import PostgresRepository
+
+    assert PG_DSN is not None
+    frozen, waiting = PostgresRepository(PG_DSN), PostgresRepository(PG_DSN, lock_timeout=0.3, statement_timeout=5)
+    try:
+        frozen.drop_all_data_for_tests()
+        assert waiting.pg_connection.execute("SHOW lock_timeout").fetchone() == ("300ms",)
+        assert waiting.pg_connection.execute("SHOW statement_timeout").fetchone() == ("5s",)
+        clock = ce.FixedClock(MONDAY)
+        desk = ce.ComplaintDesk(repository=waiting, clock=clock)
+        c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+        with frozen.unit_of_work() as uow:
+            uow.next_number("complaint:A:2024")  # holds the office's sequence row and never commits
+            started = time.perf_counter()
+            with pytest.raises(StorageError, match="lock timeout"):
+                desk.register(c.id, by=RECEPTION)
+            assert time.perf_counter() - started < 3
+        assert desk.get(c.id).serial is None  # the refused verb changed nothing
+        assert desk.register(c.id, by=RECEPTION).serial == "A-2024-00001"
+    finally:
+        frozen.close()
+        waiting.close()
+
+
+@needs_server
+@pytest.mark.parametrize("value", [-1, float("inf"), "30", True])
+def test_a_bad_timeout_is_refused_naming_it(value: object) -> None:
+    from complaint_engine.storage.postgres import PostgresRepository
+
+    assert PG_DSN is not None
+    with pytest.raises(ce.ValidationError, match=r"lock_timeout.*seconds in 0\.\.86400"):
+        PostgresRepository(PG_DSN, lock_timeout=value)  # type: ignore[arg-type]

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Self
+from typing import Any, Self
 
-from complaint_engine.errors import ConnectionLost, StorageError
+from complaint_engine.errors import ConnectionLost, StorageError, ValidationError
 from complaint_engine.events import DomainEvent
 from complaint_engine.model import Complaint
 from complaint_engine.storage.dbapi import Cursor, Params, Row
@@ -211,6 +211,13 @@ class _PgSnapshot(SQLSnapshot, _PgTransaction):
     """A read-only PostgreSQL transaction (REPEATABLE READ, READ ONLY: one snapshot for the whole view)."""
 
 
+def _milliseconds(name: str, seconds: object) -> str:
+    """A timeout argument in seconds as PostgreSQL's setting (whole milliseconds; "0" is none)."""
+    if (not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= 86_400):
+        raise ValidationError.of(name, seconds, "a number of seconds in 0..86400 (0: no timeout)")
+    return str(round(seconds * 1000))
+
+
 class PostgresRepository(SQLRepository):
     """A complaint store in a PostgreSQL database, shared by many desks and offices.
 
@@ -223,13 +230,19 @@ class PostgresRepository(SQLRepository):
     begins_with_first_statement = psycopg.Pipeline.is_supported()  # libpq 14 or later
     snapshot_statement = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"  # one snapshot for the whole view
 
-    def __init__(self, dsn: str, *, connect_timeout: int = 10, create: bool = True) -> None:
+    def __init__(self, dsn: str, *, connect_timeout: int = 10, create: bool = True, lock_timeout: float = 30.0,
+                 statement_timeout: float = 300.0) -> None:
         """Connect and bring the schema up to date; ``create=False`` refuses a database that holds no
-        complaint register instead of creating one in it (for tools that read)."""
+        complaint register instead of creating one in it (for tools that read). ``lock_timeout`` and
+        ``statement_timeout`` (seconds, 0 for none) bound how long a statement waits for a lock and runs: a
+        frozen client holding an office's sequence row then blocks others' registrations for at most
+        ``lock_timeout``, and they fail with a StorageError instead of hanging."""
         self.location = _safe_dsn(dsn)
+        self._timeouts = (_milliseconds("lock_timeout", lock_timeout),
+                          _milliseconds("statement_timeout", statement_timeout))
         self._dsn, self._connect_timeout = dsn, connect_timeout  # to connect again when the server closed it
         try:
-            self.pg_connection = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
+            self.pg_connection = self._connect()
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL ({self.location}): {exc}".strip(),
                                location=self.location) from exc
@@ -267,6 +280,13 @@ class PostgresRepository(SQLRepository):
                 conn.execute("UPDATE complaint_engine_schema SET version = %s", (SCHEMA_VERSION,))
             uow.commit()
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._connect_timeout)
+        # session settings, once per connection (a set_config, not libpq options, keeps the DSN's own options)
+        conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                     self._timeouts)
+        return conn
+
     def wait_for_events(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for a commit that recorded events (``LISTEN``; no polling)."""
         try:
@@ -291,7 +311,7 @@ class PostgresRepository(SQLRepository):
         if self.closed or not (self.pg_connection.broken or self.pg_connection.closed):
             return False
         try:
-            self.pg_connection = psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._connect_timeout)
+            self.pg_connection = self._connect()
         except psycopg.Error as exc:
             raise StorageError(f"lost the connection to PostgreSQL ({self.location}) and cannot connect again: "
                                f"{exc}".strip(), location=self.location) from exc
