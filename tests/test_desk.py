@@ -168,11 +168,14 @@ def test_p_5_2_a_capa_closes_only_after_effectiveness_is_verified(s: Scenario) -
     with pytest.raises(InvalidTransition, match="close_capa"):
         s.desk.close_capa(r.number, by=MANAGER)
     s.desk.plan_capa(r.number, by=MANAGER, cause="no rules", actions=[("post rules", MONDAY + dt.timedelta(days=7))])
+    s.desk.complete_capa_action(r.number, by=MANAGER, action="post rules")
     s.desk.implement_capa(r.number, by=MANAGER)
     with pytest.raises(InvalidTransition, match="close_capa"):
         s.desk.close_capa(r.number, by=MANAGER)
     back = s.desk.verify_capa(r.number, by=MANAGER, effective=False, note="recurred")
     assert back.status is ce.CAPAStatus.PLANNED  # ineffective: back to action planning
+    assert [a.done_at for a in back.actions] == [None]  # the actions are to be done again
+    s.desk.complete_capa_action(r.number, by=MANAGER, action=0)
     s.desk.implement_capa(r.number, by=MANAGER)
     assert s.desk.verify_capa(r.number, by=MANAGER, effective=True).status is ce.CAPAStatus.VERIFIED
     closed = s.desk.close_capa(r.number, by=MANAGER)
@@ -499,6 +502,7 @@ def test_bad_arguments_to_dispatch_capa_and_announce_are_refused_and_change_noth
     capa = s.desk.open_capa(by=MANAGER, complaint_ids=[c.id], problem="recurring noise")
     assert capa.number == "CAPA-A-2024-0001"  # the refused calls took no number
     s.desk.plan_capa(capa.number, by=MANAGER, cause="c", actions=[("a", s.clock.now() + dt.timedelta(days=3))])
+    s.desk.complete_capa_action(capa.number, by=MANAGER, action=0)
     implemented = s.desk.implement_capa(capa.number, by=MANAGER)
     with pytest.raises(ValidationError, match=r"effective.*'yes'.*True or False"):
         s.desk.verify_capa(capa.number, by=MANAGER, effective="yes")  # type: ignore[arg-type]

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from complaint_engine.clock import Clock, SystemClock, aware
 from complaint_engine.commands.fields import member
 from complaint_engine.commands.verbs import (
+    AddEvidence,
     Announce,
     CAPACommand,
     Close,
     CloseCAPA,
     Command,
     ComplaintCommand,
-    CoverByAnnouncement,
+    CompleteCAPAAction,
     Decide,
     Defer,
     Dispatch,
@@ -28,13 +29,15 @@ from complaint_engine.commands.verbs import (
     Flag,
     ImplementCAPA,
     Inform,
-    LinkCAPA,
+    Investigate,
+    Merge,
     OpenCAPA,
     Pause,
     PlanCAPA,
     Receive,
     RecordArrival,
     RecordCallback,
+    RecordMeasure,
     Refer,
     Register,
     Reopen,
@@ -42,40 +45,37 @@ from complaint_engine.commands.verbs import (
     Resolve,
     Resume,
     Start,
+    Transfer,
     VerifyCAPA,
 )
-from complaint_engine.errors import PermissionDenied, ValidationError
-from complaint_engine.events import DomainEvent, capa_event, capa_events, complaint_events
+from complaint_engine.errors import NotFound, PermissionDenied, ValidationError
+from complaint_engine.events import DomainEvent
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.instants import fixed_offset
-from complaint_engine.lifecycle import authorize, step, step_capa
-from complaint_engine.lifecycle.clocks import started
 from complaint_engine.model import (
     Actor,
     Announcement,
     AnnouncementChannel,
     CallbackMethod,
     CAPAReport,
-    CAPAStatus,
     Channel,
     Complaint,
     ContactMethod,
+    EvidenceKind,
     HandlingNotice,
     Satisfaction,
     Severity,
     Status,
-    Transition,
     Urgency,
-    replace,
 )
-from complaint_engine.numbering import format_serial, sequence_key
 from complaint_engine.outbox import Hooks, Subscription, check_kinds, check_position
 from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
-from complaint_engine.rules.sla import ClockState, Responsible
+from complaint_engine.rules.sla import ClockState
 from complaint_engine.storage import Repository, UnitOfWork
 from complaint_engine.storage.memory import InMemoryRepository
-from complaint_engine.sweep import OverdueItem, record_breaches
+from complaint_engine.sweep import OverdueItem, overdue_actions, record_breaches
+from complaint_engine.usecases import UseCases
 
 if TYPE_CHECKING:
     from complaint_engine.stats.recurrence import Finding
@@ -110,6 +110,7 @@ class ComplaintDesk:
         self.calendar = self.policy.calendar()
         self._calendars = {id(p): p.calendar() for p in self._office_policies.values()}
         self._new_id = id_factory or time_ordered_id
+        self._cases = UseCases(self._rules_for, lambda: self._new_id())  # read when called: tests swap it
         self.hooks = Hooks()
 
     def policy_for(self, office: str) -> Policy:
@@ -148,12 +149,6 @@ class ComplaintDesk:
             raise ValidationError.of("actor", by, "an Actor(id, role, office)")
         return by
 
-    @staticmethod
-    def _not_before(last: dt.datetime, at: dt.datetime, subject: str) -> None:
-        if at < last:
-            raise ValidationError.of(f"instant for {subject}", at.isoformat(),
-                                     f"not earlier than its last transition {last.isoformat()}")
-
     # ----------------------------------------------------------------------------- commands
     def execute(self, command: Command[R], *, by: Actor, at: dt.datetime | None = None) -> R:
         """Run one command in one unit of work; returns what its verb returns (the complaint, the notice of a
@@ -183,59 +178,21 @@ class ComplaintDesk:
 
     def _run(self, uow: UnitOfWork, command: Command[object], actor: Actor, instant: dt.datetime,
              outbox: list[DomainEvent]) -> object:
+        cases = self._cases
+        if isinstance(command, Merge):
+            return cases.merge(uow, command, actor, instant, outbox)
         if isinstance(command, ComplaintCommand):
-            saved = self._step(uow, command, actor, instant, outbox)
+            saved = cases.step(uow, command, actor, instant, outbox)
             return saved.notice if isinstance(command, Dispatch) else saved
         if isinstance(command, CAPACommand):
-            return self._step_capa(uow, command, actor, instant, outbox)
+            return cases.step_capa(uow, command, actor, instant, outbox)
         if isinstance(command, Receive):
-            return self._receive(uow, command, actor, instant, outbox)
+            return cases.receive(uow, command, actor, instant, outbox)
         if isinstance(command, OpenCAPA):
-            return self._open_capa(uow, command, actor, instant, outbox)
+            return cases.open_capa(uow, command, actor, instant, outbox)
         if isinstance(command, Announce):
-            return self._announce(uow, command, actor, instant, outbox)
+            return cases.announce(uow, command, actor, instant, outbox)
         raise ValidationError.of("command", command, "a command of complaint_engine.commands")
-
-    def _step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor, instant: dt.datetime,
-              outbox: list[DomainEvent]) -> Complaint:
-        complaint = uow.get(command.complaint_id)
-        self._not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
-        # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
-        serial = None
-        policy, calendar = self._rules_for(complaint.office)
-        if isinstance(command, Register):
-            seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
-            serial = format_serial(policy.numbering.serial_format, complaint.office, instant, seq)
-        new, transition = step(complaint, command, actor, policy, calendar, instant, serial=serial)
-        saved = uow.save(new)
-        outbox.extend(complaint_events(complaint, saved, transition))
-        return saved
-
-    def _receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime,
-                 outbox: list[DomainEvent]) -> Complaint:
-        policy, calendar = self._rules_for(actor.office)
-        authorize("receive", actor, policy, actor.office)
-        cat = policy.category(cmd.category)
-        urgency = cmd.urgency
-        if cat.repair and urgency is None:
-            urgency = Urgency.MINOR
-        if not cat.repair and urgency is not None:
-            raise ValidationError.of("urgency", urgency.value, f"None for the non-repair category {cmd.category!r}")
-        complaint = Complaint(
-            id=self._new_id(), office=actor.office, owner=cmd.owner, unit=cmd.unit, channel=cmd.channel,
-            category=cat.code, summary=cmd.summary, received_at=instant, status=Status.RECEIVED,
-            severity=cmd.severity, urgency=urgency, relayed_by=cmd.relayed_by, document_number=cmd.document_number,
-            attachments=cmd.attachments,
-            history=(Transition(event="receive", source=None, target=Status.RECEIVED, actor=actor, at=instant,
-                                note=f"relayed by a third party via {cmd.channel.value}" if cmd.relayed_by else None),),
-        )
-        # the first response: from receipt until the complaint is registered or referred
-        acknowledge = started("acknowledge", complaint, policy, calendar, instant,
-                              Responsible(policy.reception_department, actor.id))
-        if acknowledge is not None:
-            complaint = replace(complaint, {"deadlines": {"acknowledge": acknowledge}})
-        outbox.extend(complaint_events(None, complaint, complaint.history[0]))
-        return uow.add(complaint)
 
     # ----------------------------------------------------------------------------- intake
     def receive(self, *, by: Actor, owner: str, unit: str, channel: Channel | str, category: str, summary: str,
@@ -334,10 +291,51 @@ class ComplaintDesk:
         and re-arms the clock. Allowed in any open state."""
         return self.execute(Inform(complaint_id=complaint_id, note=note, method=method), by=by, at=at)
 
+    def transfer(self, complaint_id: str, *, by: Actor, department: str, reason: str, assignee: str | None = None,
+                 at: dt.datetime | None = None) -> Complaint:
+        """Hand a dispatched complaint over to another department or person: same serial and notice, the notice
+        records the hand-over (from, to, by, when, why); running clocks continue, owned from now on by the new
+        department (a clock that ran out before stays with the old one)."""
+        return self.execute(Transfer(complaint_id=complaint_id, department=department, reason=reason,
+                                     assignee=assignee), by=by, at=at)
+
+    def add_evidence(self, complaint_id: str, *, by: Actor, reference: str, kind: EvidenceKind | str,
+                     note: str | None = None, at: dt.datetime | None = None) -> Complaint:
+        """Append a photo, recording, document or job sheet (E-records) at any state, closed included;
+        ``reference`` is the host's opaque URI of the file."""
+        return self.execute(AddEvidence(complaint_id=complaint_id, reference=reference, kind=kind, note=note),
+                            by=by, at=at)
+
+    def investigate(self, complaint_id: str, *, by: Actor, cause: str, at: dt.datetime | None = None) -> Complaint:
+        """Record the cause found (P-5.2) on any registered complaint, with or without a CAPA report."""
+        return self.execute(Investigate(complaint_id=complaint_id, cause=cause), by=by, at=at)
+
+    def record_measure(self, complaint_id: str, *, by: Actor, clock: str, person: str, measure: str,
+                       at: dt.datetime | None = None) -> Complaint:
+        """Record the measure taken (處分) for one of the complaint's breached clocks (E-accountability): against
+        whom (a staff id) and what; ``by`` decided it."""
+        return self.execute(RecordMeasure(complaint_id=complaint_id, clock=clock, person=person, measure=measure),
+                            by=by, at=at)
+
+    def merge(self, duplicate_id: str, *, into: str, by: Actor, reason: str,
+              at: dt.datetime | None = None) -> Complaint:
+        """The same owner reported the same problem twice: the duplicate becomes MERGED (final), pointing at the
+        master ``into``; its running clocks stop, met by the merge; it keeps its serial if it had one (the register
+        shows it "merged into …") and takes none if not. The master lists it; a callback on the master covers
+        it. Complaints of different owners are grouped by ``announce``, never merged. Returns the duplicate."""
+        return self.execute(Merge(complaint_id=duplicate_id, into=into, reason=reason), by=by, at=at)
+
     # ----------------------------------------------------------------------------- reading
     def get(self, complaint_id: str, *, by: Actor | None = None) -> Complaint:
-        """The complaint; with ``by``, an actor of another office is refused."""
-        complaint = self.repository.get(complaint_id)
+        """The complaint by its id or by its register serial (``"A-2024-00001"``, what owners and staff quote);
+        with ``by``, an actor of another office is refused."""
+        try:
+            complaint = self.repository.get(complaint_id)
+        except NotFound:
+            found = self.repository.id_of_serial(complaint_id) if isinstance(complaint_id, str) else None
+            if found is None:
+                raise
+            complaint = self.repository.get(found)
         if by is not None and self._actor(by).office != complaint.office:
             raise PermissionDenied(str(by), "read", [], reason=f"the complaint belongs to office {complaint.office!r}")
         return complaint
@@ -360,12 +358,14 @@ class ComplaintDesk:
         return items
 
     def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
-        """Every running clock of an open complaint past due at ``at`` — a pure read: nothing is written and no
-        lock taken (``sweep`` records the breaches)."""
+        """Every running clock of an open complaint past due at ``at``, and every CAPA action past its due and not
+        done (clock ``"capa_action"``) — a pure read: nothing is written and no lock taken (``sweep`` records the
+        breaches)."""
         instant = self._instant(at)
-        return [OverdueItem(c.id, c.serial, name, clock.due, clock.responsible)
-                for c in self.repository.find(office=office, due_before=instant) if not c.status.ended
-                for name, clock in c.deadlines.items() if clock.state is ClockState.RUNNING and clock.due < instant]
+        items = [OverdueItem(c.id, c.serial, name, clock.due, clock.responsible)
+                 for c in self.repository.find(office=office, due_before=instant) if not c.status.ended
+                 for name, clock in c.deadlines.items() if clock.state is ClockState.RUNNING and clock.due < instant]
+        return items + overdue_actions(self.repository.find_capas(office=office), instant, self.policy_for)
 
     # ----------------------------------------------------------------------------- events
     def events(self, after: int | None = None, *, office: str | None = None, kinds: Iterable[str] | None = None,
@@ -398,49 +398,20 @@ class ComplaintDesk:
             problem = problem or finding.describe()
         return self.execute(OpenCAPA(complaint_ids=complaint_ids, problem=problem), by=by, at=at)
 
-    def _open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime,
-                   outbox: list[DomainEvent]) -> CAPAReport:
-        policy, calendar = self._rules_for(actor.office)
-        authorize("open_capa", actor, policy, actor.office)
-        complaints = [uow.get(i) for i in cmd.complaint_ids]
-        for c in complaints:
-            if c.office != actor.office:
-                raise PermissionDenied(str(actor), "open_capa", [],
-                                       reason=f"complaint {c.serial or c.id} belongs to office {c.office!r}")
-            if c.status is Status.REFERRED:
-                raise ValidationError.of("complaint for a CAPA", c.id, "a registered complaint, not a referral")
-        # closed complaints are final quality records: the CAPA report lists them, their notices stay as closed
-        open_ones = [c for c in complaints if c.status is not Status.CLOSED]
-        for c in open_ones:
-            self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
-        seq = uow.next_number(sequence_key("capa", actor.office, instant.year))
-        number = format_serial(policy.numbering.capa_format, actor.office, instant, seq)
-        report = CAPAReport(number=number, office=actor.office,
-                            complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
-                            opened_at=instant,
-                            history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, cmd.problem),))
-        outbox.append(capa_event(report, report.history[0]))
-        for c in open_ones:
-            new, transition = step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar, instant)
-            outbox.extend(complaint_events(c, uow.save(new), transition))
-        return uow.add_capa(report)
-
-    def _step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime,
-                   outbox: list[DomainEvent]) -> CAPAReport:
-        report = uow.get_capa(cmd.number)
-        self._not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
-        policy, calendar = self._rules_for(report.office)
-        new, transition = step_capa(report, cmd, actor, policy, calendar, instant)
-        outbox.extend(capa_events(report, new, transition))
-        return uow.save_capa(new)
-
-    def plan_capa(self, number: str, *, by: Actor, cause: str, actions: Sequence[tuple[str, dt.datetime]],
+    def plan_capa(self, number: str, *, by: Actor, cause: str,
+                  actions: Sequence[tuple[str, dt.datetime] | tuple[str, dt.datetime, str | None]],
                   at: dt.datetime | None = None) -> CAPAReport:
-        """Record the cause and the actions with their due dates (P-5.2). → PLANNED."""
+        """Record the cause and the actions, each with its due date and its owner (a person or a department;
+        left out, the planner) (P-5.2). → PLANNED."""
         return self.execute(PlanCAPA(number=number, cause=cause, actions=actions), by=by, at=at)
 
+    def complete_capa_action(self, number: str, *, by: Actor, action: int | str,
+                             at: dt.datetime | None = None) -> CAPAReport:
+        """One planned action is done: named by its position (0, 1, …) or its exact description."""
+        return self.execute(CompleteCAPAAction(number=number, action=action), by=by, at=at)
+
     def implement_capa(self, number: str, *, by: Actor, at: dt.datetime | None = None) -> CAPAReport:
-        """The actions are done. → IMPLEMENTED."""
+        """Every action is completed: the report is implemented. → IMPLEMENTED."""
         return self.execute(ImplementCAPA(number=number), by=by, at=at)
 
     def verify_capa(self, number: str, *, by: Actor, effective: bool, note: str | None = None,
@@ -460,24 +431,3 @@ class ComplaintDesk:
                  at: dt.datetime | None = None) -> Announcement:
         """Announce the solution of a widespread problem publicly; it covers every listed complaint (E-announce)."""
         return self.execute(Announce(complaint_ids=complaint_ids, channel=channel, text=text), by=by, at=at)
-
-    def _announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime,
-                  outbox: list[DomainEvent]) -> Announcement:
-        policy, calendar = self._rules_for(actor.office)
-        authorize("announce", actor, policy, actor.office)
-        complaints = [uow.get(i) for i in cmd.complaint_ids]
-        for c in complaints:
-            self._not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
-        seq = uow.next_number(sequence_key("announcement", actor.office, instant.year))
-        number = format_serial(policy.numbering.announcement_format, actor.office, instant, seq)
-        announcement = Announcement(number=number, office=actor.office, channel=cmd.channel, text=cmd.text,
-                                    complaint_serials=tuple(c.serial or c.id for c in complaints), at=instant,
-                                    by=actor.id)
-        outbox.append(DomainEvent(kind="announcement.published", office=actor.office, at=instant, actor=actor,
-                                  number=number, data={"channel": cmd.channel.value,
-                                                       "complaints": ",".join(announcement.complaint_serials)}))
-        for c in complaints:
-            new, transition = step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, policy, calendar,
-                                   instant)
-            outbox.extend(complaint_events(c, uow.save(new), transition))
-        return uow.add_announcement(announcement)

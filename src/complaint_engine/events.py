@@ -33,6 +33,10 @@ _PAST: Mapping[Event, str] = {
     Event.RECORD_CALLBACK: "complaint.callback_recorded", Event.REOPEN: "complaint.reopened",
     Event.CLOSE: "complaint.closed", Event.FLAG: "complaint.flagged", Event.LINK_CAPA: "complaint.capa_linked",
     Event.ANNOUNCE: "complaint.announced", Event.INFORM: "complaint.informed",
+    Event.TRANSFER: "complaint.transferred", Event.ADD_EVIDENCE: "complaint.evidence_added",
+    Event.INVESTIGATE: "complaint.investigated", Event.RECORD_MEASURE: "complaint.measure_recorded",
+    Event.COMPLETE_CAPA_ACTION: "capa.action_completed",
+    Event.MERGE: "complaint.merged", Event.LINK_DUPLICATE: "complaint.duplicate_linked",
     Event.OPEN_CAPA: "capa.opened", Event.PLAN_CAPA: "capa.planned", Event.IMPLEMENT_CAPA: "capa.implemented",
     Event.VERIFY_CAPA: "capa.verified", Event.CLOSE_CAPA: "capa.closed",
     Event.RECORD_ACTION_OVERDUE: "capa.action_overdue",
@@ -110,6 +114,18 @@ def complaint_events(before: Complaint | None, after: Complaint, transition: Tra
         cb = after.callbacks[-1]
         data.update(method=cb.method.value, reached=cb.reached,
                     satisfaction=None if cb.satisfaction is None else cb.satisfaction.value)
+    elif transition.event == Event.TRANSFER and notice is not None and notice.transfers:
+        handover = notice.transfers[-1]
+        data.update(from_department=handover.from_department, from_assignee=handover.from_assignee,
+                    department=handover.to_department, assignee=handover.to_assignee)
+    elif transition.event == Event.ADD_EVIDENCE and after.evidence:
+        data.update(kind=after.evidence[-1].kind.value, evidence=len(after.evidence))  # never the reference
+    elif transition.event == Event.MERGE:
+        data["into"] = after.merged_into
+    elif transition.event == Event.LINK_DUPLICATE and after.merged:
+        data["duplicate"] = after.merged[-1]
+    elif transition.event == Event.RECORD_MEASURE and after.measures:
+        data["clock"] = after.measures[-1].clock  # whom and what stay in the record, not in the event
     elif transition.event in (Event.LINK_CAPA, Event.ANNOUNCE):
         data["number"] = (notice.capa_numbers[-1] if transition.event == Event.LINK_CAPA and notice
                           else after.announcements[-1] if after.announcements else None)
@@ -145,7 +161,12 @@ def capa_events(before: CAPAReport, report: CAPAReport, transition: Transition) 
                                   "complaints": ",".join(report.complaint_serials)})
                 for i, (old, a) in enumerate(zip(before.actions, report.actions, strict=True))
                 if a.overdue_told and not old.overdue_told]
-    return [capa_event(report, transition)]
+    event = capa_event(report, transition)
+    if transition.event == Event.COMPLETE_CAPA_ACTION:
+        done = next(i for i, (old, a) in enumerate(zip(before.actions, report.actions, strict=True))
+                    if a.done_at is not None and old.done_at is None)
+        event = attrs.evolve(event, data={**event.data, "action": done, "owner": report.actions[done].owner})
+    return [event]
 
 
 def capa_event(report: CAPAReport, transition: Transition) -> DomainEvent:

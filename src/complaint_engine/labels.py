@@ -21,6 +21,7 @@ _L: dict[str, tuple[str, str, str]] = {
     "status.replied": ("已答復", "已答复", "replied"),
     "status.called_back": ("已回訪", "已回访", "called back"),
     "status.closed": ("已結案", "已结案", "closed"),
+    "status.merged": ("已合併", "已合并", "merged"),
     # channels
     "channel.letter": ("信函", "信函", "letter"),
     "channel.phone": ("電話", "电话", "phone"),
@@ -56,6 +57,7 @@ _L: dict[str, tuple[str, str, str]] = {
     "report.received": ("受理投訴", "受理投诉", "Complaints received"),
     "report.valid": ("有效投訴", "有效投诉", "Valid complaints"),
     "report.referred": ("轉介", "转介", "Referred"),
+    "report.merged": ("重複投訴已合併", "重复投诉已合并", "Duplicates merged"),
     "report.empty": ("本期間沒有投訴。", "本期间没有投诉。", "There were no complaints in this period."),
     "report.pareto_category": ("排列圖:投訴類別", "排列图:投诉类别", "Pareto chart: category"),
     "report.pareto_department": ("排列圖:責任部門", "排列图:责任部门", "Pareto chart: department"),

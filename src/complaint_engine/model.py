@@ -15,6 +15,7 @@ import attrs
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, replace
+from complaint_engine.records import Evidence, EvidenceKind, Investigation, Measure, Transfer
 from complaint_engine.rules.sla import Deadline
 
 T = TypeVar("T")
@@ -35,12 +36,17 @@ __all__ = [
     "Deferral",
     "Escalation",
     "Event",
+    "Evidence",
+    "EvidenceKind",
     "HandlingNotice",
+    "Investigation",
+    "Measure",
     "Referral",
     "Role",
     "Satisfaction",
     "Severity",
     "Status",
+    "Transfer",
     "Transition",
     "Urgency",
     "Verification",
@@ -75,6 +81,13 @@ class Event(enum.StrEnum):
     RECORD_BREACH = "record_breach"  # the engine's own (Role.SYSTEM): an overdue sweep
     INFORM = "inform"  # the owner told of progress (the update clock)
     RECORD_ACTION_OVERDUE = "record_action_overdue"  # the sweep's step on a CAPA report (Role.SYSTEM)
+    TRANSFER = "transfer"  # a hand-over of a dispatched complaint to another department or person
+    ADD_EVIDENCE = "add_evidence"  # a photo, recording or job sheet appended, at any state
+    INVESTIGATE = "investigate"  # the cause found (P-5.2), with or without a CAPA
+    RECORD_MEASURE = "record_measure"  # the measure taken for a breach (E-accountability)
+    COMPLETE_CAPA_ACTION = "complete_capa_action"
+    MERGE = "merge"  # a duplicate merged into its master
+    LINK_DUPLICATE = "link_duplicate"  # the engine's step on the master of a merge
     OPEN_CAPA = "open_capa"
     PLAN_CAPA = "plan_capa"
     IMPLEMENT_CAPA = "implement_capa"
@@ -104,14 +117,15 @@ class Status(enum.Enum):
     REPLIED = "replied"
     CALLED_BACK = "called_back"
     CLOSED = "closed"
+    MERGED = "merged"  # a duplicate of another complaint of the same owner and unit, handled as that one
 
     @property
     def ended(self) -> bool:
-        """Closed or referred: the complaint's clocks have stopped and no sweep visits it."""
+        """Closed, referred or merged: the complaint's clocks have stopped and no sweep visits it."""
         return self in _ENDED
 
 
-_ENDED = frozenset({Status.CLOSED, Status.REFERRED})
+_ENDED = frozenset({Status.CLOSED, Status.REFERRED, Status.MERGED})
 
 
 class Severity(enum.Enum):
@@ -255,7 +269,8 @@ class Transition:
 
 @attrs.frozen(slots=False)
 class HandlingNotice:
-    """投訴處理通知單: its serial is the complaint's register serial (P-6.1.3)."""
+    """投訴處理通知單: its serial is the complaint's register serial (P-6.1.3). ``department`` and ``assignee``
+    are the current ones; ``transfers`` lists every hand-over since the notice was issued."""
 
     serial: str
     department: str
@@ -264,6 +279,7 @@ class HandlingNotice:
     agreed_reply_by: dt.datetime | None = None
     capa_numbers: tuple[str, ...] = ()
     result: str | None = None
+    transfers: tuple[Transfer, ...] = ()
 
 
 @attrs.frozen
@@ -348,8 +364,19 @@ class Complaint:
     reply_note: str | None = attrs.field(default=None, repr=False)
     contacts: tuple[Contact, ...] = attrs.field(default=(), repr=False)
     paused_since: dt.datetime | None = None
+    external_reference: str | None = None  # the reference the owner's letter or the relaying body gave it
+    evidence: tuple[Evidence, ...] = attrs.field(default=(), repr=False)
+    investigations: tuple[Investigation, ...] = attrs.field(default=(), repr=False)
+    measures: tuple[Measure, ...] = attrs.field(default=(), repr=False)
+    merged_into: str | None = None  # the id of the complaint this duplicate was merged into
+    merged: tuple[str, ...] = ()  # the ids of the duplicates merged into this one
     history: tuple[Transition, ...] = attrs.field(default=(), repr=False)
     version: int = 1
+
+    @property
+    def cause(self) -> str | None:
+        """The cause the latest investigation found."""
+        return self.investigations[-1].cause if self.investigations else None
 
     @property
     def is_repair(self) -> bool:
@@ -376,10 +403,15 @@ class Complaint:
 
 @attrs.frozen(slots=False)
 class CAPAAction:
+    """One planned action of a CAPA report: what, by when, who owns it (a person or a department), and when it
+    was completed and by whom."""
+
     description: str
     due: dt.datetime
     done_at: dt.datetime | None = None
     overdue_told: bool = False  # the sweep told once that the action passed its due undone
+    owner: str | None = None
+    done_by: str | None = None
 
 
 @attrs.frozen

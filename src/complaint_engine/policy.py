@@ -79,6 +79,13 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
     "announce": frozenset({R.RECEPTION, R.SUPERVISOR, R.GENERAL_MANAGER}),
     "record_breach": frozenset({R.SYSTEM}),
     "record_action_overdue": frozenset({R.SYSTEM}),
+    "transfer": frozenset({R.RECEPTION, R.DEPARTMENT_MANAGER}),
+    "add_evidence": frozenset({R.RECEPTION, R.DEPARTMENT_MANAGER, R.TECHNICIAN, R.CALLBACK_OFFICER}),
+    "investigate": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
+    "record_measure": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
+    "complete_capa_action": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.TECHNICIAN}),
+    "merge": frozenset({R.RECEPTION, R.SUPERVISOR}),
+    "link_duplicate": frozenset({R.RECEPTION, R.SUPERVISOR}),
 })
 
 

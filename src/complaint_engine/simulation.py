@@ -252,6 +252,8 @@ class _Simulator:
         self.at(now + dt.timedelta(days=2), lambda: self.desk.plan_capa(
             capa.number, by=manager, cause="水管老化,接口鏽蝕",
             actions=[("更換3棟地下室主水管", now + dt.timedelta(days=30)), ("每月巡檢", now + dt.timedelta(days=40))]))
+        self.at(now + dt.timedelta(days=22), lambda: self.desk.complete_capa_action(capa.number, by=manager, action=0))
+        self.at(now + dt.timedelta(days=24), lambda: self.desk.complete_capa_action(capa.number, by=manager, action=1))
         self.at(now + dt.timedelta(days=25), lambda: self.desk.implement_capa(capa.number, by=manager))
         self.at(now + dt.timedelta(days=70), lambda: self.desk.verify_capa(
             capa.number, by=manager, effective=True, note="兩個月內未再發生"))

@@ -12,13 +12,13 @@ from complaint_engine.errors import ComplaintEngineError
 from complaint_engine.events import DomainEvent, capa_events, complaint_events
 from complaint_engine.lifecycle import step, step_capa
 from complaint_engine.lifecycle.clocks import subject_of
-from complaint_engine.model import Actor, CAPAStatus, Complaint, Role, Urgency
+from complaint_engine.model import Actor, CAPAReport, CAPAStatus, Complaint, Role, Urgency
 from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import ClockState, Responsible
 from complaint_engine.storage import Repository
 
-__all__ = ["OverdueItem", "record_breaches"]
+__all__ = ["OverdueItem", "overdue_actions", "record_breaches"]
 
 
 @attrs.frozen
@@ -26,7 +26,9 @@ class OverdueItem:
     """A running clock past due: which complaint, which clock, when it was due, who owns it.
 
     ``problem`` is set when the sweep could not record the breach on this complaint (the refusal's message):
-    the item is reported and the sweep goes on with the others.
+    the item is reported and the sweep goes on with the others. A CAPA action past its due and not done is an
+    item of clock ``"capa_action"``: ``complaint_id`` and ``serial`` hold the report's number, ``action`` the
+    action's position, ``responsible`` its owner.
     """
 
     complaint_id: str
@@ -35,6 +37,24 @@ class OverdueItem:
     due: dt.datetime
     responsible: Responsible
     problem: str | None = None
+    action: int | None = None
+
+
+def overdue_actions(reports: Iterable[CAPAReport], instant: dt.datetime,
+                    policy_for: Callable[[str], Policy]) -> list[OverdueItem]:
+    """Every action of a planned CAPA report past its due at ``instant`` and not done: its owner is a department
+    of the office's policy, or else a person."""
+    items = []
+    for r in reports:
+        if r.status is not CAPAStatus.PLANNED:
+            continue
+        departments = {d.code for d in policy_for(r.office).departments}
+        for i, a in enumerate(r.actions):
+            if a.done_at is None and a.due < instant:
+                owner = (Responsible(department=a.owner) if a.owner in departments
+                         else Responsible(person=a.owner))
+                items.append(OverdueItem(r.number, r.number, "capa_action", a.due, owner, action=i))
+    return items
 
 
 
@@ -98,6 +118,7 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
             uow.commit()
         outbox.extend(done)
     outbox += _overdue_actions(repository, rules_for, instant, office, system)
+    items += overdue_actions(repository.find_capas(office=office), instant, lambda o: rules_for(o)[0])
     return items, outbox
 
 

@@ -191,6 +191,7 @@ def test_p_5_2_capa_recurrence_after_implementation() -> None:
     a = e.complaint(at(2024, 1, 8, 10), until="dispatch")
     capa = e.desk.open_capa(by=MANAGER, complaint_ids=[a.id], problem="noise from 3-1201")
     e.desk.plan_capa(capa.number, by=MANAGER, cause="c", actions=[("a", at(2024, 2, 1))])
+    e.desk.complete_capa_action(capa.number, by=MANAGER, action=0)
     e.desk.implement_capa(capa.number, by=MANAGER)
     e.complaint(at(2024, 2, 20, 10), unit="3-1201")  # same unit and category, within 90 days
     capas = e.desk.repository.find_capas()

@@ -15,6 +15,7 @@ from complaint_engine.model import (
     CallbackMethod,
     Channel,
     ContactMethod,
+    EvidenceKind,
     Satisfaction,
     Severity,
     Urgency,
@@ -25,6 +26,7 @@ E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 __all__ = [
     "Validator",
+    "action_ref",
     "actions",
     "announcement_channel",
     "any_text",
@@ -33,6 +35,7 @@ __all__ = [
     "channel",
     "clocks",
     "contact_method",
+    "evidence_kind",
     "ids",
     "instant",
     "member",
@@ -183,17 +186,33 @@ def attachments(value: object) -> tuple[str, ...]:
     return refs
 
 
-def actions(value: object) -> tuple[tuple[str, dt.datetime], ...]:
-    """CAPA actions: one or more (description, timezone-aware due) pairs."""
+def actions(value: object) -> tuple[tuple[str, dt.datetime, str | None], ...]:
+    """CAPA actions: one or more (description, timezone-aware due, owner) triples; a (description, due) pair
+    leaves the owner to the desk (the person who plans the action)."""
     refuse_unstorable_text("actions", value)
     if not isinstance(value, (list, tuple)) or not value:
-        raise ValidationError.of("actions", value, "one or more (description, due) pairs")
+        raise ValidationError.of("actions", value, "one or more (description, due, owner) triples")
     out = []
     for i, item in enumerate(value):
-        if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str) and item[0].strip()
-                and isinstance(item[1], dt.datetime) and item[1].utcoffset() is not None):
-            raise ValidationError.of(f"actions[{i}]", item, "(description, timezone-aware due)")
-        out.append((item[0], item[1]))
+        if not (isinstance(item, (tuple, list)) and len(item) in (2, 3) and isinstance(item[0], str)
+                and item[0].strip() and isinstance(item[1], dt.datetime) and item[1].utcoffset() is not None
+                and (len(item) == 2 or item[2] is None or (isinstance(item[2], str) and item[2].strip()))):
+            raise ValidationError.of(f"actions[{i}]", item, "(description, timezone-aware due, owner)")
+        out.append((item[0], item[1], item[2] if len(item) == 3 else None))
     return tuple(out)
+
+
+def evidence_kind(value: object) -> EvidenceKind:
+    return member(EvidenceKind, value, "evidence kind")
+
+
+def action_ref(value: object) -> int | str:
+    """A CAPA action named by its position (0, 1, …) or its exact description."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip():
+        refuse_unstorable_text("action", value)
+        return value
+    raise ValidationError.of("action", value, "the action's position (0, 1, …) or its description")
 
 

@@ -14,11 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, TypeVar
 
 import attrs
 
+from complaint_engine.commands.base import (
+    COMPLAINT_ID,
+    NUMBER,
+    CAPACommand,
+    Command,
+    ComplaintCommand,
+    action_positions,
+    clock_names,
+)
 from complaint_engine.commands.fields import (
+    action_ref,
     actions,
     announcement_channel,
     any_text,
@@ -27,6 +37,7 @@ from complaint_engine.commands.fields import (
     channel,
     clocks,
     contact_method,
+    evidence_kind,
     ids,
     instant,
     method,
@@ -49,6 +60,7 @@ from complaint_engine.model import (
     Complaint,
     ContactMethod,
     Event,
+    EvidenceKind,
     HandlingNotice,
     Satisfaction,
     Severity,
@@ -58,12 +70,14 @@ from complaint_engine.model import (
 
 __all__ = [
     "COMMANDS",
+    "AddEvidence",
     "Announce",
     "CAPACommand",
     "Close",
     "CloseCAPA",
     "Command",
     "ComplaintCommand",
+    "CompleteCAPAAction",
     "CoverByAnnouncement",
     "Decide",
     "Defer",
@@ -72,7 +86,10 @@ __all__ = [
     "Flag",
     "ImplementCAPA",
     "Inform",
+    "Investigate",
     "LinkCAPA",
+    "LinkDuplicate",
+    "Merge",
     "OpenCAPA",
     "Pause",
     "PlanCAPA",
@@ -81,6 +98,7 @@ __all__ = [
     "RecordArrival",
     "RecordBreach",
     "RecordCallback",
+    "RecordMeasure",
     "Refer",
     "Register",
     "Reopen",
@@ -88,6 +106,7 @@ __all__ = [
     "Resolve",
     "Resume",
     "Start",
+    "Transfer",
     "VerifyCAPA",
 ]
 
@@ -95,45 +114,6 @@ R = TypeVar("R", covariant=True)
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 Validator = Callable[[object, "attrs.Attribute[T]", T], None]
-
-
-def action_positions(value: object) -> tuple[int, ...]:
-    """Positions of a CAPA report's actions (0, 1, …)."""
-    if not isinstance(value, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
-                                                       for i in value):
-        raise ValidationError.of("actions", value, "positions of the report's actions (0, 1, …)")
-    return tuple(value)
-
-
-def clock_names(value: object) -> tuple[str, ...]:
-    """The ``clocks`` converter under another name: inside RecordBreach, ``clocks`` names its field."""
-    return clocks(value)
-
-
-_COMPLAINT_ID = text("complaint id")
-_NUMBER = text("number")
-
-
-# ------------------------------------------------------------------------------------------- the base classes
-class Command(Generic[R]):
-    """A desk verb as data. ``R`` is what the verb returns; ``event`` is the lifecycle event it runs."""
-
-    __slots__ = ()
-    event: ClassVar[Event]
-
-
-class ComplaintCommand(Command[R]):
-    """A command that steps one stored complaint (it has a ``complaint_id``)."""
-
-    __slots__ = ()
-    complaint_id: str
-
-
-class CAPACommand(Command[CAPAReport]):
-    """A command that steps one stored CAPA report (it has a ``number``)."""
-
-    __slots__ = ()
-    number: str
 
 
 # ------------------------------------------------------------------------------------------- intake
@@ -160,7 +140,7 @@ class Refer(ComplaintCommand[Complaint]):
     """Not ours: explain politely and help the owner elsewhere (E-classify). → REFERRED, no serial."""
 
     event: ClassVar[Event] = Event.REFER
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     reason: str = attrs.field(validator=text())
     referred_to: str = attrs.field(validator=text())
 
@@ -170,7 +150,7 @@ class Register(ComplaintCommand[Complaint]):
     """Enter a valid complaint in the register with the next serial (P-6.1.2, P-6.1.3). → REGISTERED."""
 
     event: ClassVar[Event] = Event.REGISTER
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
 
 
 # ------------------------------------------------------------------------------------------- handling
@@ -180,7 +160,7 @@ class Dispatch(ComplaintCommand[HandlingNotice]):
     the reply time agreed with the owner (E-reply). → DISPATCHED."""
 
     event: ClassVar[Event] = Event.DISPATCH
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     department: str | None = attrs.field(default=None, validator=optional_text("department"))
     assignee: str | None = attrs.field(default=None)
     agreed_reply_by: dt.datetime | None = attrs.field(default=None, validator=optional_instant)
@@ -197,7 +177,7 @@ class Escalate(ComplaintCommand[Complaint]):
     """A major complaint goes to the policy's escalation role (P-6.2.2, E-major). → ESCALATED."""
 
     event: ClassVar[Event] = Event.ESCALATE
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     reason: str = attrs.field(validator=text())
 
 
@@ -206,7 +186,7 @@ class Decide(ComplaintCommand[Complaint]):
     """The escalation role records its decision. → DISPATCHED (or REGISTERED before a notice)."""
 
     event: ClassVar[Event] = Event.DECIDE
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     decision: str = attrs.field(validator=text())
 
 
@@ -215,7 +195,7 @@ class Start(ComplaintCommand[Complaint]):
     """The department manager starts remedial action (P-6.2.1 a, P-6.3.4). → IN_PROGRESS."""
 
     event: ClassVar[Event] = Event.START
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
 
 
 @attrs.frozen
@@ -223,7 +203,7 @@ class RecordArrival(ComplaintCommand[Complaint]):
     """The technician is on site (E-repair-arrive): meets the arrival clock. → IN_PROGRESS."""
 
     event: ClassVar[Event] = Event.RECORD_ARRIVAL
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
 
 
 @attrs.frozen
@@ -231,7 +211,7 @@ class Pause(ComplaintCommand[Complaint]):
     """Stop the running clocks (e.g. waiting for the owner to open the door)."""
 
     event: ClassVar[Event] = Event.PAUSE
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     reason: str = attrs.field(validator=text())
 
 
@@ -240,7 +220,7 @@ class Resume(ComplaintCommand[Complaint]):
     """Restart paused clocks; their due instants move by the paused time in each rule's units."""
 
     event: ClassVar[Event] = Event.RESUME
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
 
 
 @attrs.frozen
@@ -248,7 +228,7 @@ class Defer(ComplaintCommand[Complaint]):
     """Cannot be solved now: a plan explained to the owner; its date is the commitment (E-defer)."""
 
     event: ClassVar[Event] = Event.DEFER
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     plan: str = attrs.field(validator=text())
     planned_for: dt.datetime = attrs.field(validator=instant)
 
@@ -258,7 +238,7 @@ class Resolve(ComplaintCommand[Complaint]):
     """Remedial work done; the result goes on the notice (P-6.2.4). → RESOLVED."""
 
     event: ClassVar[Event] = Event.RESOLVE
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     result: str = attrs.field(validator=text())
 
 
@@ -267,7 +247,7 @@ class Reply(ComplaintCommand[Complaint]):
     """The receiving office tells the owner the result (P-6.2.4): meets the reply clock. → REPLIED."""
 
     event: ClassVar[Event] = Event.REPLY
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     note: str | None = attrs.field(default=None, validator=optional_text(), repr=False)
 
 
@@ -277,7 +257,7 @@ class RecordCallback(ComplaintCommand[Complaint]):
     A reached owner gives a satisfaction; an unreached one none."""
 
     event: ClassVar[Event] = Event.RECORD_CALLBACK
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     method: CallbackMethod = attrs.field(converter=method)
     satisfaction: Satisfaction | None = attrs.field(default=None, converter=satisfaction)
     opinion: str | None = attrs.field(default=None, validator=any_text, repr=False)
@@ -295,7 +275,7 @@ class Reopen(ComplaintCommand[Complaint]):
     """Back to the department: a new reply clock starts. → IN_PROGRESS."""
 
     event: ClassVar[Event] = Event.REOPEN
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     reason: str = attrs.field(validator=text())
 
 
@@ -304,7 +284,7 @@ class Close(ComplaintCommand[Complaint]):
     """Close after a reached callback (or the allowed unreachable attempts); every clock stops. → CLOSED."""
 
     event: ClassVar[Event] = Event.CLOSE
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
 
 
 @attrs.frozen
@@ -312,7 +292,7 @@ class Flag(ComplaintCommand[Complaint]):
     """Mark that corrective action is needed (P-6.2.1 b) and/or that the complaint is widespread."""
 
     event: ClassVar[Event] = Event.FLAG
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     needs_capa: bool | None = attrs.field(default=None, validator=optional_boolean)
     widespread: bool | None = attrs.field(default=None, validator=optional_boolean)
 
@@ -328,9 +308,69 @@ class Inform(ComplaintCommand[Complaint]):
     open state."""
 
     event: ClassVar[Event] = Event.INFORM
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     note: str = attrs.field(validator=text(), repr=False)
     method: ContactMethod = attrs.field(default=ContactMethod.PHONE, converter=contact_method)
+
+
+@attrs.frozen
+class Transfer(ComplaintCommand[Complaint]):
+    """Hand a dispatched complaint over to another department (or person): same serial and notice, the notice
+    records the hand-over; running clocks continue, owned from now on by the new department."""
+
+    event: ClassVar[Event] = Event.TRANSFER
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    department: str = attrs.field(validator=text("department"))
+    reason: str = attrs.field(validator=text(), repr=False)
+    assignee: str | None = attrs.field(default=None, validator=optional_text("assignee"))
+
+
+@attrs.frozen
+class AddEvidence(ComplaintCommand[Complaint]):
+    """Append a photo, recording, document or job sheet (E-records), at any state — a closed quality record may
+    be added to, never changed. ``reference`` is the host's opaque URI of the file."""
+
+    event: ClassVar[Event] = Event.ADD_EVIDENCE
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    reference: str = attrs.field(validator=text("reference"), repr=False)
+    kind: EvidenceKind = attrs.field(converter=evidence_kind)
+    note: str | None = attrs.field(default=None, validator=optional_text(), repr=False)
+
+
+@attrs.frozen
+class Investigate(ComplaintCommand[Complaint]):
+    """Record the cause found for a complaint (P-5.2), whether or not it needs a CAPA report."""
+
+    event: ClassVar[Event] = Event.INVESTIGATE
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    cause: str = attrs.field(validator=text(), repr=False)
+
+
+@attrs.frozen
+class RecordMeasure(ComplaintCommand[Complaint]):
+    """Record the measure taken for a breached clock (E-accountability, 處分): against whom (a staff id) and
+    what; who decided it is the actor."""
+
+    event: ClassVar[Event] = Event.RECORD_MEASURE
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    clock: str = attrs.field(validator=text("clock"))
+    person: str = attrs.field(validator=text("person"))
+    measure: str = attrs.field(validator=text(), repr=False)
+
+
+@attrs.frozen
+class Merge(ComplaintCommand[Complaint]):
+    """The complaint is a duplicate of ``into`` (same owner and unit): it becomes MERGED, its running clocks stop
+    (met by the merge), and the master lists it; a callback on the master covers it."""
+
+    event: ClassVar[Event] = Event.MERGE
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    into: str = attrs.field(validator=text("into"))
+    reason: str = attrs.field(validator=text(), repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.into == self.complaint_id:
+            raise ValidationError.of("into", self.into, "another complaint than the duplicate itself")
 
 
 # ------------------------------------------------------------------------------------------- the engine's own steps
@@ -339,8 +379,17 @@ class LinkCAPA(ComplaintCommand[Complaint]):
     """The engine's step on each complaint of a CAPA report: its number goes on the notice (P-6.2.3)."""
 
     event: ClassVar[Event] = Event.LINK_CAPA
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    number: str = attrs.field(validator=_NUMBER)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    number: str = attrs.field(validator=NUMBER)
+
+
+@attrs.frozen
+class LinkDuplicate(ComplaintCommand[Complaint]):
+    """The engine's step on the master of a merge: it lists the duplicate."""
+
+    event: ClassVar[Event] = Event.LINK_DUPLICATE
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    duplicate: str = attrs.field(validator=text("duplicate"))
 
 
 @attrs.frozen
@@ -348,8 +397,8 @@ class CoverByAnnouncement(ComplaintCommand[Complaint]):
     """The engine's step on each complaint an announcement covers (E-announce)."""
 
     event: ClassVar[Event] = Event.ANNOUNCE
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
-    number: str = attrs.field(validator=_NUMBER)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
+    number: str = attrs.field(validator=NUMBER)
 
 
 @attrs.frozen
@@ -358,7 +407,7 @@ class RecordBreach(ComplaintCommand[Complaint]):
     (``"clock@threshold"``) fell due."""
 
     event: ClassVar[Event] = Event.RECORD_BREACH
-    complaint_id: str = attrs.field(validator=_COMPLAINT_ID)
+    complaint_id: str = attrs.field(validator=COMPLAINT_ID)
     clocks: tuple[str, ...] = attrs.field(converter=clocks)
     warnings: tuple[str, ...] = attrs.field(default=(), converter=clock_names)
 
@@ -378,9 +427,18 @@ class PlanCAPA(CAPACommand):
     """Record the cause and the actions with their due dates (P-5.2). → PLANNED."""
 
     event: ClassVar[Event] = Event.PLAN_CAPA
-    number: str = attrs.field(validator=_NUMBER)
+    number: str = attrs.field(validator=NUMBER)
     cause: str = attrs.field(validator=text())
-    actions: tuple[tuple[str, dt.datetime], ...] = attrs.field(converter=actions)
+    actions: tuple[tuple[str, dt.datetime, str | None], ...] = attrs.field(converter=actions)
+
+
+@attrs.frozen
+class CompleteCAPAAction(CAPACommand):
+    """One planned action is done (by its position or its exact description)."""
+
+    event: ClassVar[Event] = Event.COMPLETE_CAPA_ACTION
+    number: str = attrs.field(validator=NUMBER)
+    action: int | str = attrs.field(converter=action_ref)
 
 
 @attrs.frozen
@@ -388,7 +446,7 @@ class ImplementCAPA(CAPACommand):
     """The actions are done. → IMPLEMENTED."""
 
     event: ClassVar[Event] = Event.IMPLEMENT_CAPA
-    number: str = attrs.field(validator=_NUMBER)
+    number: str = attrs.field(validator=NUMBER)
 
 
 @attrs.frozen
@@ -396,7 +454,7 @@ class VerifyCAPA(CAPACommand):
     """Verify effectiveness (P-5.2): effective → VERIFIED; ineffective → back to PLANNED."""
 
     event: ClassVar[Event] = Event.VERIFY_CAPA
-    number: str = attrs.field(validator=_NUMBER)
+    number: str = attrs.field(validator=NUMBER)
     effective: bool = attrs.field(validator=boolean)
     note: str | None = attrs.field(default=None, validator=optional_text())
 
@@ -406,7 +464,7 @@ class RecordActionOverdue(CAPACommand):
     """The sweep's step on a CAPA report (Role.SYSTEM): the actions at these positions passed their due undone."""
 
     event: ClassVar[Event] = Event.RECORD_ACTION_OVERDUE
-    number: str = attrs.field(validator=_NUMBER)
+    number: str = attrs.field(validator=NUMBER)
     actions: tuple[int, ...] = attrs.field(converter=action_positions)
 
 
@@ -415,7 +473,7 @@ class CloseCAPA(CAPACommand):
     """Close a verified CAPA. → CLOSED."""
 
     event: ClassVar[Event] = Event.CLOSE_CAPA
-    number: str = attrs.field(validator=_NUMBER)
+    number: str = attrs.field(validator=NUMBER)
 
 
 @attrs.frozen
@@ -430,7 +488,8 @@ class Announce(Command[Announcement]):
 
 COMMANDS: tuple[type[Command[object]], ...] = (
     Receive, Refer, Register, Dispatch, Escalate, Decide, Start, RecordArrival, Pause, Resume, Defer, Resolve,
-    Reply, RecordCallback, Reopen, Close, Flag, Inform, LinkCAPA, CoverByAnnouncement, RecordBreach, OpenCAPA, PlanCAPA,
+    Reply, RecordCallback, Reopen, Close, Flag, Inform, Transfer, AddEvidence, Investigate, RecordMeasure, Merge,
+    LinkCAPA, LinkDuplicate, CoverByAnnouncement, RecordBreach, OpenCAPA, PlanCAPA, CompleteCAPAAction,
     ImplementCAPA, VerifyCAPA, CloseCAPA, RecordActionOverdue, Announce,
 )
 """Every command class, by name in :func:`complaint_engine.commands.from_dict`'s ``type`` tag."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from complaint_engine.commands.verbs import (
     CAPACommand,
     CloseCAPA,
+    CompleteCAPAAction,
     ImplementCAPA,
     PlanCAPA,
     RecordActionOverdue,
@@ -42,18 +43,43 @@ def capa_verified_ineffective(ctx: Ctx) -> str | None:
     return None if _effective(ctx) is False else "effective must be True or False"
 
 
+def all_actions_done(ctx: Ctx) -> str | None:
+    """Every planned action is completed (complete_capa_action) before the report is implemented."""
+    undone = [a.description for a in ctx.subject.actions if a.done_at is None]
+    return f"actions not completed yet: {undone}" if undone else None
+
+
 def _plan_capa(r: CAPAReport, cmd: PlanCAPA, ctx: Ctx) -> Changes:
-    for i, (description, due) in enumerate(cmd.actions):
+    for i, (description, due, _owner) in enumerate(cmd.actions):
         if due <= ctx.at:
             raise ValidationError.of(f"actions[{i}]", (description, due),
                                      f"(description, aware due after {ctx.at.isoformat()})")
+    # an action nobody was named for is owned by the person who planned it
     return {"cause": cmd.cause,
-            "actions": tuple(CAPAAction(description=text, due=due) for text, due in cmd.actions)}
+            "actions": tuple(CAPAAction(description=text, due=due, owner=owner or ctx.actor.id)
+                             for text, due, owner in cmd.actions)}
+
+
+def _complete_capa_action(r: CAPAReport, cmd: CompleteCAPAAction, ctx: Ctx) -> Changes:
+    names = [a.description for a in r.actions]
+    if isinstance(cmd.action, int):
+        if cmd.action >= len(r.actions):
+            raise ValidationError.of("action", cmd.action, f"a position below {len(r.actions)} (the report's actions)")
+        index = cmd.action
+    elif cmd.action in names:
+        index = names.index(cmd.action)
+    else:
+        raise ValidationError.of("action", cmd.action, f"one of the report's actions {names}")
+    completed = r.actions[index].done_at
+    if completed is not None:
+        raise ValidationError.of("action", cmd.action, f"an action not completed yet (completed at "
+                                 f"{completed.isoformat()})")
+    done = replace(r.actions[index], {"done_at": ctx.at, "done_by": ctx.actor.id})
+    return {"actions": (*r.actions[:index], done, *r.actions[index + 1:])}
 
 
 def _implement_capa(r: CAPAReport, cmd: ImplementCAPA, ctx: Ctx) -> Changes:
-    actions = tuple(a if a.done_at else replace(a, {"done_at": ctx.at}) for a in r.actions)
-    return {"implemented_at": ctx.at, "actions": actions}
+    return {"implemented_at": ctx.at}
 
 
 def _verify_capa(r: CAPAReport, cmd: VerifyCAPA, ctx: Ctx) -> Changes:
@@ -61,7 +87,7 @@ def _verify_capa(r: CAPAReport, cmd: VerifyCAPA, ctx: Ctx) -> Changes:
     changes: Changes = {"verification": v, "verifications": (*r.verifications, v)}
     if not v.effective:
         changes["implemented_at"] = None
-        changes["actions"] = tuple(replace(a, {"done_at": None}) for a in r.actions)
+        changes["actions"] = tuple(replace(a, {"done_at": None, "done_by": None}) for a in r.actions)
     return changes
 
 
@@ -83,7 +109,8 @@ CAPA_TABLE: TransitionTable[CAPAStatus, CAPAReport] = TransitionTable(
     edges=(
         Edge("plan_capa", C.OPEN, C.PLANNED),
         Edge("plan_capa", C.PLANNED, C.PLANNED),
-        Edge("implement_capa", C.PLANNED, C.IMPLEMENTED),
+        Edge("complete_capa_action", C.PLANNED, C.PLANNED),
+        Edge("implement_capa", C.PLANNED, C.IMPLEMENTED, (all_actions_done,)),
         Edge("verify_capa", C.IMPLEMENTED, C.VERIFIED, (capa_verified_effective,)),
         Edge("verify_capa", C.IMPLEMENTED, C.PLANNED, (capa_verified_ineffective,)),
         Edge("close_capa", C.VERIFIED, C.CLOSED),
@@ -91,6 +118,7 @@ CAPA_TABLE: TransitionTable[CAPAStatus, CAPAReport] = TransitionTable(
     ),
     effects=(
         Effect.of(PlanCAPA, _plan_capa),
+        Effect.of(CompleteCAPAAction, _complete_capa_action),
         Effect.of(ImplementCAPA, _implement_capa),
         Effect.of(VerifyCAPA, _verify_capa),
         Effect.of(CloseCAPA, _close_capa),

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 from complaint_engine.commands.verbs import (
+    AddEvidence,
     Close,
     ComplaintCommand,
     CoverByAnnouncement,
@@ -26,11 +27,15 @@ from complaint_engine.commands.verbs import (
     Escalate,
     Flag,
     Inform,
+    Investigate,
     LinkCAPA,
+    LinkDuplicate,
+    Merge,
     Pause,
     RecordArrival,
     RecordBreach,
     RecordCallback,
+    RecordMeasure,
     Refer,
     Register,
     Reopen,
@@ -38,6 +43,7 @@ from complaint_engine.commands.verbs import (
     Resolve,
     Resume,
     Start,
+    Transfer,
 )
 from complaint_engine.errors import InvalidTransition, ValidationError
 from complaint_engine.lifecycle.clocks import (
@@ -45,11 +51,27 @@ from complaint_engine.lifecycle.clocks import (
     needs_updates,
     started,
     stop_all,
-    subject_of,
     tightened,
     with_started,
 )
 from complaint_engine.lifecycle.common import authorize, transition_note
+from complaint_engine.lifecycle.guards import (
+    actor_is_escalation_target,
+    agreed_reply_within_policy,
+    announcement_if_widespread,
+    callback_done_or_not_required,
+    callback_not_reached,
+    callback_reached_dissatisfied,
+    callback_reached_satisfied,
+    capa_number_if_needed,
+    has_no_notice,
+    has_notice,
+    is_repair,
+    major_escalated_and_decided,
+    not_a_master,
+    not_paused,
+    paused,
+)
 from complaint_engine.lifecycle.table import Changes, Context, Edge, Effect, Guard, TransitionTable
 from complaint_engine.model import (
     Actor,
@@ -58,7 +80,10 @@ from complaint_engine.model import (
     Contact,
     Deferral,
     Escalation,
+    Evidence,
     HandlingNotice,
+    Investigation,
+    Measure,
     Referral,
     Satisfaction,
     Severity,
@@ -66,6 +91,9 @@ from complaint_engine.model import (
     Transition,
     Urgency,
     replace,
+)
+from complaint_engine.model import (
+    Transfer as Handover,
 )
 from complaint_engine.rules.deadlines import ClockMinutes
 from complaint_engine.rules.sla import ClockState, Deadline, Responsible
@@ -77,115 +105,6 @@ if TYPE_CHECKING:
 __all__ = ["COMPLAINT_TABLE", "step"]
 
 Ctx = Context[Complaint]
-
-
-# ================================================================================ guards
-def major_escalated_and_decided(ctx: Ctx) -> str | None:
-    """A MAJOR complaint is escalated and decided before work starts (P-6.2.2)."""
-    c = ctx.subject
-    if c.severity is Severity.MAJOR and (c.escalation is None or c.escalation.decision is None):
-        return "a major complaint must be escalated and decided before work starts"
-    return None
-
-
-def actor_is_escalation_target(ctx: Ctx) -> str | None:
-    """Only the policy's escalation role decides (P-6.2.2 general manager / E-major supervisor)."""
-    if ctx.actor.role is not ctx.policy.escalation_role:
-        return (f"only the escalation role {ctx.policy.escalation_role.value!r} decides; "
-                f"actor is {ctx.actor.role.value!r}")
-    return None
-
-
-def agreed_reply_within_policy(ctx: Ctx) -> str | None:
-    """An agreed reply time is not later than the policy's maximum (E-reply)."""
-    cmd = ctx.command
-    agreed = cmd.agreed_reply_by if isinstance(cmd, Dispatch) else None
-    if agreed is None:
-        return None
-    rule, _ = ctx.policy.rule_for("reply", subject_of(ctx.subject))
-    if rule is None:
-        return None
-    limit = rule.due(ctx.subject.received_at, ctx.calendar)
-    if agreed > limit:
-        return (f"agreed reply time {agreed.isoformat()} is later than the policy maximum "
-                f"{limit.isoformat()} ({rule.describe()})")
-    if agreed < ctx.at:
-        return f"agreed reply time {agreed.isoformat()} is in the past"
-    return None
-
-
-def has_notice(ctx: Ctx) -> str | None:
-    """The handling notice was issued: work goes on at the department."""
-    return None if ctx.subject.notice is not None else "no handling notice yet"
-
-
-def has_no_notice(ctx: Ctx) -> str | None:
-    """Escalated at intake, before a notice: back to the register for dispatch."""
-    return None if ctx.subject.notice is None else "a handling notice exists"
-
-
-def is_repair(ctx: Ctx) -> str | None:
-    """Only repair complaints record an arrival."""
-    return None if ctx.subject.is_repair else "only repair complaints record an arrival on site"
-
-
-def _callback(ctx: Ctx) -> tuple[bool, Satisfaction | None]:
-    cmd = ctx.command
-    return (cmd.reached, cmd.satisfaction) if isinstance(cmd, RecordCallback) else (True, None)
-
-
-def callback_reached_satisfied(ctx: Ctx) -> str | None:
-    """The owner was reached and is satisfied or basically satisfied."""
-    reached, satisfaction = _callback(ctx)
-    return None if reached and satisfaction is not Satisfaction.DISSATISFIED else "owner not reached or dissatisfied"
-
-
-def callback_reached_dissatisfied(ctx: Ctx) -> str | None:
-    """The owner was reached and is dissatisfied: the complaint reopens."""
-    reached, satisfaction = _callback(ctx)
-    return None if reached and satisfaction is Satisfaction.DISSATISFIED else "n/a"
-
-
-def callback_not_reached(ctx: Ctx) -> str | None:
-    """The owner could not be reached: the attempt is recorded."""
-    return None if not _callback(ctx)[0] else "n/a"
-
-
-def callback_done_or_not_required(ctx: Ctx) -> str | None:
-    """Closing needs a reached callback, or the policy's unreachable attempts, unless callbacks are off."""
-    c = ctx.subject
-    if c.status is Status.CALLED_BACK or not ctx.policy.callbacks.required:
-        return None
-    if c.unreached_attempts >= ctx.policy.callbacks.attempts:
-        return None
-    return (f"no callback reached the owner ({c.unreached_attempts} unreachable attempt(s) of "
-            f"{ctx.policy.callbacks.attempts} allowed)")
-
-
-def capa_number_if_needed(ctx: Ctx) -> str | None:
-    """A complaint needing corrective action has a CAPA number on its notice (P-6.2.3)."""
-    c = ctx.subject
-    if ctx.policy.closing.require_capa_number and c.needs_capa and not (c.notice and c.notice.capa_numbers):
-        return "it needs corrective action and its notice has no CAPA report number"
-    return None
-
-
-def announcement_if_widespread(ctx: Ctx) -> str | None:
-    """A widespread complaint is covered by a public announcement (E-announce)."""
-    c = ctx.subject
-    if ctx.policy.closing.require_announcement and c.widespread and not c.announcements:
-        return "it is widespread and no announcement covers it"
-    return None
-
-
-def not_paused(ctx: Ctx) -> str | None:
-    """Clocks are not paused (resume first)."""
-    return None if ctx.subject.paused_since is None else "its clocks are paused; resume first"
-
-
-def paused(ctx: Ctx) -> str | None:
-    """Clocks are paused."""
-    return None if ctx.subject.paused_since is not None else "its clocks are not paused"
 
 
 # ================================================================================ effects
@@ -221,7 +140,9 @@ def _register(c: Complaint, cmd: Register, ctx: Ctx) -> Changes:
     if c.is_repair:
         repair = "emergency_repair" if c.urgency is Urgency.EMERGENCY else "minor_repair"
         with_started(clocks, "repair", c, ctx, c.received_at, reception, rule_of=repair)
-    return {"serial": serial, "document_number": serial, "deadlines": clocks}
+    # the serial is written on the original document; the reference the document came with is kept beside it
+    external = c.external_reference if c.external_reference is not None else c.document_number
+    return {"serial": serial, "document_number": serial, "external_reference": external, "deadlines": clocks}
 
 
 def _dispatch(c: Complaint, cmd: Dispatch, ctx: Ctx) -> Changes:
@@ -352,6 +273,55 @@ def _record_breach(c: Complaint, cmd: RecordBreach, ctx: Ctx) -> Changes:
     return {"deadlines": clocks}
 
 
+def _transfer(c: Complaint, cmd: Transfer, ctx: Ctx) -> Changes:
+    notice = c.notice
+    assert notice is not None  # the has_notice guard
+    ctx.policy.department(cmd.department)  # refuses unknown codes
+    if (cmd.department, cmd.assignee) == (notice.department, notice.assignee):
+        raise ValidationError.of("department", cmd.department, f"a department or assignee other than the current "
+                                 f"{notice.department!r}" + (f" / {notice.assignee!r}" if notice.assignee else ""))
+    new_owner = Responsible(cmd.department, cmd.assignee)
+    clocks = {}
+    for name, clock in c.deadlines.items():
+        # a clock that ran out before the hand-over stays with the department it ran out under: the breach is
+        # theirs; every other clock of the old department runs on, owned from now on by the new one
+        clock = clock.check(ctx.at)
+        if clock.met_at is None and not clock.breached and clock.responsible.department == notice.department:
+            clock = clock.assign(new_owner)
+        clocks[name] = clock
+    handover = Handover(from_department=notice.department, to_department=cmd.department, by=ctx.actor.id,
+                        at=ctx.at, reason=cmd.reason, from_assignee=notice.assignee, to_assignee=cmd.assignee)
+    return {"notice": replace(notice, {"department": cmd.department, "assignee": cmd.assignee,
+                                       "transfers": (*notice.transfers, handover)}),
+            "deadlines": clocks}
+
+
+def _add_evidence(c: Complaint, cmd: AddEvidence, ctx: Ctx) -> Changes:
+    item = Evidence(kind=cmd.kind, reference=cmd.reference, by=ctx.actor.id, at=ctx.at, note=cmd.note)
+    return {"evidence": (*c.evidence, item)}
+
+
+def _investigate(c: Complaint, cmd: Investigate, ctx: Ctx) -> Changes:
+    return {"investigations": (*c.investigations, Investigation(cause=cmd.cause, by=ctx.actor.id, at=ctx.at))}
+
+
+def _record_measure(c: Complaint, cmd: RecordMeasure, ctx: Ctx) -> Changes:
+    breached = sorted({d.name for d in (*c.deadlines.values(), *c.past_deadlines) if d.breached})
+    if cmd.clock not in breached:
+        raise ValidationError.of("clock", cmd.clock, f"one of the complaint's breached clocks {breached}")
+    measure = Measure(clock=cmd.clock, person=cmd.person, measure=cmd.measure, by=ctx.actor.id, at=ctx.at)
+    return {"measures": (*c.measures, measure)}
+
+
+def _merge(c: Complaint, cmd: Merge, ctx: Ctx) -> Changes:
+    # the duplicate's obligations are the master's now: its clocks stop, met by the merge
+    return {"merged_into": cmd.into, "deadlines": stop_all(c.deadlines, ctx.at, "merge")}
+
+
+def _link_duplicate(c: Complaint, cmd: LinkDuplicate, ctx: Ctx) -> Changes:
+    return {"merged": (*c.merged, cmd.duplicate)}
+
+
 def _inform(c: Complaint, cmd: Inform, ctx: Ctx) -> Changes:
     """The owner told of progress: the contact is recorded, the update clock met and, while the owner must still
     be kept informed, started again from now."""
@@ -370,6 +340,7 @@ St = Status
 _WORK = (St.DISPATCHED, St.IN_PROGRESS)
 _OPEN = (St.REGISTERED, St.DISPATCHED, St.ESCALATED, St.IN_PROGRESS, St.DEFERRED, St.RESOLVED, St.REPLIED,
          St.CALLED_BACK)
+_HANDLED = (St.DISPATCHED, St.ESCALATED, St.IN_PROGRESS, St.DEFERRED)  # at a department, work not yet done
 
 
 def _edges(event: str, sources: Sequence[Status], target: Status | None,
@@ -381,7 +352,7 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
     name="Complaint lifecycle",
     states=Status,
     initial=St.RECEIVED,
-    finals=frozenset({St.REFERRED, St.CLOSED}),
+    finals=frozenset({St.REFERRED, St.CLOSED, St.MERGED}),
     edges=(
         *_edges("refer", [St.RECEIVED], St.REFERRED),
         *_edges("register", [St.RECEIVED], St.REGISTERED),
@@ -409,6 +380,13 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
         *_edges("announce", _OPEN, None),
         *_edges("record_breach", (St.RECEIVED, *_OPEN), None),  # the acknowledge clock runs from receipt
         *_edges("inform", _OPEN, None),
+        *_edges("transfer", _HANDLED, None, has_notice),
+        # appending to a quality record is allowed at any state, a closed or referred one included
+        *_edges("add_evidence", tuple(St), None),
+        *_edges("investigate", (*_OPEN, St.CLOSED), None),
+        *_edges("record_measure", (*_OPEN, St.CLOSED), None),
+        *_edges("merge", (St.RECEIVED, *_OPEN), St.MERGED, not_a_master),
+        *_edges("link_duplicate", (St.RECEIVED, *_OPEN), None),
     ),
     effects=(
         Effect.of(Refer, _refer),
@@ -431,6 +409,12 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
         Effect.of(CoverByAnnouncement, _announce),
         Effect.of(RecordBreach, _record_breach),
         Effect.of(Inform, _inform),
+        Effect.of(Transfer, _transfer),
+        Effect.of(AddEvidence, _add_evidence),
+        Effect.of(Investigate, _investigate),
+        Effect.of(RecordMeasure, _record_measure),
+        Effect.of(Merge, _merge),
+        Effect.of(LinkDuplicate, _link_duplicate),
     ),
 )
 

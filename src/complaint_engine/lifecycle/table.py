@@ -1,7 +1,8 @@
 """A transition table: edges as data, guards as typed callables, one effect per event — validated when built.
 
 python-statemachine's lesson: the whole table fits on one screen, and building it lists every offender
-(one initial state, nothing leaves a final state, every state reaches a final state). Here each event also
+(one initial state, nothing leaves a final state — an edge back to itself only annotates it — every state
+reaches a final state). Here each event also
 has exactly one effect, bound to the command class that carries the event's arguments, so a guard or an
 effect reads typed fields, never a name-keyed dictionary.
 """
@@ -117,7 +118,8 @@ class TransitionTable(Generic[S, Sub]):
         if not self.finals:
             problems.append("no final state")
         for edge in self.edges:
-            if edge.source in self.finals:
+            # a final state may be annotated (evidence appended to a closed record) but never left
+            if edge.source in self.finals and edge.target != edge.source:
                 problems.append(f"final state {edge.source.value!r} has exit {edge.event!r}")
         targets = {e.target for e in self.edges}
         for state in sorted(states - targets - {self.initial}, key=lambda s: s.value):

@@ -174,9 +174,10 @@ class ComplaintFrame:
 
 
 def valid_mask(status: Array) -> npt.NDArray[np.bool_]:
-    """Rows of valid complaints: every status but ``referred`` (E-classify: only valid complaints go on). The
-    one place this rule is spelled for the analysis."""
-    return np.asarray(status != Status.REFERRED.value, dtype=bool)
+    """Rows of valid complaints: every status but ``referred`` (E-classify: only valid complaints go on) and
+    ``merged`` (a duplicate counts once, as the complaint it was merged into). The one place this rule is
+    spelled for the analysis."""
+    return np.asarray((status != Status.REFERRED.value) & (status != Status.MERGED.value), dtype=bool)
 
 
 def _us64(instant: dt.datetime) -> np.datetime64:

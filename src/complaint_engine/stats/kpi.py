@@ -20,7 +20,7 @@ import numpy.typing as npt
 from complaint_engine.facts import CLOCKS
 from complaint_engine.frozen import deep_frozen, frozen_count_map, frozen_dict
 from complaint_engine.instants import to_datetime64
-from complaint_engine.model import CAPAReport, Satisfaction
+from complaint_engine.model import CAPAReport, Satisfaction, Status
 from complaint_engine.policy import Policy
 from complaint_engine.stats.frame import ComplaintFrame, valid_mask
 from complaint_engine.stats.recurrence import capa_recurrence, repeat_mask
@@ -191,7 +191,8 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     def add(key: str, number: int, value: Rate, scale: int = 1) -> None:
         kpis[key] = KPI(key, number, value, targets.get(key), scale)
 
-    add("valid_ratio", 2, Rate(int(valid.sum()), len(f)))
+    # a merged duplicate is one complaint with its master: in neither side of the ratio
+    add("valid_ratio", 2, Rate(int(valid.sum()), int((status != Status.MERGED.value).sum())))
     if households is not None:
         add("per_100_households", 3, Rate(int(valid.sum()), households), scale=100)
     received = f["received_us"]

@@ -28,7 +28,8 @@ def render_markdown(report: AnalysisReport, lang: str | None = None) -> str:
     out += [f"## {t('report.summary')}", "",
             f"- {t('report.received')}: {report.received}",
             f"- {t('report.valid')}: {report.valid}" + _delta(report, "valid"),
-            f"- {t('report.referred')}: {report.referred}", ""]
+            f"- {t('report.referred')}: {report.referred}",
+            *([f"- {t('report.merged')}: {report.merged}"] if report.merged else []), ""]
     if report.empty:
         return "\n".join([*out, t("report.empty"), ""])
     out += _pareto_md(report, t("report.pareto_category"), report.pareto_category, t, lang, "category")

@@ -11,7 +11,7 @@ import numpy as np
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import FrozenDict, deep_frozen
-from complaint_engine.model import CAPAReport, CAPAStatus
+from complaint_engine.model import CAPAReport, CAPAStatus, Status
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
 from complaint_engine.stats.counts import PeriodCounts, crosstab, period_label
@@ -78,6 +78,7 @@ class AnalysisReport:
     findings: tuple[Finding, ...]
     open_capas: tuple[CAPAReport, ...]
     previous: AnalysisReport | None = None
+    merged: int = 0  # duplicates merged into another complaint: counted once, as that one
     # kind ("category" | "department") → code → language → label; codes of the two kinds may coincide
     names: Mapping[str, Mapping[str, Mapping[str, str]]] = attrs.field(factory=FrozenDict, converter=deep_frozen)
 
@@ -104,7 +105,7 @@ class AnalysisReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "period": self.period.label, "office": self.office, "received": self.received, "valid": self.valid,
-            "referred": self.referred, "pareto_category": self.pareto_category.to_dict(),
+            "referred": self.referred, "merged": self.merged, "pareto_category": self.pareto_category.to_dict(),
             "pareto_department": self.pareto_department.to_dict(), "monthly": self.monthly.to_dict(),
             "trend": None if self.trend is None else attrs.asdict(self.trend),
             "control": None if self.control is None else self.control.to_dict(),
@@ -172,7 +173,8 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
     valid_rows = selected.valid()
     return AnalysisReport(
         period=p, office=office, language=policy.language, received=len(selected), valid=valid,
-        referred=len(selected) - valid, pareto_category=valid_rows.pareto("category"),
+        referred=int((selected["status"] == Status.REFERRED.value).sum()),
+        merged=int((selected["status"] == Status.MERGED.value).sum()), pareto_category=valid_rows.pareto("category"),
         pareto_department=valid_rows.take(np.array([d is not None for d in valid_rows["department"]], dtype=bool))
         .pareto("department"),
         monthly=monthly, trend=trend, control=control, kpis=kpis, findings=findings, open_capas=open_capas,

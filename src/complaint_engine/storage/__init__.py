@@ -53,6 +53,10 @@ class UnitOfWork(Protocol):
         """The stored complaint, or ``NotFound``."""
         ...
 
+    def id_of_serial(self, serial: str) -> str | None:
+        """The id of the complaint holding a register serial (serials are unique), or None."""
+        ...
+
     def save(self, complaint: Complaint) -> Complaint:
         """Store a changed complaint whose ``version`` equals the stored one; returns it with version + 1.
         A stale version raises ``ConcurrencyError(expected=, actual=)``."""

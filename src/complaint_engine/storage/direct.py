@@ -124,6 +124,9 @@ class DirectCalls:
     def received_span(self, *, office: str | None = None) -> tuple[dt.datetime, dt.datetime] | None:
         return self._read(lambda u: u.received_span(office=office))
 
+    def id_of_serial(self, serial: str) -> str | None:
+        return self._read(lambda u: u.id_of_serial(serial))
+
     def history(self, complaint_id: str) -> list[Row]:
         return self._read(lambda u: u.history(complaint_id))
 

@@ -95,6 +95,9 @@ class _MemoryUnit:
             raise NotFound("complaint", complaint_id)
         return found
 
+    def id_of_serial(self, serial: str) -> str | None:
+        return self._staged.serials.get(serial) or self._store.serials.get(serial)
+
     def save(self, complaint: Complaint) -> Complaint:
         stored = self.get(complaint.id)
         saved = _bump(stored, complaint)

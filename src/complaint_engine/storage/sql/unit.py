@@ -168,6 +168,13 @@ class SQLUnit:
         cached = self.read_cached(complaint_id)
         return cached if cached is not None else self.read_whole(complaint_id)
 
+    def id_of_serial(self, serial: str) -> str | None:
+        staged = next((cid for cid, (c, *_rest) in self._written.items() if c.serial == serial), None)
+        if staged is not None:
+            return staged
+        row = self._execute("SELECT id FROM complaints WHERE serial = ?", (serial,)).fetchone()
+        return None if row is None else str(row[0])
+
     def read_cached(self, complaint_id: str) -> Complaint | None:
         """The cached object of the stored version, when there is one: one statement, no parsing (and no
         statement when nothing of the complaint is cached)."""

@@ -1,0 +1,172 @@
+"""The use cases behind the desk's commands: each runs inside the unit of work the desk opened, steps the
+lifecycle, saves, and adds the events of what it changed to the outbox. The desk validates who acts and when,
+opens and commits the unit of work, and delivers the events after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from complaint_engine.commands.verbs import (
+    Announce,
+    CAPACommand,
+    ComplaintCommand,
+    CoverByAnnouncement,
+    LinkCAPA,
+    LinkDuplicate,
+    Merge,
+    OpenCAPA,
+    Receive,
+    Register,
+)
+from complaint_engine.errors import PermissionDenied, ValidationError
+from complaint_engine.events import DomainEvent, capa_event, capa_events, complaint_events
+from complaint_engine.lifecycle import authorize, step, step_capa
+from complaint_engine.lifecycle.clocks import started
+from complaint_engine.model import (
+    Actor,
+    Announcement,
+    CAPAReport,
+    CAPAStatus,
+    Complaint,
+    Status,
+    Transition,
+    Urgency,
+    replace,
+)
+from complaint_engine.numbering import format_serial, sequence_key
+from complaint_engine.policy import Policy
+from complaint_engine.rules.calendar import WorkingCalendar
+from complaint_engine.rules.sla import Responsible
+from complaint_engine.storage import UnitOfWork
+
+__all__ = ["UseCases"]
+
+
+class UseCases:
+    """The steps of every command, given the rules of each office and the maker of complaint ids."""
+
+    def __init__(self, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
+                 new_id: Callable[[], str]) -> None:
+        self._rules_for = rules_for
+        self._new_id = new_id
+
+    @staticmethod
+    def not_before(last: dt.datetime, at: dt.datetime, subject: str) -> None:
+        if at < last:
+            raise ValidationError.of(f"instant for {subject}", at.isoformat(),
+                                     f"not earlier than its last transition {last.isoformat()}")
+
+    def step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor, instant: dt.datetime,
+              outbox: list[DomainEvent]) -> Complaint:
+        complaint = uow.get(command.complaint_id)
+        self.not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
+        # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
+        serial = None
+        policy, calendar = self._rules_for(complaint.office)
+        if isinstance(command, Register):
+            seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
+            serial = format_serial(policy.numbering.serial_format, complaint.office, instant, seq)
+        new, transition = step(complaint, command, actor, policy, calendar, instant, serial=serial)
+        saved = uow.save(new)
+        outbox.extend(complaint_events(complaint, saved, transition))
+        return saved
+
+    def receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime,
+                 outbox: list[DomainEvent]) -> Complaint:
+        policy, calendar = self._rules_for(actor.office)
+        authorize("receive", actor, policy, actor.office)
+        cat = policy.category(cmd.category)
+        urgency = cmd.urgency
+        if cat.repair and urgency is None:
+            urgency = Urgency.MINOR
+        if not cat.repair and urgency is not None:
+            raise ValidationError.of("urgency", urgency.value, f"None for the non-repair category {cmd.category!r}")
+        complaint = Complaint(
+            id=self._new_id(), office=actor.office, owner=cmd.owner, unit=cmd.unit, channel=cmd.channel,
+            category=cat.code, summary=cmd.summary, received_at=instant, status=Status.RECEIVED,
+            severity=cmd.severity, urgency=urgency, relayed_by=cmd.relayed_by, document_number=cmd.document_number,
+            external_reference=cmd.document_number, attachments=cmd.attachments,
+            history=(Transition(event="receive", source=None, target=Status.RECEIVED, actor=actor, at=instant,
+                                note=f"relayed by a third party via {cmd.channel.value}" if cmd.relayed_by else None),),
+        )
+        # the first response: from receipt until the complaint is registered or referred
+        acknowledge = started("acknowledge", complaint, policy, calendar, instant,
+                              Responsible(policy.reception_department, actor.id))
+        if acknowledge is not None:
+            complaint = replace(complaint, {"deadlines": {"acknowledge": acknowledge}})
+        outbox.extend(complaint_events(None, complaint, complaint.history[0]))
+        return uow.add(complaint)
+
+    def merge(self, uow: UnitOfWork, cmd: Merge, actor: Actor, instant: dt.datetime,
+               outbox: list[DomainEvent]) -> Complaint:
+        duplicate, master = uow.get(cmd.complaint_id), uow.get(cmd.into)
+        name = master.serial or master.id
+        if master.status.ended:
+            raise ValidationError.of("into", name, f"an open complaint (it is {master.status.value})")
+        if master.office != duplicate.office:
+            raise ValidationError.of("into", name, f"a complaint of the duplicate's office {duplicate.office!r}")
+        # the values compared are personal data: the error names the complaints, never the owner or the unit
+        if (master.owner, master.unit) != (duplicate.owner, duplicate.unit):
+            raise ValidationError.of("into", name, "a complaint of the same owner and unit (complaints of "
+                                     "different owners are grouped by an announcement, not merged)")
+        merged = self.step(uow, cmd, actor, instant, outbox)
+        self.step(uow, LinkDuplicate(complaint_id=master.id, duplicate=duplicate.id), actor, instant, outbox)
+        return merged
+
+    def open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime,
+                   outbox: list[DomainEvent]) -> CAPAReport:
+        policy, calendar = self._rules_for(actor.office)
+        authorize("open_capa", actor, policy, actor.office)
+        complaints = [uow.get(i) for i in cmd.complaint_ids]
+        for c in complaints:
+            if c.office != actor.office:
+                raise PermissionDenied(str(actor), "open_capa", [],
+                                       reason=f"complaint {c.serial or c.id} belongs to office {c.office!r}")
+            if c.status is Status.REFERRED:
+                raise ValidationError.of("complaint for a CAPA", c.id, "a registered complaint, not a referral")
+        # closed complaints are final quality records: the CAPA report lists them, their notices stay as closed
+        open_ones = [c for c in complaints if c.status is not Status.CLOSED]
+        for c in open_ones:
+            self.not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
+        seq = uow.next_number(sequence_key("capa", actor.office, instant.year))
+        number = format_serial(policy.numbering.capa_format, actor.office, instant, seq)
+        report = CAPAReport(number=number, office=actor.office,
+                            complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
+                            opened_at=instant,
+                            history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, cmd.problem),))
+        outbox.append(capa_event(report, report.history[0]))
+        for c in open_ones:
+            new, transition = step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar, instant)
+            outbox.extend(complaint_events(c, uow.save(new), transition))
+        return uow.add_capa(report)
+
+    def step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime,
+                   outbox: list[DomainEvent]) -> CAPAReport:
+        report = uow.get_capa(cmd.number)
+        self.not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
+        policy, calendar = self._rules_for(report.office)
+        new, transition = step_capa(report, cmd, actor, policy, calendar, instant)
+        outbox.extend(capa_events(report, new, transition))
+        return uow.save_capa(new)
+
+    def announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime,
+                  outbox: list[DomainEvent]) -> Announcement:
+        policy, calendar = self._rules_for(actor.office)
+        authorize("announce", actor, policy, actor.office)
+        complaints = [uow.get(i) for i in cmd.complaint_ids]
+        for c in complaints:
+            self.not_before(c.last_at, instant, f"complaint {c.serial or c.id}")
+        seq = uow.next_number(sequence_key("announcement", actor.office, instant.year))
+        number = format_serial(policy.numbering.announcement_format, actor.office, instant, seq)
+        announcement = Announcement(number=number, office=actor.office, channel=cmd.channel, text=cmd.text,
+                                    complaint_serials=tuple(c.serial or c.id for c in complaints), at=instant,
+                                    by=actor.id)
+        outbox.append(DomainEvent(kind="announcement.published", office=actor.office, at=instant, actor=actor,
+                                  number=number, data={"channel": cmd.channel.value,
+                                                       "complaints": ",".join(announcement.complaint_serials)}))
+        for c in complaints:
+            new, transition = step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, policy, calendar,
+                                   instant)
+            outbox.extend(complaint_events(c, uow.save(new), transition))
+        return uow.add_announcement(announcement)
