@@ -50,6 +50,7 @@ from complaint_engine.model import (
 )
 from complaint_engine.policy import Category, Department, Policy
 from complaint_engine.rules.sla import ClockState, Deadline, Responsible
+from complaint_engine.storage.damaged import DamagedRecord, Found
 
 if TYPE_CHECKING:
     from complaint_engine.settings import read_calendar_notice
@@ -74,6 +75,7 @@ __all__ = [
     "ConcurrencyError",
     "Contact",
     "ContactMethod",
+    "DamagedRecord",
     "Deadline",
     "Deferral",
     "Department",
@@ -81,6 +83,7 @@ __all__ = [
     "Evidence",
     "EvidenceKind",
     "FixedClock",
+    "Found",
     "HandlingNotice",
     "InvalidTransition",
     "Investigation",

@@ -101,6 +101,9 @@ class _Books:
         self.registrations: list[tuple[str, int, str, str]] = []
 
     def read(self, complaints: Iterable[Complaint]) -> None:
+        # a document that cannot be read is a finding: the reads of the desk skip it, the audit never does
+        for damaged in getattr(complaints, "damaged", ()):
+            self.findings.append(AuditFinding("P-7", damaged.complaint_id, None, damaged.problem))
         for c in complaints:
             self.read_count += 1
             self.findings.extend(_complaint_findings(c))

@@ -73,6 +73,7 @@ from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import ClockState
 from complaint_engine.storage import Repository, UnitOfWork
+from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.memory import InMemoryRepository
 from complaint_engine.sweep import OverdueItem, overdue_actions, record_breaches
 from complaint_engine.usecases import UseCases
@@ -342,12 +343,14 @@ class ComplaintDesk:
 
     def find(self, *, office: str | None = None, status: Status | str | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> list[Complaint]:
+             received_before: dt.datetime | None = None) -> Found[Complaint]:
+        """Stored complaints matching every filter given, in (received instant, id) order; a stored document that
+        cannot be read is skipped and listed in the result's ``damaged``."""
         wanted = None if status is None else member(Status, status, "status")
         return self.repository.find(office=office, status=wanted, due_before=due_before,
                                     received_from=received_from, received_before=received_before)
 
-    def sweep(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
+    def sweep(self, at: dt.datetime | None = None, *, office: str | None = None) -> Found[OverdueItem]:
         """The one writer of time-driven facts: every running clock past due at ``at``, each newly found breach
         recorded on its complaint (with a ``deadline.breached`` event), in one unit of work. On PostgreSQL the
         due complaints are claimed ``FOR UPDATE SKIP LOCKED``, so several workers can sweep at once, each taking
@@ -357,15 +360,17 @@ class ComplaintDesk:
         self._deliver(events)
         return items
 
-    def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> list[OverdueItem]:
+    def overdue(self, at: dt.datetime | None = None, *, office: str | None = None) -> Found[OverdueItem]:
         """Every running clock of an open complaint past due at ``at``, and every CAPA action past its due and not
         done (clock ``"capa_action"``) — a pure read: nothing is written and no lock taken (``sweep`` records the
         breaches)."""
         instant = self._instant(at)
+        found = self.repository.find(office=office, due_before=instant)
         items = [OverdueItem(c.id, c.serial, name, clock.due, clock.responsible)
-                 for c in self.repository.find(office=office, due_before=instant) if not c.status.ended
+                 for c in found if not c.status.ended
                  for name, clock in c.deadlines.items() if clock.state is ClockState.RUNNING and clock.due < instant]
-        return items + overdue_actions(self.repository.find_capas(office=office), instant, self.policy_for)
+        items += overdue_actions(self.repository.find_capas(office=office), instant, self.policy_for)
+        return Found(items, found.damaged)
 
     # ----------------------------------------------------------------------------- events
     def events(self, after: int | None = None, *, office: str | None = None, kinds: Iterable[str] | None = None,

@@ -17,6 +17,7 @@ from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import ClockState, Responsible
 from complaint_engine.storage import Repository
+from complaint_engine.storage.damaged import DamagedRecord, Found
 
 __all__ = ["OverdueItem", "overdue_actions", "record_breaches"]
 
@@ -80,10 +81,11 @@ def _due_warnings(c: Complaint, policy: Policy, instant: dt.datetime) -> list[st
 
 def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
                     instant: dt.datetime, office: str | None, policies: Iterable[Policy] = (),
-                    ) -> tuple[list[OverdueItem], list[DomainEvent]]:
+                    ) -> tuple[Found[OverdueItem], list[DomainEvent]]:
     """The overdue items at ``instant`` and the events of the breaches recorded, in one unit of work; a
     complaint that cannot be stepped is an item with its ``problem``, and the others are swept."""
     items: list[OverdueItem] = []
+    damaged: list[DamagedRecord] = []  # documents that cannot be read: reported, and the sweep goes on
     outbox: list[DomainEvent] = []
     system = Actor(id="sla-monitor", role=Role.SYSTEM, office=office or "")
     # warnings fall due before their clocks do: with any threshold set, the sweep reads every live complaint
@@ -96,7 +98,9 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
     for start in range(0, len(due), BATCH):
         with repository.unit_of_work() as uow:
             done: list[DomainEvent] = []
-            for c in uow.claim_overdue(horizon, office=office, limit=None, ids=due[start:start + BATCH]):
+            claimed = uow.claim_overdue(horizon, office=office, limit=None, ids=due[start:start + BATCH])
+            damaged += claimed.damaged
+            for c in claimed:
                 if c.status.ended:  # stored before clocks stopped at close: nothing runs on an ended complaint
                     continue
                 policy, calendar = rules_for(c.office)
@@ -119,7 +123,7 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
         outbox.extend(done)
     outbox += _overdue_actions(repository, rules_for, instant, office, system)
     items += overdue_actions(repository.find_capas(office=office), instant, lambda o: rules_for(o)[0])
-    return items, outbox
+    return Found(items, damaged), outbox
 
 
 def _overdue_actions(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],

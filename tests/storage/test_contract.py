@@ -639,21 +639,31 @@ def test_text_with_quotes_and_sql_is_stored_verbatim_on_every_backend(repo: Any)
 
 @pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "memory"])
 def test_a_corrupted_document_names_its_complaint_and_the_others_stay_readable(kind: str, tmp_path: Path) -> None:
+    from complaint_engine.audit import audit
+
     repo: Any = make_repository(kind, tmp_path)
     try:
         desk, clock = new_desk(repo)
-        a = received(desk)
+        a = desk.register(received(desk).id, by=RECEPTION)
         clock.advance(minutes=1)
-        b = received(desk)
+        b = desk.register(received(desk).id, by=RECEPTION)
         # what a disk error or a hand edit does to a stored document (the test writes behind the repository)
         repo.connection.execute(repo.dialect.sql("UPDATE complaints SET doc = substr(doc, 1, 40) WHERE id = ?"),
                                 (a.id,))
         repo.cache._items.clear()
         with pytest.raises(ce.ValidationError, match=a.id):
-            repo.get(a.id)
+            repo.get(a.id)  # a read of one names it
         assert repo.get(b.id) == b
-        with pytest.raises(ce.ValidationError, match=a.id):
-            repo.find()  # a read of many names the complaint it could not read
+        found = desk.find()  # a read of many skips it and says so
+        assert list(found) == [b] and [d.complaint_id for d in found.damaged] == [a.id]
+        assert "unreadable stored document" in found.damaged[0].problem
+        later = b.received_at + dt.timedelta(days=30)
+        clock.set(later)
+        for items in (desk.overdue(), desk.sweep()):  # one bad row never jams the overdue sweep
+            assert {i.complaint_id for i in items} == {b.id}
+            assert [d.complaint_id for d in items.damaged] == [a.id]
+        findings = audit(repo, desk.policy)  # the audit fails on it (and on the gap its unread serial leaves)
+        assert ("P-7", a.id) in [(f.rule, f.complaint_id) for f in findings]
         assert len(repo.frame()["id"]) == 2  # the analysis columns do not depend on the document
     finally:
         repo.close()

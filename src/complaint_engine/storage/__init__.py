@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
 from complaint_engine.period import Period
+from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.memory import InMemoryRepository
 
 if TYPE_CHECKING:
@@ -64,14 +65,14 @@ class UnitOfWork(Protocol):
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> list[Complaint]:
+             received_before: dt.datetime | None = None) -> Found[Complaint]:
         """Complaints matching every given filter, oldest receipt first. ``due_before``: some running
         clock falls due before that instant; ``received_from`` (included) and ``received_before``
         (excluded): the instant of receipt. Instants must be timezone-aware (``ValidationError``)."""
         ...
 
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
-                      ids: Sequence[str] | None = None) -> list[Complaint]:
+                      ids: Sequence[str] | None = None) -> Found[Complaint]:
         """Open complaints with a running clock due before the instant, for a sweep to record their breaches.
         On PostgreSQL they are locked for this unit of work and rows another worker holds are skipped, so
         several sweeps share the work; elsewhere a plain query (a unit of work there holds the whole store).

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
 from complaint_engine.period import Period
+from complaint_engine.storage.damaged import Found
 
 if TYPE_CHECKING:
     from complaint_engine.events import DomainEvent
@@ -103,7 +104,7 @@ class DirectCalls:
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> list[Complaint]:
+             received_before: dt.datetime | None = None) -> Found[Complaint]:
         return self._read(lambda u: u.find(office=office, status=status, due_before=due_before,
                                            received_from=received_from, received_before=received_before))
 
@@ -112,7 +113,7 @@ class DirectCalls:
         return self._read(lambda u: u.frame(period=period, office=office, tz=tz))
 
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
-                      ids: Sequence[str] | None = None) -> list[Complaint]:
+                      ids: Sequence[str] | None = None) -> Found[Complaint]:
         return self._read(lambda u: u.claim_overdue(due_before, office=office, limit=limit, ids=ids))
 
     def due_ids(self, due_before: dt.datetime, *, office: str | None = None) -> list[str]:

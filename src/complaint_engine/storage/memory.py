@@ -20,6 +20,7 @@ from complaint_engine.facts import FactColumns, columns, facts_of
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
 from complaint_engine.period import Period
 from complaint_engine.rules.sla import ClockState
+from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Row
 from complaint_engine.storage.direct import DirectCalls
 from complaint_engine.storage.readonly import ReadOnly
@@ -111,7 +112,7 @@ class _MemoryUnit:
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> list[Complaint]:
+             received_before: dt.datetime | None = None) -> Found[Complaint]:
         due, since, until = (aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
                              aware_or_none("received_before", received_before))
         out = [c for c in self._complaints().values()
@@ -119,15 +120,15 @@ class _MemoryUnit:
                and (due is None or _due_before(c, due)) and (since is None or c.received_at >= since)
                and (until is None or c.received_at < until)]
         out.sort(key=lambda c: (c.received_at, c.id))
-        return out
+        return Found(out)  # objects in memory are never unreadable
 
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
-                      ids: Sequence[str] | None = None) -> list[Complaint]:
+                      ids: Sequence[str] | None = None) -> Found[Complaint]:
         found = self.find(office=office, due_before=due_before)
         if ids is not None:
             wanted = set(ids)
-            found = [c for c in found if c.id in wanted]
-        return found if limit is None else found[:limit]
+            found = Found(c for c in found if c.id in wanted)
+        return found if limit is None else Found(found[:limit])
 
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
               tz: str = "Asia/Shanghai") -> FactColumns:

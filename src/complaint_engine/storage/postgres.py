@@ -20,6 +20,7 @@ from typing import Any, Self
 from complaint_engine.errors import ConnectionLost, StorageError, ValidationError
 from complaint_engine.events import DomainEvent
 from complaint_engine.model import Complaint
+from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Cursor, Params, Row
 from complaint_engine.storage.schema import (
     INSERT_EVENT,
@@ -95,7 +96,7 @@ class _PgUnit(SQLUnit):
     """PostgreSQL's versions of the shared operations."""
 
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
-                      ids: Sequence[str] | None = None) -> list[Complaint]:
+                      ids: Sequence[str] | None = None) -> Found[Complaint]:
         """Open complaints with a running clock due before the instant, locked for this transaction; rows locked
         by another worker are skipped, so concurrent sweeps share the work."""
         sql, args = self._claim_statement(due_before, office, limit, " FOR UPDATE SKIP LOCKED", ids)

@@ -15,6 +15,7 @@ from complaint_engine.clock import aware_or_none
 from complaint_engine.errors import ValidationError
 from complaint_engine.model import Complaint
 from complaint_engine.storage import UnitOfWork
+from complaint_engine.storage.damaged import Found
 
 __all__ = ["WEEK", "in_windows"]
 
@@ -22,10 +23,11 @@ WEEK = dt.timedelta(days=7)  # a week of a busy office is a few thousand complai
 
 
 def in_windows(view: UnitOfWork, *, office: str | None = None, received_from: dt.datetime | None = None,
-               received_before: dt.datetime | None = None, window: dt.timedelta = WEEK) -> Iterator[list[Complaint]]:
+               received_before: dt.datetime | None = None, window: dt.timedelta = WEEK) -> Iterator[Found[Complaint]]:
     """The complaints of ``office`` (all offices when None) received in [``received_from``,
     ``received_before``), one ``window`` of receipt at a time, each window oldest receipt first (ties by id),
-    the windows in order; empty windows are skipped."""
+    the windows in order; empty windows are skipped. A window's ``damaged`` lists the documents it could not
+    read."""
     if not isinstance(window, dt.timedelta) or window <= dt.timedelta(0):
         raise ValidationError.of("window", window, "a positive datetime.timedelta")
     since = aware_or_none("received_from", received_from)
@@ -40,8 +42,9 @@ def in_windows(view: UnitOfWork, *, office: str | None = None, received_from: dt
         start = max(start, since)
     while start <= last and (until is None or start < until):
         end = start + window if until is None else min(start + window, until)
-        batch = [c for name in offices for c in view.find(office=name, received_from=start, received_before=end)]
-        if batch:
-            batch.sort(key=lambda c: (c.received_at, c.id))
+        found = [view.find(office=name, received_from=start, received_before=end) for name in offices]
+        batch = Found(sorted((c for f in found for c in f), key=lambda c: (c.received_at, c.id)),
+                      (d for f in found for d in f.damaged))
+        if batch or batch.damaged:
             yield batch
         start = end

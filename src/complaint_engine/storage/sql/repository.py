@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 from complaint_engine.errors import ConnectionLost, StorageError
 from complaint_engine.model import Complaint, Status
+from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Connection
 from complaint_engine.storage.direct import DirectCalls
 from complaint_engine.storage.readonly import ReadOnly
@@ -195,12 +196,12 @@ class SQLRepository(DirectCalls):
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> list[Complaint]:
-        def query(unit: SQLUnit) -> list[Complaint]:
+             received_before: dt.datetime | None = None) -> Found[Complaint]:
+        def query(unit: SQLUnit) -> Found[Complaint]:
             return unit.find(office=office, status=status, due_before=due_before, received_from=received_from,
                              received_before=received_before)
 
-        def read() -> list[Complaint]:
+        def read() -> Found[Complaint]:
             with self.snapshot_class(self, pinned=False) as view:  # the documents' read comes first: no pinning
                 return query(view)
 

@@ -16,6 +16,7 @@ from complaint_engine.instants import from_us, to_us
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
 from complaint_engine.period import Period
 from complaint_engine.serialization import from_document, to_document
+from complaint_engine.storage.damaged import Found, damage_of
 from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row, Value
 from complaint_engine.storage.schema import (
     EVENT_COLUMNS,
@@ -50,16 +51,23 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-def assembled(docs: Iterable[Row], history_rows: Iterable[Row]) -> list[Complaint]:
-    """Complaints of (id, document) rows, each with its history from the rows ``HISTORY_SQL`` reads."""
+def assembled(docs: Iterable[Row], history_rows: Iterable[Row], *, skip_damaged: bool = True) -> Found[Complaint]:
+    """Complaints of (id, document) rows, each with its history from the rows ``HISTORY_SQL`` reads; a document
+    that cannot be read is skipped and listed in ``damaged`` (with ``skip_damaged=False``, it raises)."""
     histories: dict[str, list[Transition]] = {}
     for row in history_rows:
         histories.setdefault(as_str(row[0]), []).append(transition_of(row[1:]))
     out = []
+    damaged = []
     for key, doc in docs:
         cid = as_str(key)
-        out.append(from_document(as_str(doc), Complaint, key=cid, history=tuple(histories.get(cid, ()))))
-    return out
+        try:
+            out.append(from_document(as_str(doc), Complaint, key=cid, history=tuple(histories.get(cid, ()))))
+        except ValidationError as exc:
+            if not skip_damaged:
+                raise
+            damaged.append(damage_of(cid, exc))
+    return Found(out, damaged)
 
 
 class SQLUnit:
@@ -192,11 +200,11 @@ class SQLUnit:
                                        (HISTORY_SQL.format(ids="?"), (complaint_id,))])
         if not docs:
             raise NotFound("complaint", complaint_id)
-        [complaint] = assembled(docs, rows)
+        [complaint] = assembled(docs, rows, skip_damaged=False)
         self._cache.put(complaint)
         return complaint
 
-    def _complaints(self, rows: list[Row]) -> list[Complaint]:
+    def _complaints(self, rows: list[Row]) -> Found[Complaint]:
         """Complaints of (id, doc) rows, each with its history read by their ids."""
         ids = [row[0] for row in rows]
         history_rows: list[Row] = []
@@ -296,7 +304,7 @@ class SQLUnit:
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> list[Complaint]:
+             received_before: dt.datetime | None = None) -> Found[Complaint]:
         due_before, received_from, received_before = (
             aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
             aware_or_none("received_before", received_before))
@@ -335,7 +343,7 @@ class SQLUnit:
         return [as_str(row[0]) for row in self._execute(sql, args).fetchall()]
 
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
-                      ids: Sequence[str] | None = None) -> list[Complaint]:
+                      ids: Sequence[str] | None = None) -> Found[Complaint]:
         """Open complaints with a running clock due before the instant, most overdue first (a plain query: a
         SQLite unit of work holds the write lock; PostgreSQL locks the rows, see its repository)."""
         return self._complaints(self._execute(*self._claim_statement(due_before, office, limit, "", ids)).fetchall())
