@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tests.conftest import CALLBACK, MANAGER, MONDAY, RECEPTION, SUPERVISOR, TECH, Scenario
 
 import complaint_engine as ce
 from complaint_engine.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from tests.conftest import CALLBACK, MANAGER, MONDAY, RECEPTION, SUPERVISOR, TECH, Scenario
 
 
 def _unchanged(s: Scenario, c: ce.Complaint) -> None:
@@ -19,18 +19,22 @@ def _unchanged(s: Scenario, c: ce.Complaint) -> None:
 # ------------------------------------------------------------------------------------------- transfer
 def test_transfer_moves_the_notice_and_running_clocks_to_the_new_department(s: Scenario) -> None:
     c = s.dispatched("noise")  # the security department's
-    assert c.notice is not None and c.notice.department == "security"
+    assert c.notice is not None
+    assert c.notice.department == "security"
     s.later(hours=1)
     moved = s.desk.transfer(c.id, by=RECEPTION, department="engineering", assignee="eng-liu",
                             reason="the noise is the pump room")
-    assert moved.serial == c.serial and moved.notice is not None and moved.notice.serial == c.serial
+    assert moved.serial == c.serial
+    assert moved.notice is not None
+    assert moved.notice.serial == c.serial
     assert (moved.notice.department, moved.notice.assignee) == ("engineering", "eng-liu")
     [handover] = moved.notice.transfers
     assert (handover.from_department, handover.to_department, handover.to_assignee, handover.by, handover.at) == (
         "security", "engineering", "eng-liu", RECEPTION.id, s.clock.now())
     assert moved.deadlines["reply"].responsible == ce.Responsible("engineering", "eng-liu")
     assert moved.deadlines["reply"].due == c.deadlines["reply"].due  # the clock runs on
-    assert moved.status is c.status and moved.history[-1].event == "transfer"
+    assert moved.status is c.status
+    assert moved.history[-1].event == "transfer"
 
 
 def test_a_clock_that_ran_out_before_the_transfer_stays_with_the_old_department() -> None:
@@ -45,7 +49,8 @@ def test_a_clock_that_ran_out_before_the_transfer_stays_with_the_old_department(
     # a clock that runs out after the hand-over is the new department's breach
     s.clock.set(moved.deadlines["reply"].due + dt.timedelta(minutes=1))
     late = {item.clock: item.responsible.department for item in s.desk.sweep()}
-    assert late["reply"] == "security" and late["arrival"] == "engineering"
+    assert late["reply"] == "security"
+    assert late["arrival"] == "engineering"
 
 
 def test_transfers_are_all_listed_and_each_emits_an_event(s: Scenario) -> None:
@@ -99,7 +104,8 @@ def test_evidence_is_appended_at_any_state_a_closed_record_included(s: Scenario)
                                                              s.clock.now())
     assert added.history[:-1] == closed.history  # appended; nothing before it changed
     [event] = [e for e in s.desk.events() if e.kind == "complaint.evidence_added"]
-    assert event.data["kind"] == "recording" and "s3://" not in str(dict(event.data))
+    assert event.data["kind"] == "recording"
+    assert "s3://" not in str(dict(event.data))
 
 
 def test_evidence_with_an_empty_reference_or_an_unknown_kind_is_refused(s: Scenario) -> None:
@@ -115,8 +121,10 @@ def test_evidence_with_an_empty_reference_or_an_unknown_kind_is_refused(s: Scena
 def test_p_5_2_the_cause_is_recorded_without_a_capa(s: Scenario) -> None:
     c = s.dispatched()
     found = s.desk.investigate(c.id, by=MANAGER, cause="the neighbour's party")
-    assert found.cause == "the neighbour's party" and found.investigations[0].by == MANAGER.id
-    assert s.desk.get(c.id).notice is not None and not s.desk.get(c.id).notice.capa_numbers  # type: ignore[union-attr]
+    assert found.cause == "the neighbour's party"
+    assert found.investigations[0].by == MANAGER.id
+    assert s.desk.get(c.id).notice is not None
+    assert not s.desk.get(c.id).notice.capa_numbers
 
 
 def test_e_accountability_a_measure_is_recorded_for_a_breached_clock_only() -> None:
@@ -129,6 +137,18 @@ def test_e_accountability_a_measure_is_recorded_for_a_breached_clock_only() -> N
     done = s.desk.record_measure(c.id, by=SUPERVISOR, clock="reply", person="sec-wu", measure="written warning")
     [m] = done.measures
     assert (m.clock, m.person, m.measure, m.by) == ("reply", "sec-wu", "written warning", SUPERVISOR.id)
+    from complaint_engine.stats import ComplaintFrame, Rate, compute_kpis
+
+    def share() -> Rate:
+        frame = ComplaintFrame.from_complaints(s.desk.find())
+        return compute_kpis(frame, s.desk.policy, s.clock.now()).kpis["breaches_with_measure"].value
+
+    assert share() == Rate(1, 1)
+    fresh = s.dispatched()
+    assert share() == Rate(1, 1)  # on time so far: not in the denominator
+    s.clock.set(fresh.deadlines["reply"].due + dt.timedelta(hours=1))
+    s.desk.sweep()
+    assert share() == Rate(1, 2)  # a breach nobody answered for
     [event] = [e for e in s.desk.events() if e.kind == "complaint.measure_recorded"]
     assert dict(event.data) == {"source": done.status.value, "target": done.status.value, "clock": "reply"}
 
@@ -198,7 +218,8 @@ def test_a_duplicate_is_merged_into_its_master(s: Scenario) -> None:
     s.later(minutes=30)
     duplicate = s.received()  # the same owner and unit, the same problem, again
     merged = s.desk.merge(duplicate.id, into=master.id, by=RECEPTION, reason="the same noise, reported twice")
-    assert merged.status is ce.Status.MERGED and merged.merged_into == master.id
+    assert merged.status is ce.Status.MERGED
+    assert merged.merged_into == master.id
     assert merged.serial is None  # it had none: the register stays gap-free
     assert all(d.met_at == s.clock.now() and d.stopped_by == "merge" for d in merged.deadlines.values())
     assert s.desk.get(master.id).merged == (duplicate.id,)
@@ -206,14 +227,16 @@ def test_a_duplicate_is_merged_into_its_master(s: Scenario) -> None:
     assert kinds == ["complaint.merged", "complaint.duplicate_linked"]
     s.later(days=30)
     late = {i.complaint_id for i in s.desk.overdue()}
-    assert master.id in late and merged.id not in late
+    assert master.id in late
+    assert merged.id not in late
 
 
 def test_a_registered_duplicate_keeps_its_serial(s: Scenario) -> None:
     master = s.registered()
     duplicate = s.registered()
     merged = s.desk.merge(duplicate.id, into=master.id, by=RECEPTION, reason="twice")
-    assert merged.serial == duplicate.serial and merged.status is ce.Status.MERGED
+    assert merged.serial == duplicate.serial
+    assert merged.status is ce.Status.MERGED
 
 
 def test_merges_that_would_lose_or_tangle_records_are_refused(s: Scenario) -> None:
@@ -223,7 +246,8 @@ def test_merges_that_would_lose_or_tangle_records_are_refused(s: Scenario) -> No
         s.desk.merge(duplicate.id, into=duplicate.id, by=RECEPTION, reason="r")
     with pytest.raises(ValidationError, match=r"same owner and unit") as refused:
         s.desk.merge(other_owner.id, into=master.id, by=RECEPTION, reason="r")
-    assert "李女士" not in str(refused.value) and "陳先生" not in str(refused.value)  # no personal data
+    assert "李女士" not in str(refused.value)
+    assert "陳先生" not in str(refused.value)
     closed = s.desk.close(s.called_back().id, by=CALLBACK)
     with pytest.raises(ValidationError, match=r"an open complaint \(it is closed\)"):
         s.desk.merge(duplicate.id, into=closed.id, by=RECEPTION, reason="r")

@@ -304,3 +304,9 @@ def test_problems_in_tables_are_named_by_their_path() -> None:
                              "calendar": "CN"})
     paths = {p for p, _ in err.value.problems}
     assert {"$.limits.reply", "$.limits.speed", "$.callbacks.attempts", "$.calendar"} <= paths
+
+
+def test_recurrence_min_must_be_a_few_months() -> None:
+    with pytest.raises(PolicyError, match=r"\$\.analysis\.recurrence_min.*1 is not between 2 and 120"):
+        ce.Policy.from_dict({"analysis": {"recurrence_min": 1}})
+    assert ce.Policy.from_dict({"analysis": {"recurrence_min": 6}}).analysis.recurrence_min == 6

@@ -199,11 +199,15 @@ class ComplaintDesk:
     def receive(self, *, by: Actor, owner: str, unit: str, channel: Channel | str, category: str, summary: str,
                 severity: Severity | str = Severity.NORMAL, urgency: Urgency | str | None = None,
                 relayed_by: str | None = None, document_number: str | None = None,
-                attachments: Iterable[str] = (), at: dt.datetime | None = None) -> Complaint:
-        """Record a complaint from any channel, any hour (P-6.1.1, E-intake-24h). → RECEIVED."""
+                attachments: Iterable[str] = (), location: str | None = None,
+                at: dt.datetime | None = None) -> Complaint:
+        """Record a complaint from any channel, any hour (P-6.1.1, E-intake-24h). → RECEIVED. ``location`` names
+        where the problem is (a building, a facility such as "5座電梯"); left out, the analysis takes the unit's
+        building ("3-1201" → "3")."""
         return self.execute(Receive(owner=owner, unit=unit, channel=channel, category=category,
                                     summary=summary, severity=severity, urgency=urgency, relayed_by=relayed_by,
-                                    document_number=document_number, attachments=attachments), by=by, at=at)
+                                    document_number=document_number, attachments=attachments, location=location),
+                            by=by, at=at)
 
     def refer(self, complaint_id: str, *, by: Actor, reason: str, referred_to: str,
               at: dt.datetime | None = None) -> Complaint:

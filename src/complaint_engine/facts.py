@@ -21,8 +21,8 @@ from complaint_engine.instants import to_us
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "CLOCKS_V3", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue", "columns",
-           "facts_of"]
+__all__ = ["CLOCKS", "CLOCKS_V3", "FACTS_V6", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue",
+           "columns", "default_location", "facts_of"]
 
 FactValue = str | int | None
 """A cell of a fact row: text, a count or flag, UTC microseconds — or NULL."""
@@ -42,16 +42,24 @@ _COUNTS = ("callback_reached", "callback_attempts", "reopened", "needs_capa", "w
            "announced", "answers_satisfied", "answers_basically_satisfied", "answers_dissatisfied")
 _CLOCK_COLUMNS = tuple(f"{clock}_{part}" for clock in CLOCKS
                        for part in ("due_us", "met_us", "breached", "dept", "person"))
+FACTS_V6 = ("location", "measures")  # the facts schema version 6 adds: where the problem is, measures recorded
 FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     *((n, "text") for n in _TEXT),
     *((n, "us") for n in _INSTANTS),
     *((n, "int") for n in _COUNTS),
     *((n, "us" if n.endswith("_us") else "int" if n.endswith("breached") else "text") for n in _CLOCK_COLUMNS),
+    ("location", "text"), ("measures", "int"),
 )
 NAMES = tuple(n for n, _ in FACT_COLUMNS)
 
 
 _SATISFACTIONS = tuple(Satisfaction)  # answer counts are columns in this order
+
+
+def default_location(unit: str | None) -> str | None:
+    """The building a unit code names ("3-1201" → "3"), where it names one: a complaint's location unless it
+    gives its own (a facility such as "5座電梯")."""
+    return unit.split("-", 1)[0] if unit and "-" in unit else None
 
 
 def _us(instant: dt.datetime | None) -> int | None:
@@ -115,6 +123,7 @@ def facts_of(c: Complaint) -> FactRow:
     ]
     for name in CLOCKS:
         row.extend(_clock_facts(c, name))
+    row += [c.location or default_location(c.unit), len(c.measures)]
     return tuple(row)
 
 

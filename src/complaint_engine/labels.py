@@ -49,6 +49,7 @@ _L: dict[str, tuple[str, str, str]] = {
     "kpi.recurrence_after_capa": ("同類問題復發率", "同类问题复发率", "Recurrence after CAPA"),
     "kpi.started_on_time": ("及時開工率", "及时开工率", "Remedial work started on time"),
     "kpi.updated_on_time": ("進度告知及時率", "进度告知及时率", "Owners kept informed on time"),
+    "kpi.breaches_with_measure": ("逾期已追責率", "逾期已追责率", "Breaches with a measure recorded"),
     # report
     "report.title": ("業主投訴分析報告", "业主投诉分析报告", "Complaint analysis"),
     "report.period": ("期間", "期间", "Period"),

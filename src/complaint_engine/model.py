@@ -365,6 +365,7 @@ class Complaint:
     contacts: tuple[Contact, ...] = attrs.field(default=(), repr=False)
     paused_since: dt.datetime | None = None
     external_reference: str | None = None  # the reference the owner's letter or the relaying body gave it
+    location: str | None = None  # where the problem is (a building, a facility), when the intake named it
     evidence: tuple[Evidence, ...] = attrs.field(default=(), repr=False)
     investigations: tuple[Investigation, ...] = attrs.field(default=(), repr=False)
     measures: tuple[Measure, ...] = attrs.field(default=(), repr=False)

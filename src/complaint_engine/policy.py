@@ -210,6 +210,7 @@ class AnalysisSettings:
     language: str = "zh-Hant"
     repeat_window_days: int = 30
     recurrence_window_days: int = 90
+    recurrence_min: int = 3  # months a location's problem comes back in before it is a recurring problem
     widespread_units: int = 4
     widespread_window_days: int = 7
     acknowledge_within_minutes: int = 30
@@ -339,6 +340,8 @@ class Policy:
         if self.limits.clock_tolerance < dt.timedelta(0):
             problems.append(("$.limits.clock_tolerance", f"{self.limits.clock_tolerance} is negative"))
         # upper bounds of about ten years: a huge window loads, then overflows the first timedelta built from it
+        if not 2 <= a.recurrence_min <= 120:
+            problems.append(("$.analysis.recurrence_min", f"{a.recurrence_min!r} is not between 2 and 120 months"))
         for key, most in (("repeat_window_days", 3653), ("recurrence_window_days", 3653),
                           ("widespread_units", 1_000_000), ("widespread_window_days", 3653),
                           ("acknowledge_within_minutes", 3653 * 24 * 60), ("dispatch_within_minutes", 3653 * 24 * 60),

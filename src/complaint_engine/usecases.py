@@ -86,7 +86,7 @@ class UseCases:
             id=self._new_id(), office=actor.office, owner=cmd.owner, unit=cmd.unit, channel=cmd.channel,
             category=cat.code, summary=cmd.summary, received_at=instant, status=Status.RECEIVED,
             severity=cmd.severity, urgency=urgency, relayed_by=cmd.relayed_by, document_number=cmd.document_number,
-            external_reference=cmd.document_number, attachments=cmd.attachments,
+            external_reference=cmd.document_number, attachments=cmd.attachments, location=cmd.location,
             history=(Transition(event="receive", source=None, target=Status.RECEIVED, actor=actor, at=instant,
                                 note=f"relayed by a third party via {cmd.channel.value}" if cmd.relayed_by else None),),
         )

@@ -21,6 +21,7 @@ from complaint_engine.stats import (
     analyse,
     compute_kpis,
     find_recurring,
+    find_recurring_problems,
     find_widespread,
     monthly_counts,
     plot_report,
@@ -173,6 +174,33 @@ def test_p_6_3_3_a_unit_complaining_again_within_the_window_is_a_recurring_findi
     report = e.desk.open_capa(by=MANAGER, finding=findings[0])
     assert report.complaint_serials == (a.serial, b.serial)
     assert report.problem == findings[0].describe()
+
+
+def test_p_6_3_3_one_lift_stuck_every_month_by_a_different_unit_is_one_recurring_problem() -> None:
+    e = Estate()
+    lift = [e.complaint(at(2024, month, 10 + month, 10), unit=f"{month}-0{month:02d}1", category="repair",
+                        location="5座電梯", urgency="minor") for month in range(1, 13)]
+    e.complaint(at(2024, 3, 3, 10), unit="9-0101", category="repair", urgency="minor")  # another place
+    assert find_recurring(e.frame(), 30) == []  # no unit repeated itself: the unit rule finds nothing
+    [finding] = find_recurring_problems(e.frame(), 90, 3)
+    assert (finding.kind, finding.place, finding.category) == ("problem", "5座電梯", "repair")
+    assert finding.serials == tuple(c.serial for c in lift)  # the 12 serials
+    assert finding.suggestion == "open a CAPA"
+    assert "location 5座電梯" in finding.describe()
+    assert find_recurring_problems(e.frame(), 90, 13) == []  # twelve months are not thirteen
+    assert find_recurring_problems(e.frame(), 20, 3) == []  # a month apart is beyond a 20-day window
+    report = analyse(e.frame(), "2024", policy=e.desk.policy)
+    assert [f.serials for f in report.findings if f.kind == "problem"] == [finding.serials]
+    e.clock.set(at(2025, 1, 6, 9))
+    assert e.desk.open_capa(by=MANAGER, finding=finding).complaint_serials == finding.serials
+
+
+def test_a_location_defaults_to_the_units_building() -> None:
+    e = Estate()
+    for day in (1, 2, 3):
+        e.complaint(at(2024, day, 8, 10), unit=f"6-0{day}01", category="cleaning")  # building 6, three months
+    [finding] = find_recurring_problems(e.frame(), 90, 3)
+    assert finding.place == "6"
 
 
 def test_e_announce_widespread_needs_enough_units_in_one_building() -> None:

@@ -199,7 +199,7 @@ def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None
     _version_2_database(legacy)
     repo = PostgresRepository(PG_DSN)
     try:
-        assert repo.schema_version == PG_SCHEMA_VERSION == 5
+        assert repo.schema_version == PG_SCHEMA_VERSION == 6
         expected = sorted(legacy.complaints, key=lambda c: (c.received_at, c.id))
         assert repo.find() == expected  # histories rebuilt exactly, the other office's actor included
         docs = [json.loads(doc) for (doc,) in repo.pg_connection.execute("SELECT doc FROM complaints")]

@@ -25,6 +25,7 @@ import complaint_engine as ce
 from complaint_engine.errors import StorageError
 from complaint_engine.facts import NAMES
 from complaint_engine.serialization import SCHEMA_VERSION
+from complaint_engine.stats import ComplaintFrame
 from complaint_engine.storage import SQLiteRepository
 from complaint_engine.storage.schema import facts_ddl
 from complaint_engine.storage.sqlite import MIGRATIONS
@@ -212,7 +213,7 @@ def test_opening_a_file_another_process_is_migrating_says_so(tmp_path: Path) -> 
     migrating = sqlite3.connect(path, isolation_level=None)
     migrating.execute("PRAGMA journal_mode = WAL")
     migrating.execute("BEGIN IMMEDIATE")  # as a migration holds the write lock
-    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 5"):
+    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 6"):
         SQLiteRepository(path, busy_timeout_ms=100)
     migrating.execute("ROLLBACK")
     migrating.close()
@@ -232,7 +233,7 @@ def test_a_current_file_whose_lock_stays_taken_says_so(tmp_path: Path) -> None:
 
 def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     repo = SQLiteRepository(tmp_path / "fresh.sqlite")
-    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 5
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 6
     mode = repo._conn.execute("PRAGMA journal_mode").fetchone()[0]
     sync = repo._conn.execute("PRAGMA synchronous").fetchone()[0]
     assert (mode, sync) == ("wal", 2)  # 2 = FULL
@@ -379,13 +380,40 @@ def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_u
                                    summary="s").id, by=RECEPTION)
     repo.close()
     with sqlite3.connect(path) as conn:  # back to version 3, as the first series wrote it
-        for column in FACT_EXTRA_V4:
+        for column in (*FACT_EXTRA_V4, "location", "measures"):  # version 4's and 6's
             conn.execute(f"ALTER TABLE complaints DROP COLUMN {column}")
         conn.execute("DROP TABLE events")  # version 5's
         conn.execute("DROP TABLE subscriptions")
         conn.execute("PRAGMA user_version = 3")
     repo = SQLiteRepository(path)
-    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 5
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 6
     assert repo.get(c.id) == c
     assert repo.get(c.id).deadlines["reply"].service_level == "default"
     assert np.isnat(repo.frame()["start_due_us"]).all()
+
+
+def test_a_version_5_file_gains_the_location_and_measure_facts(tmp_path: Path) -> None:
+    """Version 6 adds the location and measure-count facts; a complaint stored before has neither, and the
+    analysis reads its location as its unit's building and its measures as none."""
+    import sqlite3
+
+    path = tmp_path / "v5.sqlite"
+    repo = SQLiteRepository(path)
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
+    c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="7-0301", channel="phone", category="noise",
+                                   summary="s").id, by=RECEPTION)
+    repo.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE complaints DROP COLUMN location")
+        conn.execute("ALTER TABLE complaints DROP COLUMN measures")
+        conn.execute("PRAGMA user_version = 5")
+    repo = SQLiteRepository(path)
+    try:
+        assert repo.schema_version == 6
+        assert repo.get(c.id) == c
+        frame = ComplaintFrame.from_repository(repo)
+        assert frame["location"][0] is None
+        assert frame.labels["location"][frame.codes["location"][0]] == "7"
+        assert frame["measures"][0] == 0
+    finally:
+        repo.close()

@@ -133,6 +133,7 @@ class Receive(Command[Complaint]):
     relayed_by: str | None = attrs.field(default=None, validator=optional_text(), repr=False)
     document_number: str | None = attrs.field(default=None, validator=optional_text())
     attachments: tuple[str, ...] = attrs.field(default=(), converter=attachments)
+    location: str | None = attrs.field(default=None, validator=optional_text("location"))
 
 
 @attrs.frozen

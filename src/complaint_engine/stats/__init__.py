@@ -5,7 +5,13 @@ from complaint_engine.stats.frame import ComplaintFrame
 from complaint_engine.stats.kpi import KPI, KPIReport, Rate, compute_kpis
 from complaint_engine.stats.pareto import ParetoTable, pareto
 from complaint_engine.stats.plot import plot_report
-from complaint_engine.stats.recurrence import Finding, capa_recurrence, find_recurring, find_widespread
+from complaint_engine.stats.recurrence import (
+    Finding,
+    capa_recurrence,
+    find_recurring,
+    find_recurring_problems,
+    find_widespread,
+)
 from complaint_engine.stats.render import render_markdown
 from complaint_engine.stats.report import AnalysisReport, analyse, monthly_counts
 from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
@@ -27,6 +33,7 @@ __all__ = [
     "compute_kpis",
     "crosstab",
     "find_recurring",
+    "find_recurring_problems",
     "find_widespread",
     "mann_kendall",
     "monthly_counts",

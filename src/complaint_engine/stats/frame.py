@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
-from complaint_engine.facts import FACT_COLUMNS, columns, facts_of
+from complaint_engine.facts import FACT_COLUMNS, columns, default_location, facts_of
 from complaint_engine.instants import to_datetime64
 from complaint_engine.model import Complaint, Status
 from complaint_engine.period import Period
@@ -26,7 +26,7 @@ from complaint_engine.stats.pareto import ParetoTable, pareto
 __all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "valid_mask"]
 
 CATEGORICAL = ("office", "category", "channel", "department", "unit", "building", "status", "severity", "urgency",
-               "satisfaction")
+               "satisfaction", "location")
 FREQS = ("month", "quarter", "half", "year")
 Array = npt.NDArray[Any]
 
@@ -63,6 +63,10 @@ class ComplaintFrame:
             for name in CATEGORICAL:
                 if name == "building":
                     source = np.array([building_of(u) for u in self.columns["unit"]], dtype=object)
+                elif name == "location":  # stored before locations were: the unit's building, where it names one
+                    source = np.array([loc if loc is not None else default_location(u)
+                                       for loc, u in zip(self.columns["location"], self.columns["unit"], strict=True)],
+                                      dtype=object)
                 else:
                     source = self.columns[name]
                 codes[name], labels[name] = _factorize(source)

@@ -239,6 +239,12 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     for key, clock in (("started_on_time", "start"), ("updated_on_time", "update")):  # the clocks a policy may add
         if (~np.isnat(f[f"{clock}_due_us"])).any():
             add(key, 20 if clock == "start" else 21, _clock_rate(f, clock, valid, now))
+    # E-accountability: of the valid complaints with a breached clock, those with a measure recorded (處分)
+    late_any = np.zeros(len(f), dtype=bool)
+    for clock in CLOCKS:
+        late_any |= f[f"{clock}_breached"] == 1
+    add("breaches_with_measure", 22, Rate(int((valid & late_any & (f["measures"] > 0)).sum()),
+                                          int((valid & late_any).sum())))
     actions = [a for r in capas for a in r.actions if a.done_at is not None or a.due <= as_of]
     add("capa_on_time", 16, Rate(sum(1 for a in actions if a.done_at is not None and a.done_at <= a.due),
                                  len(actions)))

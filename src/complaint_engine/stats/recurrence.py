@@ -1,6 +1,9 @@
 """Recurring and widespread complaints (P-6.3.3, E-announce) and the CAPA effectiveness check (P-5.2).
 
 * **repeat**: the same unit and category again within the policy's window — suggests a CAPA;
+* **problem**: the same location (a building, a facility such as "5座電梯") and category coming back in at least
+  ``recurrence_min`` different months, whoever reports it, each return within ``recurrence_window_days`` of the
+  one before — a recurring problem (P-6.3.3), suggests a CAPA;
 * **widespread**: the same category in one building from at least ``widespread_units`` different units
   within any ``widespread_window_days`` — suggests a public announcement;
 * **recurrence after a CAPA**: complaints of the CAPA's categories and places received within the
@@ -20,7 +23,8 @@ from complaint_engine.instants import to_datetime64
 from complaint_engine.model import CAPAReport
 from complaint_engine.stats.frame import ComplaintFrame, valid_mask
 
-__all__ = ["Finding", "capa_recurrence", "find_recurring", "find_widespread", "repeat_mask"]
+__all__ = ["Finding", "capa_recurrence", "find_recurring", "find_recurring_problems", "find_widespread",
+           "repeat_mask"]
 
 DAY_US = 86_400_000_000
 
@@ -29,9 +33,9 @@ DAY_US = 86_400_000_000
 class Finding:
     """A recurring (→ CAPA) or widespread (→ announcement) problem, with the complaints behind it."""
 
-    kind: str  # "repeat" or "widespread"
+    kind: str  # "repeat", "problem" or "widespread"
     category: str
-    place: str  # the unit (repeat) or the building (widespread)
+    place: str  # the unit (repeat), the location (problem) or the building (widespread)
     complaint_ids: tuple[str, ...]
     serials: tuple[str, ...]
     first: np.datetime64
@@ -39,10 +43,10 @@ class Finding:
 
     @property
     def suggestion(self) -> str:
-        return "open a CAPA" if self.kind == "repeat" else "announce the solution publicly"
+        return "announce the solution publicly" if self.kind == "widespread" else "open a CAPA"
 
     def describe(self) -> str:
-        where = f"unit {self.place}" if self.kind == "repeat" else f"building {self.place}"
+        where = {"repeat": "unit", "problem": "location"}.get(self.kind, "building") + f" {self.place}"
         return (f"{len(self.complaint_ids)} {self.category} complaints from {where} between "
                 f"{str(self.first)[:10]} and {str(self.last)[:10]}")
 
@@ -98,6 +102,23 @@ def find_recurring(frame: ComplaintFrame, window_days: int) -> list[Finding]:
     key = frame.codes["unit"] * n_cat + frame.codes["category"]
     return [_finding(frame, "repeat", run, frame.labels["unit"][frame.codes["unit"][run[0]]])
             for run in _groups(frame, key, _valid(frame), window_days)]
+
+
+def find_recurring_problems(frame: ComplaintFrame, window_days: int, min_periods: int) -> list[Finding]:
+    """Locations whose problem of one category came back in at least ``min_periods`` different months (in the
+    frame's zone), whoever reported it, each complaint within ``window_days`` of the one before (→ CAPA). A lift
+    reported stuck every month by a different unit is one finding naming every serial."""
+    n_cat = len(frame.labels["category"])
+    location = frame.codes["location"]
+    named = np.array([bool(label) for label in frame.labels["location"]], dtype=bool)[location]
+    key = location * n_cat + frame.codes["category"]
+    out = []
+    for run in _groups(frame, key, _valid(frame) & named, window_days):
+        months = {(m.year, m.month) for m in (dt.datetime.fromtimestamp(int(us) / 1e6, frame.zone)
+                                              for us in frame["received_us"][run].astype(np.int64))}
+        if len(months) >= min_periods:
+            out.append(_finding(frame, "problem", run, frame.labels["location"][location[run[0]]]))
+    return out
 
 
 def find_widespread(frame: ComplaintFrame, window_days: int, min_units: int) -> list[Finding]:

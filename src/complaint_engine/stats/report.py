@@ -18,7 +18,7 @@ from complaint_engine.stats.counts import PeriodCounts, crosstab, period_label
 from complaint_engine.stats.frame import ComplaintFrame, valid_mask
 from complaint_engine.stats.kpi import KPIReport, OfficePolicies, compute_kpis
 from complaint_engine.stats.pareto import ParetoTable
-from complaint_engine.stats.recurrence import Finding, find_recurring, find_widespread
+from complaint_engine.stats.recurrence import Finding, find_recurring, find_recurring_problems, find_widespread
 from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
 
 __all__ = ["AnalysisReport", "analyse", "monthly_counts"]
@@ -116,9 +116,15 @@ class AnalysisReport:
         }
 
 
-def _with_settings(repeat: int, window: int, units: int) -> Callable[[Policy], bool]:
-    return lambda p: (p.analysis.repeat_window_days, p.analysis.widespread_window_days,
-                      p.analysis.widespread_units) == (repeat, window, units)
+def _with_settings(key: tuple[int, int, int, int, int]) -> Callable[[Policy], bool]:
+    return lambda p: _settings(p) == key
+
+
+def _settings(p: Policy) -> tuple[int, int, int, int, int]:
+    """What the findings of an office's complaints depend on in its policy."""
+    a = p.analysis
+    return (a.repeat_window_days, a.widespread_window_days, a.widespread_units, a.recurrence_window_days,
+            a.recurrence_min)
 
 
 def _findings(frame: ComplaintFrame, policy: Policy,
@@ -126,13 +132,14 @@ def _findings(frame: ComplaintFrame, policy: Policy,
     """Recurring and widespread problems, each office's rows with its own windows and thresholds."""
     rules = OfficePolicies(frame, policy, office_policies)
     found: list[Finding] = []
-    settings = {(p.analysis.repeat_window_days, p.analysis.widespread_window_days, p.analysis.widespread_units)
-                for p in (policy, *(office_policies or {}).values())}
-    for repeat, window, units in sorted(settings):
-        rows = rules.rows_where(_with_settings(repeat, window, units))
+    settings = {_settings(p) for p in (policy, *(office_policies or {}).values())}
+    for key in sorted(settings):
+        repeat, window, units, recurrence, times = key
+        rows = rules.rows_where(_with_settings(key))
         if rows.any():
             part = frame.take(rows)
-            found += [*find_recurring(part, repeat), *find_widespread(part, window, units)]
+            found += [*find_recurring(part, repeat), *find_recurring_problems(part, recurrence, times),
+                      *find_widespread(part, window, units)]
     return tuple(found)
 
 

@@ -30,6 +30,7 @@ from complaint_engine.storage.schema import (
     version_3_ddl,
     version_4_ddl,
     version_5_ddl,
+    version_6_ddl,
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
 from complaint_engine.storage.sql.statements import logged_update_statement
@@ -72,6 +73,7 @@ MIGRATIONS = (
     ),
     tuple(version_4_ddl("BIGINT")),  # version 4: the facts of the acknowledge, start and update clocks
     tuple(version_5_ddl("BIGINT", "BIGSERIAL PRIMARY KEY")),  # version 5: the outbox and subscriptions
+    tuple(version_6_ddl("BIGINT")),  # version 6: the location and measure-count facts
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 LOCK_OUTBOX = "LOCK TABLE events IN EXCLUSIVE MODE"

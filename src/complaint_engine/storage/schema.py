@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import cast
 
 from complaint_engine.events import DomainEvent
-from complaint_engine.facts import CLOCKS, CLOCKS_V3, FACT_COLUMNS, NAMES, facts_of
+from complaint_engine.facts import CLOCKS, CLOCKS_V3, FACT_COLUMNS, FACTS_V6, NAMES, facts_of
 from complaint_engine.instants import to_us
 from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
 from complaint_engine.rules.sla import ClockState
@@ -47,6 +47,7 @@ __all__ = [
     "version_3_ddl",
     "version_4_ddl",
     "version_5_ddl",
+    "version_6_ddl",
 ]
 
 # The complaint row: the columns of version 1, then every fact column not already among them.
@@ -54,7 +55,7 @@ _OWN = ("id", "office", "status", "serial", "received_us", "next_due_us", "versi
 FACT_EXTRA = tuple(n for n in NAMES if n not in _OWN)
 # version 4 adds the facts of the acknowledge, start and update clocks (NULL for complaints stored before them)
 FACT_EXTRA_V4 = tuple(n for n in FACT_EXTRA if n.split("_", 1)[0] in set(CLOCKS) - set(CLOCKS_V3))
-FACT_EXTRA_V3 = tuple(n for n in FACT_EXTRA if n not in FACT_EXTRA_V4)
+FACT_EXTRA_V3 = tuple(n for n in FACT_EXTRA if n not in FACT_EXTRA_V4 and n not in FACTS_V6)
 COMPLAINT_COLUMNS = (*_OWN, *FACT_EXTRA)
 INDEXED = ("status", "serial", "next_due_us")  # indexed columns a verb may change (office, received_us never do)
 _extra_facts = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA))
@@ -176,6 +177,12 @@ def event_of(row: Row) -> DomainEvent:
             who = _ACTORS[key] = Actor(key[0], Role(key[1]), key[2])
     return DomainEvent.stored(cast("tuple[int, str, str, str | None, str | None, str | None, str, object, object, "
                                    "object, str]", row), who)
+
+
+def version_6_ddl(integer: str) -> list[str]:
+    """Version 6: the location and measure-count facts (a complaint stored before has neither: NULL, which the
+    analysis reads as the unit's building and no measure)."""
+    return ["ALTER TABLE complaints ADD COLUMN location TEXT", f"ALTER TABLE complaints ADD COLUMN measures {integer}"]
 
 
 def version_5_ddl(integer: str, serial_key: str) -> list[str]:

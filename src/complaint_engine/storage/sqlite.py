@@ -21,7 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
-from complaint_engine.storage.schema import facts_ddl, move_to_version_3, version_3_ddl, version_4_ddl, version_5_ddl
+from complaint_engine.storage.schema import (
+    facts_ddl,
+    move_to_version_3,
+    version_3_ddl,
+    version_4_ddl,
+    version_5_ddl,
+    version_6_ddl,
+)
 from complaint_engine.storage.sql import Dialect, SQLRepository
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
@@ -67,7 +74,7 @@ MIGRATIONS: Sequence[str] = (
 )
 # version 2 created a facts table (see _migrate); version 3 moves the facts into the complaint row and the
 # history out of the documents (storage/schema.py)
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
 
@@ -139,8 +146,11 @@ class SQLiteRepository(SQLRepository):
                 elif version == 3:
                     for statement in version_4_ddl("INTEGER"):
                         self._conn.execute(statement)
-                else:
+                elif version == 4:
                     for statement in version_5_ddl("INTEGER", "INTEGER PRIMARY KEY"):
+                        self._conn.execute(statement)
+                else:
+                    for statement in version_6_ddl("INTEGER"):
                         self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {version + 1}")
             self._conn.execute("COMMIT")
