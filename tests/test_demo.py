@@ -93,7 +93,7 @@ def test_report_and_export_from_the_demo_database(demo_db: tuple[Path, str], tmp
     assert "Complaint analysis — 2024Q2" in capsys.readouterr().out
     assert main(["export", "--db", db, "--period", "2024H1", "--what", "register", "--format", "csv"]) == 0
     csv_text = capsys.readouterr().out
-    assert csv_text.splitlines()[0].startswith("編號,投訴日期,業主(客戶)名稱")
+    assert csv_text.splitlines()[0].startswith("編號,來文編號,投訴日期,業主(客戶)名稱")
     assert "A-2024-00001" in csv_text
     assert main(["export", "--db", db, "--period", "2024", "--what", "notices", "--format", "md", "--lang",
                  "zh-Hans"]) == 0
