@@ -75,6 +75,7 @@ from complaint_engine.rules.sla import ClockState
 from complaint_engine.storage import Repository, UnitOfWork
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.memory import InMemoryRepository
+from complaint_engine.storage.query import Filters, Page
 from complaint_engine.sweep import OverdueItem, overdue_actions, record_breaches
 from complaint_engine.usecases import UseCases
 
@@ -82,6 +83,13 @@ if TYPE_CHECKING:
     from complaint_engine.stats.recurrence import Finding
 
 __all__ = ["ComplaintDesk", "OverdueItem"]
+
+
+def _lookup(what: str, value: object) -> str | None:
+    """A lookup value: None, or non-empty text (an empty one would match nothing, silently)."""
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValidationError.of(what, value, "None or non-empty text")
+    return value
 
 R = TypeVar("R")
 
@@ -347,12 +355,48 @@ class ComplaintDesk:
 
     def find(self, *, office: str | None = None, status: Status | str | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> Found[Complaint]:
-        """Stored complaints matching every filter given, in (received instant, id) order; a stored document that
-        cannot be read is skipped and listed in the result's ``damaged``."""
+             received_before: dt.datetime | None = None, unit: str | None = None, owner: str | None = None,
+             category: str | None = None, department: str | None = None, assignee: str | None = None,
+             severity: Severity | str | None = None, limit: int | None = None,
+             after: str | None = None) -> Found[Complaint]:
+        """Stored complaints matching every filter given (exact matches), in (received instant, id) order; a stored
+        document that cannot be read is skipped and listed in the result's ``damaged``.
+
+        Paging: ``limit`` results at most; ``after`` is the id of the last complaint of the previous page of the
+        same query (keyset paging: a page never repeats or skips a complaint when others arrive meanwhile)."""
         wanted = None if status is None else member(Status, status, "status")
+        filters = Filters(unit=_lookup("unit", unit), owner=_lookup("owner", owner),
+                          category=_lookup("category", category), department=_lookup("department", department),
+                          assignee=_lookup("assignee", assignee),
+                          severity=None if severity is None else member(Severity, severity, "severity"))
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000):
+            raise ValidationError.of("limit", limit, "None or an integer from 1 to 100000")
+        page = None
+        if after is not None:
+            page = self._page_after(after, office, received_from, received_before, filters)
         return self.repository.find(office=office, status=wanted, due_before=due_before,
-                                    received_from=received_from, received_before=received_before)
+                                    received_from=received_from, received_before=received_before,
+                                    filters=None if filters.empty else filters, limit=limit, after=page)
+
+    def _page_after(self, after: object, office: str | None, received_from: dt.datetime | None,
+                    received_before: dt.datetime | None, filters: Filters) -> Page:
+        """Where the next page starts; ``after`` must name a complaint the same query could have returned (what a
+        verb may have changed since — status, department, assignee, severity, clocks — is not checked)."""
+        if not isinstance(after, str) or not after:
+            raise ValidationError.of("after", after, "the id of the last complaint of the previous page")
+        try:
+            last = self.repository.get(after)
+        except NotFound:
+            raise ValidationError.of("after", after, "the id of a stored complaint (the last of the previous "
+                                     "page)") from None
+        same = (Filters(unit=filters.unit, owner=filters.owner, category=filters.category).matches(last)
+                and (office is None or last.office == office)
+                and (received_from is None or last.received_at >= received_from)
+                and (received_before is None or last.received_at < received_before))
+        if not same:
+            raise ValidationError.of("after", after, "the id of a complaint this query returned (it is from "
+                                     "another query)")
+        return Page(last.received_at, last.id)
 
     def sweep(self, at: dt.datetime | None = None, *, office: str | None = None) -> Found[OverdueItem]:
         """The one writer of time-driven facts: every running clock past due at ``at``, each newly found breach

@@ -380,7 +380,9 @@ def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_u
                                    summary="s").id, by=RECEPTION)
     repo.close()
     with sqlite3.connect(path) as conn:  # back to version 3, as the first series wrote it
-        for column in (*FACT_EXTRA_V4, "location", "measures"):  # version 4's and 6's
+        conn.execute("DROP INDEX complaints_unit")  # version 6's
+        conn.execute("DROP INDEX complaints_owner")
+        for column in (*FACT_EXTRA_V4, "location", "measures", "owner", "assignee"):  # version 4's and 6's
             conn.execute(f"ALTER TABLE complaints DROP COLUMN {column}")
         conn.execute("DROP TABLE events")  # version 5's
         conn.execute("DROP TABLE subscriptions")
@@ -394,7 +396,8 @@ def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_u
 
 def test_a_version_5_file_gains_the_location_and_measure_facts(tmp_path: Path) -> None:
     """Version 6 adds the location and measure-count facts; a complaint stored before has neither, and the
-    analysis reads its location as its unit's building and its measures as none."""
+    analysis reads its location as its unit's building and its measures as none. Its owner and assignee lookup
+    columns are filled from its document."""
     import sqlite3
 
     path = tmp_path / "v5.sqlite"
@@ -404,13 +407,17 @@ def test_a_version_5_file_gains_the_location_and_measure_facts(tmp_path: Path) -
                                    summary="s").id, by=RECEPTION)
     repo.close()
     with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE complaints DROP COLUMN location")
-        conn.execute("ALTER TABLE complaints DROP COLUMN measures")
+        conn.execute("DROP INDEX complaints_unit")
+        conn.execute("DROP INDEX complaints_owner")
+        for column in ("location", "measures", "owner", "assignee"):
+            conn.execute(f"ALTER TABLE complaints DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 5")
     repo = SQLiteRepository(path)
     try:
         assert repo.schema_version == 6
         assert repo.get(c.id) == c
+        desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
+        assert [x.id for x in desk.find(owner="o", unit="7-0301")] == [c.id]  # filled from the document
         frame = ComplaintFrame.from_repository(repo)
         assert frame["location"][0] is None
         assert frame.labels["location"][frame.codes["location"][0]] == "7"

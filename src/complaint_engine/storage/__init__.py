@@ -14,6 +14,7 @@ from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
 from complaint_engine.period import Period
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.memory import InMemoryRepository
+from complaint_engine.storage.query import Filters, Page
 
 if TYPE_CHECKING:
     from complaint_engine.events import DomainEvent
@@ -65,10 +66,13 @@ class UnitOfWork(Protocol):
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> Found[Complaint]:
+             received_before: dt.datetime | None = None, filters: Filters | None = None,
+             limit: int | None = None, after: Page | None = None) -> Found[Complaint]:
         """Complaints matching every given filter, oldest receipt first. ``due_before``: some running
         clock falls due before that instant; ``received_from`` (included) and ``received_before``
-        (excluded): the instant of receipt. Instants must be timezone-aware (``ValidationError``)."""
+        (excluded): the instant of receipt. Instants must be timezone-aware (``ValidationError``). ``filters``:
+        exact matches on unit, owner, category, department, assignee, severity; ``limit`` and ``after``: one
+        page of at most ``limit`` results after the given (received instant, id) — keyset paging."""
         ...
 
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status
 from complaint_engine.period import Period
 from complaint_engine.storage.damaged import Found
+from complaint_engine.storage.query import Filters, Page
 
 if TYPE_CHECKING:
     from complaint_engine.events import DomainEvent
@@ -104,9 +105,11 @@ class DirectCalls:
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> Found[Complaint]:
+             received_before: dt.datetime | None = None, filters: Filters | None = None,
+             limit: int | None = None, after: Page | None = None) -> Found[Complaint]:
         return self._read(lambda u: u.find(office=office, status=status, due_before=due_before,
-                                           received_from=received_from, received_before=received_before))
+                                           received_from=received_from, received_before=received_before,
+                                           filters=filters, limit=limit, after=after))
 
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
               tz: str = "Asia/Shanghai") -> FactColumns:

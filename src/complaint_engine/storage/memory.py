@@ -23,6 +23,7 @@ from complaint_engine.rules.sla import ClockState
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Row
 from complaint_engine.storage.direct import DirectCalls
+from complaint_engine.storage.query import Filters, Page
 from complaint_engine.storage.readonly import ReadOnly
 
 if TYPE_CHECKING:
@@ -112,15 +113,17 @@ class _MemoryUnit:
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> Found[Complaint]:
+             received_before: dt.datetime | None = None, filters: Filters | None = None,
+             limit: int | None = None, after: Page | None = None) -> Found[Complaint]:
         due, since, until = (aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
                              aware_or_none("received_before", received_before))
         out = [c for c in self._complaints().values()
                if (office is None or c.office == office) and (status is None or c.status is status)
                and (due is None or _due_before(c, due)) and (since is None or c.received_at >= since)
-               and (until is None or c.received_at < until)]
+               and (until is None or c.received_at < until) and (filters is None or filters.matches(c))
+               and (after is None or after.before(c))]
         out.sort(key=lambda c: (c.received_at, c.id))
-        return Found(out)  # objects in memory are never unreadable
+        return Found(out if limit is None else out[:limit])  # objects in memory are never unreadable
 
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
                       ids: Sequence[str] | None = None) -> Found[Complaint]:

@@ -27,6 +27,7 @@ from complaint_engine.storage.schema import (
     event_row,
     facts_ddl,
     move_to_version_3,
+    move_to_version_6,
     version_3_ddl,
     version_4_ddl,
     version_5_ddl,
@@ -273,6 +274,8 @@ class PostgresRepository(SQLRepository):
             for version in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[version]:
                     conn.execute(statement)
+                if version == 5:
+                    move_to_version_6(uow.run, uow.run_many)
                 if version == 2:
                     move_to_version_3(uow.run, uow.run_many)
                     conn.execute("ALTER TABLE transitions ENABLE TRIGGER transitions_append_only")

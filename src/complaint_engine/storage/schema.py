@@ -41,6 +41,7 @@ __all__ = [
     "event_row",
     "facts_ddl",
     "move_to_version_3",
+    "move_to_version_6",
     "next_due_us",
     "transition_of",
     "transition_rows",
@@ -56,7 +57,10 @@ FACT_EXTRA = tuple(n for n in NAMES if n not in _OWN)
 # version 4 adds the facts of the acknowledge, start and update clocks (NULL for complaints stored before them)
 FACT_EXTRA_V4 = tuple(n for n in FACT_EXTRA if n.split("_", 1)[0] in set(CLOCKS) - set(CLOCKS_V3))
 FACT_EXTRA_V3 = tuple(n for n in FACT_EXTRA if n not in FACT_EXTRA_V4 and n not in FACTS_V6)
-COMPLAINT_COLUMNS = (*_OWN, *FACT_EXTRA)
+# version 6: columns a desk looks complaints up by that are no facts of the analysis (an owner's name is personal
+# data: it stays out of the analysis columns)
+LOOKUP = ("owner", "assignee")
+COMPLAINT_COLUMNS = (*_OWN, *FACT_EXTRA, *LOOKUP)
 INDEXED = ("status", "serial", "next_due_us")  # indexed columns a verb may change (office, received_us never do)
 _extra_facts = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA))
 _extra_facts_v3 = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA_V3))
@@ -81,7 +85,7 @@ def next_due_us(c: Complaint) -> int | None:
 def complaint_row(c: Complaint) -> Row:
     """The complaint's row in :data:`COMPLAINT_COLUMNS` order: query columns, version, document, facts."""
     return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
-            to_document(c), *_extra_facts(facts_of(c)))
+            to_document(c), *_extra_facts(facts_of(c)), c.owner, c.notice.assignee if c.notice else None)
 
 
 def transition_rows(c: Complaint, start: int) -> list[Row]:
@@ -181,8 +185,31 @@ def event_of(row: Row) -> DomainEvent:
 
 def version_6_ddl(integer: str) -> list[str]:
     """Version 6: the location and measure-count facts (a complaint stored before has neither: NULL, which the
-    analysis reads as the unit's building and no measure)."""
-    return ["ALTER TABLE complaints ADD COLUMN location TEXT", f"ALTER TABLE complaints ADD COLUMN measures {integer}"]
+    analysis reads as the unit's building and no measure), and the owner and assignee a desk looks complaints
+    up by (filled from the documents by :func:`move_to_version_6`), with an index for each lookup by unit and by
+    owner (the others ride on the office's index of receipt), ordered as results are. Each is partial (``WHERE
+    unit IS NOT NULL``): only a query naming the unit (or the owner) implies it, so no planner ever takes it for a
+    query of the office alone in place of the live index or the office's index of receipt."""
+    return ["ALTER TABLE complaints ADD COLUMN location TEXT", f"ALTER TABLE complaints ADD COLUMN measures {integer}",
+            "ALTER TABLE complaints ADD COLUMN owner TEXT", "ALTER TABLE complaints ADD COLUMN assignee TEXT",
+            "CREATE INDEX complaints_unit ON complaints (unit, office, received_us) WHERE unit IS NOT NULL",
+            "CREATE INDEX complaints_owner ON complaints (owner, office, received_us) WHERE owner IS NOT NULL"]
+
+
+def move_to_version_6(execute: Callable[[str, Params], Cursor],
+                      executemany: Callable[[str, list[Row]], object]) -> None:
+    """The data step of version 6, after the columns exist: each complaint row's owner and assignee from its
+    document (read as JSON: nothing else of it changes)."""
+    rows: list[Row] = []
+    for key, doc in execute("SELECT id, doc FROM complaints", ()).fetchall():
+        try:
+            data = json.loads(str(doc))
+        except ValueError:  # a damaged document stays as it is: the audit reports it
+            continue
+        notice = data.get("notice") if isinstance(data, dict) else None
+        rows.append((data.get("owner") if isinstance(data, dict) else None,
+                     notice.get("assignee") if isinstance(notice, dict) else None, key))
+    executemany("UPDATE complaints SET owner = ?, assignee = ? WHERE id = ?", rows)
 
 
 def version_5_ddl(integer: str, serial_key: str) -> list[str]:

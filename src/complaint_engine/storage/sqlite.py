@@ -24,6 +24,7 @@ from complaint_engine.errors import StorageError, ValidationError
 from complaint_engine.storage.schema import (
     facts_ddl,
     move_to_version_3,
+    move_to_version_6,
     version_3_ddl,
     version_4_ddl,
     version_5_ddl,
@@ -152,6 +153,7 @@ class SQLiteRepository(SQLRepository):
                 else:
                     for statement in version_6_ddl("INTEGER"):
                         self._conn.execute(statement)
+                    move_to_version_6(self._conn.execute, self._conn.executemany)
                 self._conn.execute(f"PRAGMA user_version = {version + 1}")
             self._conn.execute("COMMIT")
         except BaseException as exc:

@@ -18,6 +18,7 @@ from complaint_engine.model import Complaint, Status
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Connection
 from complaint_engine.storage.direct import DirectCalls
+from complaint_engine.storage.query import Filters, Page
 from complaint_engine.storage.readonly import ReadOnly
 from complaint_engine.storage.sql.cache import DocumentCache
 from complaint_engine.storage.sql.statements import Dialect
@@ -196,10 +197,11 @@ class SQLRepository(DirectCalls):
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> Found[Complaint]:
+             received_before: dt.datetime | None = None, filters: Filters | None = None,
+             limit: int | None = None, after: Page | None = None) -> Found[Complaint]:
         def query(unit: SQLUnit) -> Found[Complaint]:
             return unit.find(office=office, status=status, due_before=due_before, received_from=received_from,
-                             received_before=received_before)
+                             received_before=received_before, filters=filters, limit=limit, after=after)
 
         def read() -> Found[Complaint]:
             with self.snapshot_class(self, pinned=False) as view:  # the documents' read comes first: no pinning

@@ -18,6 +18,7 @@ from complaint_engine.period import Period
 from complaint_engine.serialization import from_document, to_document
 from complaint_engine.storage.damaged import Found, damage_of
 from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row, Value
+from complaint_engine.storage.query import Filters, Page
 from complaint_engine.storage.schema import (
     EVENT_COLUMNS,
     INSERT_COMPLAINT,
@@ -304,7 +305,8 @@ class SQLUnit:
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
-             received_before: dt.datetime | None = None) -> Found[Complaint]:
+             received_before: dt.datetime | None = None, filters: Filters | None = None,
+             limit: int | None = None, after: Page | None = None) -> Found[Complaint]:
         due_before, received_from, received_before = (
             aware_or_none("due_before", due_before), aware_or_none("received_from", received_from),
             aware_or_none("received_before", received_before))
@@ -325,9 +327,15 @@ class SQLUnit:
             args.append(to_us(due_before))
         if due_before is not None or (status is not None and status is not Status.CLOSED):
             where.append(LIVE)  # implied by the terms above; spelled out so the planner uses the live index
-        found = "FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
-        # the histories by the same condition, not by the ids found: sent together, one round trip to a server
+        if filters is not None:
+            where += filters.sql_terms(args)
         order = f"ORDER BY received_us, id{self._dialect.by_code_point}"
+        if after is not None:
+            where.append(after.sql_term(args, self._dialect.by_code_point))
+        found = "FROM complaints" + (" WHERE " + " AND ".join(where) if where else "")
+        if limit is not None:  # one page: the histories of the page's ids
+            found = f"FROM complaints WHERE id IN (SELECT id {found} {order} LIMIT {int(limit)})"
+        # the histories by the same condition, not by the ids found: sent together, one round trip to a server
         docs, rows = self._fetch_each([(f"SELECT id, doc {found} {order}", tuple(args)),
                                        (HISTORY_SQL.format(ids=f"SELECT id {found}"), tuple(args))])
         return assembled(docs, rows)
