@@ -25,16 +25,21 @@ from complaint_engine.storage import Repository
 ACTORS = [RECEPTION, MANAGER, TECH, GM, SUPERVISOR, CALLBACK, OTHER_OFFICE]
 VERBS = ["refer", "register", "dispatch", "escalate", "decide", "start", "record_arrival", "pause", "resume",
          "defer", "resolve", "reply", "callback_ok", "callback_bad", "callback_unreached", "reopen", "close",
-         "flag_capa", "flag_widespread", "open_capa", "announce", "inform"]
+         "flag_capa", "flag_widespread", "open_capa", "announce", "inform", "transfer", "add_evidence", "merge",
+         "investigate", "record_measure"]
 
 
 VERB_EVENT = {v: v for v in VERBS} | {
     "callback_ok": "record_callback", "callback_bad": "record_callback", "callback_unreached": "record_callback",
     "flag_capa": "flag", "flag_widespread": "flag", "open_capa": "link_capa",
 }
-SIDE_VERBS = {"pause", "resume", "flag_capa", "flag_widespread", "open_capa", "announce", "escalate", "inform"}
+SIDE_VERBS = {"pause", "resume", "flag_capa", "flag_widespread", "open_capa", "announce", "escalate", "inform",
+              "transfer", "add_evidence", "investigate", "record_measure"}
+DEAD_ENDS = {"refer", "merge"}  # taken only now and then, so most complaints go the whole way
 PROPER = {
-    **dict.fromkeys(["refer", "register", "dispatch", "reply", "announce", "inform"], RECEPTION),
+    **dict.fromkeys(["refer", "register", "dispatch", "reply", "announce", "inform", "transfer", "add_evidence",
+                     "merge"], RECEPTION),
+    "investigate": MANAGER, "record_measure": SUPERVISOR,
     **dict.fromkeys(["escalate", "start", "defer", "flag_capa", "flag_widespread", "open_capa"], MANAGER),
     **dict.fromkeys(["record_arrival", "pause", "resume", "resolve"], TECH),
     **dict.fromkeys(["callback_ok", "callback_bad", "callback_unreached", "close", "reopen"], CALLBACK),
@@ -90,7 +95,7 @@ class DeskMachine(RuleBasedStateMachine):
             # mostly a verb the state allows (referral, a dead end, rarely), by the role that should do it;
             # sometimes any verb by anyone, to probe refusals
             allowed = [v for v in VERBS if VERB_EVENT[v] in COMPLAINT_TABLE.events_from(status)
-                       and (v != "refer" or any_verb)]
+                       and (v not in DEAD_ENDS or any_verb)]
             progress = [v for v in allowed if v not in SIDE_VERBS]
             if any_verb and wrong_actor == 0:
                 verbs = VERBS
@@ -129,6 +134,14 @@ class DeskMachine(RuleBasedStateMachine):
             "open_capa": lambda: d.open_capa(by=actor, complaint_ids=[cid], problem="recurring"),
             "announce": lambda: d.announce(by=actor, complaint_ids=[cid], channel="bulletin_board", text="fixed"),
             "inform": lambda: d.inform(cid, by=actor, note="parts ordered"),
+            "transfer": lambda: d.transfer(cid, by=actor, reason="misrouted", department=(
+                "engineering" if (d.get(cid).notice or ce.HandlingNotice("", "", later)).department != "engineering"
+                else "security")),
+            "add_evidence": lambda: d.add_evidence(cid, by=actor, reference="file://p.jpg", kind="photo"),
+            "merge": lambda: d.merge(cid, into=next((i for i in self.ids if i != cid), cid), by=actor, reason="twice"),
+            "investigate": lambda: d.investigate(cid, by=actor, cause="a worn part"),
+            "record_measure": lambda: d.record_measure(cid, by=actor, clock="reply", person="tech-zhao",
+                                                       measure="warning"),
         }
         self.clock.advance(minutes=3)
         try:
@@ -190,6 +203,18 @@ class DeskMachine(RuleBasedStateMachine):
     @invariant()
     def the_audit_finds_nothing(self) -> None:
         assert audit(self.desk.repository, self.desk.policy) == []  # no false alarm on any path a desk takes
+
+    @invariant()
+    def merges_point_both_ways_and_never_chain(self) -> None:
+        stored = {c.id: c for c in self.desk.repository.find()}
+        for c in stored.values():
+            if c.status is ce.Status.MERGED:
+                master = stored[c.merged_into or ""]
+                assert c.id in master.merged
+                assert master.merged_into is None  # no chain
+                assert all(d.met_at is not None for d in c.deadlines.values())
+            for dup in c.merged:
+                assert stored[dup].merged_into == c.id
 
     @invariant()
     def referred_complaints_have_no_serial(self) -> None:
