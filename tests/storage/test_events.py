@@ -157,7 +157,8 @@ def test_a_late_commit_never_lets_a_reader_skip_an_event(tmp_path: Path) -> None
     Without the outbox's lock the verb commits position 2 first and the reader, having seen 2, misses 1."""
     import psycopg
 
-    from complaint_engine.storage.schema import INSERT_EVENT, event_row
+    from complaint_engine.storage.postgres import outbox_statements
+    from complaint_engine.storage.schema import event_row
 
     repo: Any = make_repository("postgres", tmp_path)
     desk, _ = desk_on(repo)
@@ -167,9 +168,10 @@ def test_a_late_commit_never_lets_a_reader_skip_an_event(tmp_path: Path) -> None
 
     def late_writer() -> None:
         with psycopg.connect(str(PG_DSN), autocommit=False) as conn:
-            # an insert in progress: it has taken position 2 and holds the table's ROW EXCLUSIVE lock, which the
-            # verb's outbox lock waits for (a plain insert alongside would not)
-            conn.execute(INSERT_EVENT.replace("?", "%s"), event_row(slow_event))
+            # another writer of the engine in progress: its statement took the outbox's lock, then position 2;
+            # the verb's statement waits for that lock (an insert that did not take it would not be waited for)
+            [(statement, args)] = outbox_statements([event_row(slow_event)])
+            conn.execute(statement.replace("?", "%s"), args)
             held.set()
             time.sleep(1.0)
             conn.commit()

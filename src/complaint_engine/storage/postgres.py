@@ -14,6 +14,7 @@ The same schema and behaviour as SQLite (see ``storage/sqlite.py``), with Postgr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
@@ -23,7 +24,7 @@ from complaint_engine.model import Complaint
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Cursor, Params, Row
 from complaint_engine.storage.schema import (
-    INSERT_EVENT,
+    EVENT_COLUMNS,
     event_row,
     facts_ddl,
     move_to_version_3,
@@ -77,9 +78,9 @@ MIGRATIONS = (
     tuple(version_6_ddl("BIGINT")),  # version 6: the location and measure-count facts
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-LOCK_OUTBOX = "LOCK TABLE events IN EXCLUSIVE MODE"
 CHANNEL = "complaint_engine_events"
-NOTIFY_OUTBOX = f"NOTIFY {CHANNEL}"  # delivered when the transaction commits: a subscription's wait wakes
+OUTBOX_LOCK_KEY = 0x6F757462  # advisory lock id that orders the writers of events ("outb")
+OUTBOX_CHUNK = 1000  # events per statement: 10,000 parameters, far below the protocol's 65,535
 POSTGRES = Dialect(placeholder="%s", integrity_error=psycopg.errors.IntegrityError, driver_error=psycopg.Error,
                    one_of="= ANY(ARRAY({}))", by_code_point=' COLLATE "C"')
 LOCK_KEY = 0x636F6D70  # advisory lock id for migrations ("comp")
@@ -93,6 +94,31 @@ def _safe_dsn(dsn: str) -> str:
         return "<unparsable DSN>"
     parts.pop("password", None)
     return " ".join(f"{k}={v}" for k, v in parts.items())
+
+
+@functools.lru_cache(maxsize=64)
+def _outbox_sql(n: int) -> str:
+    cols = ", ".join(EVENT_COLUMNS)
+    row = "(" + ", ".join("?" for _ in EVENT_COLUMNS) + ")"
+    # A sequence hands out positions as rows are inserted, but transactions commit in their own order: a reader
+    # could see position 7 committed before 6, move on, and never read 6. So the writers of events take one lock,
+    # held to the end of their transaction, before their rows take positions — as mature event stores do
+    # (eventsourcing's PostgreSQL recorder locks the table). Here it is an advisory lock taken by the statement
+    # itself: its one-time filter runs before the first row is made, and so before the first position is drawn.
+    # pg_notify wakes a subscription's wait when the transaction commits (the same payload is sent once).
+    return (f"INSERT INTO events ({cols}) SELECT * FROM (VALUES {', '.join(row for _ in range(n))}) AS v ({cols}) "
+            f"WHERE (SELECT pg_advisory_xact_lock({OUTBOX_LOCK_KEY})::text) = '' "
+            f"RETURNING pg_notify('{CHANNEL}', '')")
+
+
+def outbox_statements(rows: list[Row]) -> list[tuple[str, Params]]:
+    """The statements that record these event rows, each taking the lock that orders positions and notifying
+    listeners: one statement per :data:`OUTBOX_CHUNK` rows (one round trip's worth of work for a verb)."""
+    out: list[tuple[str, Params]] = []
+    for start in range(0, len(rows), OUTBOX_CHUNK):
+        chunk = rows[start:start + OUTBOX_CHUNK]
+        out.append((_outbox_sql(len(chunk)), tuple(value for row in chunk for value in row)))
+    return out
 
 
 class _PgUnit(SQLUnit):
@@ -110,12 +136,9 @@ class _PgUnit(SQLUnit):
         self._update(logged_update_statement(columns), (*sets, *transition[1:]), saved)
         return True
 
-    def _lock_the_outbox(self) -> None:
-        # A sequence hands out positions when rows are inserted, but transactions commit in their own order: a
-        # reader could see position 7 committed before 6, move on, and never read 6. Taking the table's lock
-        # (held to the end of the transaction) serialises the writers of events, so positions become visible
-        # in order — as mature event stores do (eventsourcing's PostgreSQL recorder).
-        self._execute(LOCK_OUTBOX)
+    def append_events(self, events: Iterable[DomainEvent]) -> None:
+        for statement, args in outbox_statements([event_row(e) for e in events]):
+            self._execute(statement, args)
 
     def _failure(self, exc: BaseException, statement: str) -> StorageError:
         if isinstance(self._conn, psycopg.Connection) and self._conn.broken:
@@ -148,16 +171,15 @@ class _PgTransaction(SQLTransaction, _PgUnit):
         return self
 
     def append_events(self, events: Iterable[DomainEvent]) -> None:
-        # kept for the commit: the outbox's lock, its rows and COMMIT go in one round trip, and the lock that
-        # orders positions (see _PgUnit._lock_the_outbox) is held only for the time the commit takes
+        # kept for the commit: the outbox's statement and COMMIT go in one round trip, and the lock that orders
+        # positions (see _outbox_sql) is held only for the time the commit takes
         self._outbox.extend(event_row(e) for e in events)
 
     def commit(self) -> None:
         if self._outbox:
             if not self._begin_pending and self._pg.unit_failed():
                 super().commit()  # refuses, saying why
-            statements: list[tuple[str, Params]] = [(LOCK_OUTBOX, ()), *((INSERT_EVENT, row) for row in self._outbox),
-                                                    (NOTIFY_OUTBOX, ()), ("COMMIT", ())]
+            statements = [*outbox_statements(self._outbox), ("COMMIT", ())]
             self._pipelined(statements)
             self._outbox = []
             self.committed = True

@@ -409,14 +409,11 @@ class SQLUnit:
 
     # ----------------------------------------------------------------------------- the outbox
     def append_events(self, events: Iterable[DomainEvent]) -> None:
+        # positions are committed in order here: a SQLite unit of work holds the write lock (PostgreSQL's unit
+        # orders its writers of events itself)
         rows = [event_row(e) for e in events]
         if rows:
-            self._lock_the_outbox()
             self._executemany(INSERT_EVENT, rows) if len(rows) > 1 else self._execute(INSERT_EVENT, rows[0])
-
-    def _lock_the_outbox(self) -> None:
-        """Where transactions can commit out of the order they took positions, serialise them (PostgreSQL); a
-        SQLite unit of work already holds the write lock."""
 
     def events(self, after: int = 0, *, office: str | None = None, kinds: Collection[str] | None = None,
                limit: int = 1000) -> list[DomainEvent]:
