@@ -151,6 +151,50 @@ class DeskMachine(RuleBasedStateMachine):
             assert self.desk.repository.find() == before, f"refused {verb} changed the store"
 
     @precondition(lambda self: bool(self.ids))
+    @rule(data=st.data())
+    def capa_step(self, data: st.DataObject) -> None:
+        """A step of a CAPA report opened on the way: plan (actions with owners), complete one action, implement,
+        verify, close — by the role that does it; a refusal changes nothing."""
+        d, later = self.desk, self.clock.now() + dt.timedelta(days=data.draw(st.integers(1, 20)))
+        reports = d.repository.find_capas()
+        if not reports:  # open one on a complaint of office A that has a notice, if there is one
+            noticed = [c.id for c in d.repository.find(office="A") if c.notice is not None and not c.status.ended]
+            if noticed:
+                self.clock.advance(minutes=3)
+                d.open_capa(by=MANAGER, complaint_ids=[data.draw(st.sampled_from(noticed))], problem="recurring")
+            return
+        r = data.draw(st.sampled_from(reports))
+        undone = [i for i, a in enumerate(r.actions) if a.done_at is None]
+        fitting = {ce.CAPAStatus.OPEN: "plan", ce.CAPAStatus.PLANNED: "complete" if undone else "implement",
+                   ce.CAPAStatus.IMPLEMENTED: "verify", ce.CAPAStatus.VERIFIED: "close"}.get(r.status, "plan")
+        # mostly the step the report is ready for; sometimes any, to probe the refusals
+        step = data.draw(st.sampled_from([fitting] * 4 + ["plan", "complete", "implement", "verify", "close"]))
+        calls = {
+            "plan": lambda: d.plan_capa(r.number, by=MANAGER, cause="c", actions=[
+                ("fix", later, "engineering"), ("check", later + dt.timedelta(days=3))]),
+            "complete": lambda: d.complete_capa_action(r.number, by=MANAGER, action=data.draw(
+                st.sampled_from(undone) if undone and data.draw(st.booleans()) else st.integers(0, 2))),
+            "implement": lambda: d.implement_capa(r.number, by=MANAGER),
+            "verify": lambda: d.verify_capa(r.number, by=MANAGER, effective=data.draw(st.booleans())),
+            "close": lambda: d.close_capa(r.number, by=MANAGER),
+        }
+        self.clock.advance(minutes=3)
+        try:
+            calls[step]()
+            event(f"accepted: capa {step}")
+        except ce.ComplaintEngineError:
+            assert d.get_capa(r.number) == r, f"refused capa {step} changed the report"
+
+    @invariant()
+    def implemented_capas_have_every_action_done_by_someone(self) -> None:
+        for r in self.desk.repository.find_capas():
+            for a in r.actions:
+                assert (a.done_at is None) == (a.done_by is None)
+                assert a.owner is not None
+            if r.status in (ce.CAPAStatus.IMPLEMENTED, ce.CAPAStatus.VERIFIED, ce.CAPAStatus.CLOSED):
+                assert all(a.done_at is not None for a in r.actions)
+
+    @precondition(lambda self: bool(self.ids))
     @rule()
     def sweep(self) -> None:
         self.desk.sweep()
