@@ -38,9 +38,10 @@ def test_every_public_name_resolves_and_all_is_sorted(package: object) -> None:
 def test_errors_subclass_the_matching_builtins() -> None:
     assert issubclass(ce.NotFound, LookupError)
     assert issubclass(ce.ValidationError, ValueError)
-    assert issubclass(ce.PermissionDenied, PermissionError)
+    # a refusal of the engine is no operating-system error: a host's ``except OSError`` must not swallow it
+    assert not issubclass(ce.PermissionDenied, OSError)
     for err in (ce.InvalidTransition, ce.PermissionDenied, ce.NotFound, ce.ConcurrencyError, ce.PolicyError,
-                ce.ValidationError):
+                ce.ValidationError, ce.StorageError, ce.ConnectionLost, ce.CalendarError):
         assert issubclass(err, ce.ComplaintEngineError)
 
 

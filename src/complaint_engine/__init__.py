@@ -12,10 +12,12 @@ from complaint_engine.errors import (
     CalendarError,
     ComplaintEngineError,
     ConcurrencyError,
+    ConnectionLost,
     InvalidTransition,
     NotFound,
     PermissionDenied,
     PolicyError,
+    StorageError,
     ValidationError,
 )
 from complaint_engine.model import (
@@ -73,6 +75,7 @@ __all__ = [
     "ComplaintDesk",
     "ComplaintEngineError",
     "ConcurrencyError",
+    "ConnectionLost",
     "Contact",
     "ContactMethod",
     "DamagedRecord",
@@ -99,6 +102,7 @@ __all__ = [
     "Satisfaction",
     "Severity",
     "Status",
+    "StorageError",
     "SystemClock",
     "Transfer",
     "Transition",

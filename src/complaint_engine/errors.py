@@ -1,8 +1,10 @@
 """One exception hierarchy for the whole engine.
 
 Every error names what failed, the offending value and what was allowed, and carries the same
-pieces as attributes so callers never parse messages. Each also subclasses the matching built-in
-(``NotFound`` is a ``LookupError``, ``ValidationError`` a ``ValueError``) so generic handlers work.
+pieces as attributes so callers never parse messages. A value that may hold personal data (an owner's
+name, a unit, free text) is withheld from the message and kept on the ``value`` attribute. ``NotFound`` is
+also a ``LookupError`` and ``ValidationError`` a ``ValueError``, so generic handlers work; ``PermissionDenied``
+is the engine's refusal only (no ``OSError``). Every public error is importable from ``complaint_engine``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,32 @@ from typing import Self
 
 def _show(values: Iterable[object]) -> str:
     return "[" + ", ".join(repr(v) for v in values) + "]"
+
+
+# Fields whose values may hold personal data (an owner's name, phone, unit, or free text that can repeat them):
+# an error names the field and withholds the value, which stays on the error's ``value`` attribute. A host that
+# logs exceptions then logs no personal data.
+PERSONAL_FIELDS = frozenset({
+    "owner", "unit", "summary", "relayed_by", "opinion", "note", "reason", "result", "plan", "decision", "cause",
+    "measure", "text", "referred_to", "reference", "attachments", "problem", "person",
+})
+
+
+def _field(path: str) -> str:
+    """The field a path names: ``$.callbacks[0].opinion`` → ``opinion``, ``attachments[1]`` → ``attachments``."""
+    last = path.rsplit(".", 1)[-1]
+    return last.split("[", 1)[0].strip()
+
+
+def is_personal(path: str) -> bool:
+    return _field(path) in PERSONAL_FIELDS
+
+
+def shown(path: str, value: object) -> str:
+    """How an error shows a value: its repr, or — for a field that may hold personal data — that it is withheld."""
+    if is_personal(path):
+        return f"(a {type(value).__name__} withheld: personal data)"
+    return repr(value)
 
 
 class ComplaintEngineError(Exception):
@@ -31,13 +59,17 @@ class ValidationError(ComplaintEngineError, ValueError):
 
     @classmethod
     def of(cls, what: str, value: object, allowed: str) -> Self:
-        """``invalid <what> <value!r>; allowed: <allowed>``."""
-        return cls(f"invalid {what} {value!r}; allowed: {allowed}", value=value, allowed=allowed,
-                   problems=((what, f"{value!r} is not {allowed}"),))
+        """``invalid <what> <value!r>; allowed: <allowed>`` (the value withheld for a personal field)."""
+        show = shown(what, value)
+        return cls(f"invalid {what} {show}; allowed: {allowed}", value=value, allowed=allowed,
+                   problems=((what, f"{show} is not {allowed}"),))
 
     @classmethod
     def collect(cls, what: str, problems: Sequence[tuple[str, str]]) -> Self:
-        """One error listing every ``(path, message)`` problem, so callers fix them all at once."""
+        """One error listing every ``(path, message)`` problem, so callers fix them all at once. A problem at a
+        personal field keeps its path and loses its message, which may repeat the value."""
+        problems = [(path, "invalid value (withheld: personal data)" if is_personal(path) else msg)
+                    for path, msg in problems]
         lines = "; ".join(f"{path}: {msg}" for path, msg in problems)
         return cls(f"invalid {what}: {lines}", problems=problems)
 
@@ -72,7 +104,7 @@ class InvalidTransition(ComplaintEngineError):
         super().__init__(msg)
 
 
-class PermissionDenied(ComplaintEngineError, PermissionError):
+class PermissionDenied(ComplaintEngineError):
     """The actor's role or office may not perform the event."""
 
     def __init__(self, actor: str, event: str, allowed: Sequence[str], reason: str | None = None) -> None:
