@@ -1,6 +1,12 @@
-"""pytest plugin (entry point ``pytest11``): the ``policy``, ``fixed_clock``, ``desk`` and ``scenario`` fixtures.
+"""pytest plugin, opt-in: the ``ce_policy``, ``ce_clock``, ``ce_desk`` and ``ce_scenario`` fixtures.
 
-Override ``policy`` in your conftest.py to test your company's own commitments.
+Installing complaint_engine loads nothing into pytest. A test suite that wants the fixtures asks for them, in its
+top-level ``conftest.py``::
+
+    pytest_plugins = ["complaint_engine.pytest_plugin"]
+
+or on the command line / in its ini options: ``-p complaint_engine.pytest_plugin``. Override ``ce_policy`` in
+your conftest.py to test your company's own commitments.
 """
 
 from __future__ import annotations
@@ -15,24 +21,24 @@ from complaint_engine.testing import DEFAULT_START, Scenario
 
 
 @pytest.fixture
-def policy() -> Policy:
+def ce_policy() -> Policy:
     """The policy under test (default: ``Policy.default()``); override it in your conftest.py."""
     return Policy.default()
 
 
 @pytest.fixture
-def fixed_clock() -> FixedClock:
+def ce_clock() -> FixedClock:
     """A clock standing at Monday 3 June 2024, 09:00 Asia/Shanghai; move it with ``set`` or ``advance``."""
     return FixedClock(DEFAULT_START)
 
 
 @pytest.fixture
-def desk(policy: Policy, fixed_clock: FixedClock) -> ComplaintDesk:
-    """A desk with the ``policy``, the ``fixed_clock`` and a fresh in-memory store."""
-    return ComplaintDesk(policy=policy, clock=fixed_clock, repository=InMemoryRepository())
+def ce_desk(ce_policy: Policy, ce_clock: FixedClock) -> ComplaintDesk:
+    """A desk with the ``ce_policy``, the ``ce_clock`` and a fresh in-memory store."""
+    return ComplaintDesk(policy=ce_policy, clock=ce_clock, repository=InMemoryRepository())
 
 
 @pytest.fixture
-def scenario(desk: ComplaintDesk) -> Scenario:
-    """A :class:`complaint_engine.testing.Scenario` on the ``desk``."""
-    return Scenario(desk=desk)
+def ce_scenario(ce_desk: ComplaintDesk) -> Scenario:
+    """A :class:`complaint_engine.testing.Scenario` on the ``ce_desk``."""
+    return Scenario(desk=ce_desk)

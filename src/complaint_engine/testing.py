@@ -180,6 +180,76 @@ class Scenario:
         self.desk.close(self.complaint.id, by=self.people[Role.CALLBACK_OFFICER], at=at)
         return self
 
+    def when_escalated_at(self, at: dt.datetime, *, reason: str = "needs coordination",
+                          decision: str | None = "go ahead") -> Scenario:
+        """The complaint escalated (after its dispatch) and, unless ``decision`` is None, decided at ``at``."""
+        self._move(at)
+        if self.complaint.status is Status.REGISTERED:
+            self.when_dispatched_at(at)
+        self.desk.escalate(self.complaint.id, by=self.people[Role.DEPARTMENT_MANAGER], reason=reason, at=at)
+        if decision is not None:
+            self.desk.decide(self.complaint.id, by=self.decider, decision=decision, at=at)
+        return self
+
+    def when_paused_at(self, at: dt.datetime, *, reason: str = "the owner is away") -> Scenario:
+        """Work started (as the procedure requires) and its clocks paused at ``at``."""
+        self._move(at)
+        self._ensure(Status.IN_PROGRESS, at)
+        self.desk.pause(self.complaint.id, by=self.people[Role.TECHNICIAN], reason=reason, at=at)
+        return self
+
+    def when_resumed_at(self, at: dt.datetime) -> Scenario:
+        self._move(at)
+        self.desk.resume(self.complaint.id, by=self.people[Role.TECHNICIAN], at=at)
+        return self
+
+    def when_deferred_at(self, at: dt.datetime, *, until: dt.datetime, plan: str = "parts ordered") -> Scenario:
+        """Work started and deferred at ``at`` with a plan for ``until`` (E-defer)."""
+        self._move(at)
+        self._ensure(Status.IN_PROGRESS, at)
+        self.desk.defer(self.complaint.id, by=self.people[Role.DEPARTMENT_MANAGER], plan=plan, planned_for=until,
+                        at=at)
+        return self
+
+    def when_transferred_at(self, at: dt.datetime, *, department: str, assignee: str | None = None,
+                            reason: str = "misrouted") -> Scenario:
+        """Dispatched (if not yet) and handed over to ``department`` at ``at``."""
+        self._move(at)
+        if self.complaint.status is Status.REGISTERED:
+            self.when_dispatched_at(at)
+        self.desk.transfer(self.complaint.id, by=self.people[Role.RECEPTION], department=department,
+                           assignee=assignee, reason=reason, at=at)
+        return self
+
+    def when_evidence_added_at(self, at: dt.datetime, *, reference: str = "file://photo.jpg",
+                               kind: str = "photo") -> Scenario:
+        self._move(at)
+        self.desk.add_evidence(self.complaint.id, by=self.people[Role.RECEPTION], reference=reference, kind=kind,
+                               at=at)
+        return self
+
+    def when_investigated_at(self, at: dt.datetime, *, cause: str = "a worn part") -> Scenario:
+        self._move(at)
+        self.desk.investigate(self.complaint.id, by=self.people[Role.DEPARTMENT_MANAGER], cause=cause, at=at)
+        return self
+
+    def when_measure_recorded_at(self, at: dt.datetime, *, clock: str, person: str,
+                                 measure: str = "written warning") -> Scenario:
+        """The supervisor records the measure taken for the complaint's breached ``clock`` (E-accountability)."""
+        self._move(at)
+        self.desk.record_measure(self.complaint.id, by=self.people[Role.SUPERVISOR], clock=clock, person=person,
+                                 measure=measure, at=at)
+        return self
+
+    def when_a_duplicate_is_merged_at(self, at: dt.datetime) -> Scenario:
+        """The same owner reports the same problem again at ``at``; the duplicate is merged into this complaint."""
+        self._move(at)
+        c = self.complaint
+        dup = self.desk.receive(by=self.people[Role.RECEPTION], owner=c.owner, unit=c.unit, channel=c.channel,
+                                category=c.category, summary=c.summary, at=at)
+        self.desk.merge(dup.id, into=c.id, by=self.people[Role.RECEPTION], reason="reported twice", at=at)
+        return self
+
     def when_checked_at(self, at: dt.datetime) -> Scenario:
         """The overdue sweep runs at ``at``: running clocks past due become breached."""
         self._move(at)
@@ -190,7 +260,7 @@ class Scenario:
     def then_clock(self, name: str) -> ClockCheck:
         return ClockCheck(self, name)
 
-    def emits(self, kind: str, **data: object) -> Scenario:
+    def emits(self, kind: str, /, **data: object) -> Scenario:
         """The desk recorded an event of ``kind`` for this complaint whose data has every given value
         (``emits("deadline.breached", clock="arrival")``)."""
         found = [e for e in self.desk.events(kinds=[kind]) if e.complaint_id == self.complaint.id]
