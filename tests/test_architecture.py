@@ -146,3 +146,18 @@ def test_no_source_module_is_over_500_lines() -> None:
     long = {str(p.relative_to(SRC)): n for p in SRC.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
     assert not long, long
+
+
+def test_the_package_carries_its_license_version_and_metadata() -> None:
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    meta = importlib.metadata.metadata("complaint_engine")
+    assert meta["Version"] == ce.__version__  # one source: the package's __version__
+    assert meta.get("License-Expression") == "MIT"
+    assert "LICENSE" in (meta.get_all("License-File") or [])
+    assert "Typing :: Typed" in (meta.get_all("Classifier") or [])
+    shown = subprocess.run([sys.executable, "-m", "complaint_engine", "--version"], capture_output=True, text=True,
+                           timeout=60)
+    assert shown.stdout.strip() == f"complaint_engine {ce.__version__}"

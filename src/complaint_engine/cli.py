@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                    description="The complaint procedure of a property-management company: simulate a year (demo), "
                                "analyse a period (report), export the quality records (export), check a "
                                "register (audit).")
+    from complaint_engine import __version__
+
+    root.add_argument("--version", action="version", version=f"complaint_engine {__version__}")
     sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="simulate a year at an estate into SQLite and print the analysis")
