@@ -159,11 +159,17 @@ def test_report_reads_complaints_and_capas_as_of_one_moment(demo_db: tuple[Path,
         (["demo", "--year", "1850", "--db", "new.sqlite"], "year 1850"),
         (["report", "--db", "DB"], "the following arguments are required: --period"),
         (["frobnicate"], "invalid choice"),
+        (["report", "--db", ".", "--period", "2024"], "is a directory, not a SQLite file"),
+        (["report", "--db", "EMPTY", "--period", "2024"], "is an empty file, not a complaint register"),
+        (["demo", "--year", "1999", "--db", "y1999.sqlite"], "year 1999 is outside 2000..2049"),
+        (["demo", "--db", "no/such/folder/x.sqlite"], "the folder 'no/such/folder' does not exist"),
+        (["export", "--db", "DB", "--period", "2024", "--what", "register", "--out", "."], "is a directory"),
     ],
 )
 def test_bad_cli_input_is_one_clear_line_and_exit_status_2(demo_db: tuple[Path, str], tmp_path: Path,
                                                             args: list[str], fragment: str) -> None:
-    args = [str(demo_db[0]) if a == "DB" else a for a in args]
+    (tmp_path / "empty.sqlite").touch()
+    args = [str(demo_db[0]) if a == "DB" else "empty.sqlite" if a == "EMPTY" else a for a in args]
     done = run(*args, cwd=tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -171,6 +177,24 @@ def test_bad_cli_input_is_one_clear_line_and_exit_status_2(demo_db: tuple[Path, 
     assert lines[0].startswith("error: ")
     assert fragment in lines[0]
     assert "Traceback" not in done.stderr
+    assert "Errno" not in done.stderr
+    assert ".partial" not in done.stderr
+    assert "complaint_engine complaint_engine" not in done.stderr  # the program's name, once
+    assert not (tmp_path / "y1999.sqlite").exists()  # checked before any file is made
+
+
+def test_export_to_a_closed_pipe_stops_quietly_and_excel_gets_a_bom(demo_db: tuple[Path, str],
+                                                                     tmp_path: Path) -> None:
+    db = str(demo_db[0])
+    export = [sys.executable, "-m", "complaint_engine", "export", "--db", db, "--period", "2024", "--what", "register"]
+    head = subprocess.run(" ".join(f"'{a}'" for a in export) + " | head -n 2", shell=True, capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert len(head.stdout.splitlines()) == 2
+    assert head.stderr == ""  # no "Broken pipe"
+    excel = run("export", "--db", db, "--period", "2024", "--what", "register", "--excel", cwd=tmp_path)
+    assert excel.stdout.startswith("\ufeff")
+    plain = run("export", "--db", db, "--period", "2024", "--what", "register", cwd=tmp_path)
+    assert not plain.stdout.startswith("\ufeff")
 
 
 def test_ctrl_c_during_the_demo_leaves_a_consistent_database(tmp_path: Path) -> None:

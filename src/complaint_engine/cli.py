@@ -9,6 +9,7 @@ status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -33,7 +34,7 @@ class CLIError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, not usage + message
-        raise CLIError(f"{message} (see: python -m complaint_engine {self.prog.split()[-1]} --help)")
+        raise CLIError(f"{message} (see: {self.prog} --help)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     _common(export)
     export.add_argument("--what", required=True, choices=("register", "notices", "capa"))
     export.add_argument("--format", default="csv", choices=("csv", "md"))
-    export.add_argument("--out", help="a file to write (default: standard output)")
+    export.add_argument("--out", help="a file to write (default: standard output); a CSV file starts with a "
+                                      "byte-order mark, so spreadsheet programs read its Chinese text right")
+    export.add_argument("--excel", action="store_true", help="start CSV on standard output with a byte-order mark "
+                                                             "too (for: export ... > register.csv)")
 
     audit = sub.add_parser("audit", help="check a database's register: unbroken histories, one number per "
                                          "complaint, gap-free serials (exit status 1 on any finding)")
@@ -106,9 +110,13 @@ def _open_existing(args: argparse.Namespace) -> SQLRepository:
     from complaint_engine.storage import SQLiteRepository
 
     p = Path(args.db)
-    if not p.is_file():
+    if p.is_dir():
+        raise CLIError(f"--db {args.db!r} is a directory, not a SQLite file")
+    if not p.exists():
         raise CLIError(f"database {args.db!r} does not exist (create one with: python -m complaint_engine demo --db "
                        f"{args.db})")
+    if p.is_file() and p.stat().st_size == 0:
+        raise CLIError(f"database {args.db!r} is an empty file, not a complaint register")
     return SQLiteRepository(p, create=False)
 
 
@@ -143,10 +151,16 @@ def _demo(args: argparse.Namespace) -> int:
     from complaint_engine.stats import ComplaintFrame, analyse, plot_report, render_markdown
     from complaint_engine.storage import SQLiteRepository
 
-    if not 1900 < args.year < 2100:
-        raise CLIError(f"year {args.year} is outside 1901..2099")
-    policy = _policy(args.policy)
+    policy = _policy(args.policy)  # everything is checked before the database file is made
+    calendar = policy.calendar()
+    if not calendar.first_year <= args.year <= calendar.last_year - 1:  # the year's deadlines run into the next
+        raise CLIError(f"year {args.year} is outside {calendar.first_year}..{calendar.last_year - 1}, the years the "
+                       "policy's calendar covers")
     db = Path(args.db)
+    if db.is_dir():
+        raise CLIError(f"--db {args.db!r} is a directory, not a file to create")
+    if not db.parent.is_dir():
+        raise CLIError(f"--db {args.db!r}: the folder {str(db.parent)!r} does not exist")
     if db.exists():
         if not args.overwrite:
             raise CLIError(f"database {args.db!r} exists; pass --overwrite to replace it, or another --db")
@@ -228,14 +242,21 @@ def _export(args: argparse.Namespace) -> int:
         capas = [r for r in view.find_capas(office=args.office) if start <= r.opened_at < end]
         batches = in_windows(view, office=args.office, received_from=start, received_before=end)
         if not args.out:
+            if args.excel and args.format == "csv":
+                sys.stdout.write("\ufeff")
             write_table(args.what, args.format, batches, capas, policy, lang, sys.stdout)
             return 0
         target = Path(args.out)
+        if target.is_dir():
+            raise CLIError(f"--out {args.out!r} is a directory; name a file")
         partial = target.with_name(target.name + ".partial")  # the file appears whole, or not at all
         try:
             with partial.open("w", encoding="utf-8-sig" if args.format == "csv" else "utf-8") as out:
                 write_table(args.what, args.format, batches, capas, policy, lang, out)
             partial.replace(target)
+        except OSError as exc:  # named by the user's file, never the temporary one, without errno codes
+            partial.unlink(missing_ok=True)
+            raise CLIError(f"cannot write {args.out!r}: {exc.strerror or type(exc).__name__}") from None
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -287,8 +308,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = {"demo": _demo, "report": _report, "export": _export, "audit": _audit}[args.command](args)
         _summarize_provisional(caught)
         return code
-    except (CLIError, ComplaintEngineError, OSError) as exc:
+    except BrokenPipeError:  # the reader went away (``export | head``): stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the interpreter's last flush does not fail again
+        return 0
+    except (CLIError, ComplaintEngineError) as exc:
         sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except OSError as exc:  # what the system refused, without errno codes
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.stderr.write(f"error: {exc.strerror or type(exc).__name__}{where}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
