@@ -117,7 +117,7 @@ def _open_existing(args: argparse.Namespace) -> SQLRepository:
                        f"{args.db})")
     if p.is_file() and p.stat().st_size == 0:
         raise CLIError(f"database {args.db!r} is an empty file, not a complaint register")
-    return SQLiteRepository(p, create=False)
+    return SQLiteRepository(p, read_only=True)  # no write lock: a report or an audit runs beside a busy desk
 
 
 def _check_office(repo: SQLRepository, office: str | None) -> None:

@@ -424,3 +424,59 @@ def test_a_version_5_file_gains_the_location_and_measure_facts(tmp_path: Path) -
         assert frame["measures"][0] == 0
     finally:
         repo.close()
+
+
+def test_a_register_carries_the_application_id_and_other_files_keep_every_byte(tmp_path: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    from complaint_engine.storage.sqlite import APPLICATION_ID
+
+    register = tmp_path / "register.sqlite"
+    SQLiteRepository(register).close()
+    with sqlite3.connect(register) as conn:
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    # another program's database, which even has a schema version and a table named like ours
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE complaints (x)")
+        conn.execute("PRAGMA user_version = 3")
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("PRAGMA application_id = 1234")
+    for path, create, fragment in ((other, False, "holds no complaint register"),
+                                   (foreign, False, "another application's database"),
+                                   (foreign, True, "another application's database")):
+        before = hashlib.sha256(path.read_bytes()).hexdigest()
+        with pytest.raises(StorageError, match=fragment):
+            SQLiteRepository(path, create=create)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # not a byte changed
+        assert not Path(f"{path}-wal").exists()  # nor switched to WAL
+
+
+def test_a_read_only_open_takes_no_lock_and_writes_nothing(tmp_path: Path) -> None:
+    import sqlite3
+
+    from complaint_engine.audit import audit
+
+    path = tmp_path / "register.sqlite"
+    repo = SQLiteRepository(path)
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
+    c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
+                                   summary="s").id, by=RECEPTION)
+    busy = sqlite3.connect(path, isolation_level=None)
+    busy.execute("BEGIN IMMEDIATE")  # a desk in the middle of a verb holds the write lock
+    try:
+        reader = SQLiteRepository(path, read_only=True, busy_timeout_ms=200)  # would wait and fail if it locked
+        try:
+            assert reader.get(c.id) == c
+            assert audit(reader) == []
+            with pytest.raises(StorageError):
+                reader.add(c)  # every write is refused
+        finally:
+            reader.close()
+    finally:
+        busy.execute("ROLLBACK")
+        busy.close()
+        repo.close()

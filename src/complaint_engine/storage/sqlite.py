@@ -76,6 +76,7 @@ MIGRATIONS: Sequence[str] = (
 # version 2 created a facts table (see _migrate); version 3 moves the facts into the complaint row and the
 # history out of the documents (storage/schema.py)
 SCHEMA_VERSION = 6
+APPLICATION_ID = 0x43454E47  # "CENG", in the file header (PRAGMA application_id): a complaint register
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
 
@@ -89,10 +90,13 @@ class SQLiteRepository(SQLRepository):
     snapshot_statement = "BEGIN DEFERRED"  # no lock: in WAL mode its first read fixes the snapshot it sees
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 30_000,
-                 create: bool = True) -> None:
+                 create: bool = True, read_only: bool = False) -> None:
         """Open (or, with ``create``, make) the store in the file at ``path``. ``create=False`` opens only a
-        file that already holds a complaint register, and changes nothing in any other file — for tools
-        that read, so a mistyped path never turns another program's database into a register."""
+        file that already holds a complaint register (its ``application_id``, or a register written before it
+        had one) and changes nothing in any other file — for tools that read, so a mistyped path never turns
+        another program's database into a register. ``read_only=True`` (implies ``create=False``) opens the file
+        for reading only: no write lock is ever taken, so an audit or a report runs beside a busy desk and on
+        read-only media; every write is refused with ``StorageError``."""
         self.path = str(path)
         self.location = self.path
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -103,16 +107,29 @@ class SQLiteRepository(SQLRepository):
                 raise StorageError(f"database path {self.path!r} is a directory; give a file path", location=self.path)
             if not p.parent.exists():
                 raise StorageError(f"database folder {str(p.parent)!r} does not exist", location=self.path)
-            if not create and not p.is_file():
+            if (not create or read_only) and not p.is_file():
                 raise StorageError(f"database {self.path!r} does not exist", location=self.path)
+        self.read_only = read_only
+        if self.path != ":memory:" and Path(self.path).is_file() and Path(self.path).stat().st_size > 0:
+            # read through a read-only probe first: a file that is not to become a register keeps every byte
+            self._refuse_unless_a_register(any_register_file=create and not read_only)
         try:
+            if read_only:
+                conn = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False, cached_statements=512, timeout=busy_timeout_ms / 1000)
+                conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                if version != SCHEMA_VERSION:
+                    conn.close()
+                    raise StorageError(f"database {self.path!r} is at schema version {version}; read-only opens read "
+                                       f"version {SCHEMA_VERSION} — open it once for writing to migrate it",
+                                       location=self.path)
+                super().__init__(conn, SQLITE)
+                self._conn = conn
+                return
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, cached_statements=512,
                                    timeout=busy_timeout_ms / 1000)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            if not create and conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                conn.close()  # before the journal mode below, which another program's file would keep
-                raise StorageError(f"database {self.path!r} holds no complaint register (schema version 0); open "
-                                   "it with create=True to make one", location=self.path)
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
@@ -123,6 +140,29 @@ class SQLiteRepository(SQLRepository):
         self._conn = conn
         self._migrate()
 
+    def _refuse_unless_a_register(self, *, any_register_file: bool) -> None:
+        """A file that holds another application's database (its ``application_id``) is refused, and — unless
+        ``any_register_file`` (an open that may make a register in a plain SQLite file) — one that holds no
+        complaint register; read through a read-only connection (no journal mode switched, no lock, no write)."""
+        try:
+            probe = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                app, version = (int(probe.execute(f"PRAGMA {name}").fetchone()[0])
+                                for name in ("application_id", "user_version"))
+                tables = {str(r[0]) for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                probe.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read database {self.path!r}: {exc}", location=self.path) from exc
+        # a register of this library: its application id, or (written before it had one) a schema version and
+        # the tables of a register
+        if app == APPLICATION_ID or (app == 0 and version > 0 and {"complaints", "transitions"} <= tables):
+            return
+        if any_register_file and app == 0:
+            return
+        what = f"another application's database (application_id {app:#x})" if app else "no complaint register"
+        raise StorageError(f"database {self.path!r} holds {what}; nothing was changed", location=self.path)
+
     def _migrate(self) -> None:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -130,6 +170,12 @@ class SQLiteRepository(SQLRepository):
             raise StorageError(self._cannot_begin(exc), location=self.path) from exc
         try:
             current = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            app = int(self._conn.execute("PRAGMA application_id").fetchone()[0])
+            if app not in (0, APPLICATION_ID):
+                raise StorageError(f"database {self.path!r} holds another application's database (application_id "
+                                   f"{app:#x}); nothing was changed", location=self.path)
+            if app == 0:  # this library's mark, in the file's header: a tool tells a register from other files
+                self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if current > SCHEMA_VERSION:
                 raise StorageError(f"database {self.path!r} has schema version {current}; this library supports "
                                    f"up to {SCHEMA_VERSION} — upgrade complaint_engine", location=self.path)
