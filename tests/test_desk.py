@@ -573,3 +573,29 @@ def test_no_error_message_repeats_an_owners_personal_data(s: Scenario) -> None:
         assert "withheld" in message
         for personal in (name, phone, "3-1201"):
             assert personal not in message
+
+
+def test_free_text_lives_in_the_document_never_in_a_transition_note(s: Scenario) -> None:
+    """The transition rows are append-only: they hold no free text that may name a person (P-7 stays whole
+    while a document can be corrected). Each text is kept in the document instead."""
+    secret = "陳先生 98765432"
+    c = s.dispatched()
+    s.desk.escalate(c.id, by=MANAGER, reason=f"escalate {secret}")
+    s.desk.decide(c.id, by=GM, decision=f"decide {secret}")
+    s.desk.start(c.id, by=MANAGER)
+    s.desk.pause(c.id, by=TECH, reason=f"pause {secret}")
+    s.desk.resume(c.id, by=TECH)
+    s.desk.defer(c.id, by=MANAGER, plan=f"plan {secret}", planned_for=MONDAY + dt.timedelta(days=9))
+    s.desk.resolve(c.id, by=MANAGER, result=f"result {secret}")
+    s.desk.reply(c.id, by=RECEPTION, note=f"reply {secret}")
+    s.desk.record_callback(c.id, by=CALLBACK, method="phone", satisfaction="dissatisfied", opinion=f"op {secret}")
+    s.desk.reply(s.desk.resolve(c.id, by=MANAGER, result="again").id, by=RECEPTION)
+    s.desk.reopen(c.id, by=CALLBACK, reason=f"reopen {secret}")
+    s.desk.inform(c.id, by=RECEPTION, note=f"inform {secret}")
+    done = s.desk.get(c.id)
+    assert all(secret not in (t.note or "") for t in done.history)
+    assert [r.event for r in done.remarks] == ["pause", "reopen"]
+    kept = [done.escalation.reason, done.escalation.decision, done.callbacks[0].opinion, done.contacts[0].note,
+            *(r.text for r in done.remarks)] if done.escalation else []
+    assert all(secret in text for text in kept if text)
+    assert len(kept) == 6

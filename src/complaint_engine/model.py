@@ -15,7 +15,7 @@ import attrs
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, replace
-from complaint_engine.records import Evidence, EvidenceKind, Investigation, Measure, Transfer
+from complaint_engine.records import Evidence, EvidenceKind, Investigation, Measure, Remark, Transfer
 from complaint_engine.rules.sla import Deadline
 
 T = TypeVar("T")
@@ -42,6 +42,7 @@ __all__ = [
     "Investigation",
     "Measure",
     "Referral",
+    "Remark",
     "Role",
     "Satisfaction",
     "Severity",
@@ -371,6 +372,7 @@ class Complaint:
     measures: tuple[Measure, ...] = attrs.field(default=(), repr=False)
     merged_into: str | None = None  # the id of the complaint this duplicate was merged into
     merged: tuple[str, ...] = ()  # the ids of the duplicates merged into this one
+    remarks: tuple[Remark, ...] = attrs.field(default=(), repr=False)
     history: tuple[Transition, ...] = attrs.field(default=(), repr=False)
     version: int = 1
 

@@ -8,7 +8,7 @@ import enum
 
 import attrs
 
-__all__ = ["Evidence", "EvidenceKind", "Investigation", "Measure", "Transfer"]
+__all__ = ["Evidence", "EvidenceKind", "Investigation", "Measure", "Remark", "Transfer"]
 
 
 class EvidenceKind(enum.Enum):
@@ -62,5 +62,16 @@ class Measure:
     clock: str
     person: str
     measure: str = attrs.field(repr=False)
+    by: str
+    at: dt.datetime
+
+
+@attrs.frozen(slots=False)
+class Remark:
+    """The free text a step gave that has no other place in the record (why work paused, why a complaint was
+    reopened or merged): kept in the document, never in the transition's note, which holds no free text."""
+
+    event: str
+    text: str = attrs.field(repr=False)
     by: str
     at: dt.datetime

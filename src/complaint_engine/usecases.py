@@ -134,7 +134,7 @@ class UseCases:
         report = CAPAReport(number=number, office=actor.office,
                             complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
                             opened_at=instant,
-                            history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, cmd.problem),))
+                            history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, None),))
         outbox.append(capa_event(report, report.history[0]))
         for c in open_ones:
             new, transition = step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar, instant)

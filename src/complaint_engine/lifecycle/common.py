@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 __all__ = ["authorize", "transition_note"]
 
-# The command fields a transition's note repeats, so the quality record reads on its own (P-7).
-NOTE_FIELDS = ("reason", "decision", "plan", "result", "note", "opinion", "number", "clocks")
+# The command fields a transition's note repeats: references to other records only. Free text (reasons, results,
+# plans, opinions) may hold personal data and lives in the document, where it can be corrected; the transition
+# rows are append-only.
+NOTE_FIELDS = ("number", "clocks")
 _NOTED: dict[type[Command[object]], tuple[str, ...]] = {}
 
 

@@ -85,6 +85,7 @@ from complaint_engine.model import (
     Investigation,
     Measure,
     Referral,
+    Remark,
     Satisfaction,
     Severity,
     Status,
@@ -180,9 +181,13 @@ def _record_arrival(c: Complaint, cmd: RecordArrival, ctx: Ctx) -> Changes:
     return {"deadlines": meet(c.deadlines, ctx.at, "arrival", "start")}
 
 
+def _remarked(c: Complaint, ctx: Ctx, text: str) -> tuple[Remark, ...]:
+    return (*c.remarks, Remark(event=ctx.command.event._value_, text=text, by=ctx.actor.id, at=ctx.at))
+
+
 def _pause(c: Complaint, cmd: Pause, ctx: Ctx) -> Changes:
     clocks = {n: d.pause(ctx.at) if d.state is ClockState.RUNNING else d for n, d in c.deadlines.items()}
-    return {"deadlines": clocks, "paused_since": ctx.at}
+    return {"deadlines": clocks, "paused_since": ctx.at, "remarks": _remarked(c, ctx, cmd.reason)}
 
 
 def _resume(c: Complaint, cmd: Resume, ctx: Ctx) -> Changes:
@@ -228,7 +233,7 @@ def _record_callback(c: Complaint, cmd: RecordCallback, ctx: Ctx) -> Changes:
 
 
 def _reopen(c: Complaint, cmd: Reopen, ctx: Ctx) -> Changes:
-    return _restart_reply(c, c.deadlines, ctx)
+    return {**_restart_reply(c, c.deadlines, ctx), "remarks": _remarked(c, ctx, cmd.reason)}
 
 
 def _close(c: Complaint, cmd: Close, ctx: Ctx) -> Changes:
@@ -315,7 +320,8 @@ def _record_measure(c: Complaint, cmd: RecordMeasure, ctx: Ctx) -> Changes:
 
 def _merge(c: Complaint, cmd: Merge, ctx: Ctx) -> Changes:
     # the duplicate's obligations are the master's now: its clocks stop, met by the merge
-    return {"merged_into": cmd.into, "deadlines": stop_all(c.deadlines, ctx.at, "merge")}
+    return {"merged_into": cmd.into, "deadlines": stop_all(c.deadlines, ctx.at, "merge"),
+            "remarks": _remarked(c, ctx, cmd.reason)}
 
 
 def _link_duplicate(c: Complaint, cmd: LinkDuplicate, ctx: Ctx) -> Changes:
