@@ -599,3 +599,19 @@ def test_free_text_lives_in_the_document_never_in_a_transition_note(s: Scenario)
             *(r.text for r in done.remarks)] if done.escalation else []
     assert all(secret in text for text in kept if text)
     assert len(kept) == 6
+
+
+def test_an_action_backdated_past_the_policys_max_backdate_is_refused(s: Scenario) -> None:
+    """On 6 January a complaint cannot be received "on 30 December" and take last year's serial after that
+    register was reported: ``at`` may go back ``max_backdate`` (24 hours by default), no further."""
+    s.clock.set(at(2025, 1, 6, 9))
+    with pytest.raises(ValidationError, match=r"instant '2024-12-30.*max_backdate 1 day"):
+        s.received(at=at(2024, 12, 30, 10))
+    assert s.desk.find() == []
+    c = s.received(at=at(2025, 1, 5, 10))  # entered late the next morning: allowed
+    assert s.desk.register(c.id, by=RECEPTION, at=at(2025, 1, 5, 10, 5)).serial == "A-2025-00001"
+    lenient = ce.ComplaintDesk(policy=ce.Policy.from_dict({"limits": {"max_backdate": 14 * 86400}}), clock=s.clock)
+    assert lenient.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s",
+                           at=at(2024, 12, 30, 10)).received_at == at(2024, 12, 30, 10)
+    with pytest.raises(ce.PolicyError, match=r"\$\.limits\.max_backdate"):
+        ce.Policy.from_dict({"limits": {"max_backdate": -1}})

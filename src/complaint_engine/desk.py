@@ -150,6 +150,9 @@ class ComplaintDesk:
         if at > now + self.policy.limits.clock_tolerance:
             raise ValidationError.of("instant", at.isoformat(), f"not later than the desk's clock {now.isoformat()} "
                                      f"plus {self.policy.limits.clock_tolerance}")
+        if at < now - self.policy.limits.max_backdate:  # a closed period's register is not rewritten afterwards
+            raise ValidationError.of("instant", at.isoformat(), f"not earlier than the desk's clock {now.isoformat()} "
+                                     f"minus the policy's max_backdate {self.policy.limits.max_backdate}")
         return fixed_offset(at, self.calendar.tz)
 
     @staticmethod

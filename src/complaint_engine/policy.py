@@ -172,6 +172,9 @@ class Limits:
     start: DeadlineRule | None = None  # dispatch → remedial work starts (start or record_arrival)
     update: DeadlineRule | None = None  # while deferred or past the reply: tell the owner every interval
     clock_tolerance: dt.timedelta = dt.timedelta(minutes=5)
+    # how far before the desk's clock an ``at=`` may go: an action entered late is entered with its real
+    # instant, but a register already reported cannot be rewritten weeks later (seconds in TOML)
+    max_backdate: dt.timedelta = dt.timedelta(hours=24)
 
 
 @attrs.frozen(kw_only=True)
@@ -339,6 +342,9 @@ class Policy:
                              "'supervisor'"))
         if self.limits.clock_tolerance < dt.timedelta(0):
             problems.append(("$.limits.clock_tolerance", f"{self.limits.clock_tolerance} is negative"))
+        if not dt.timedelta(0) <= self.limits.max_backdate <= dt.timedelta(days=3653):
+            problems.append(("$.limits.max_backdate", f"{self.limits.max_backdate} is not between 0 and about ten "
+                             "years"))
         # upper bounds of about ten years: a huge window loads, then overflows the first timedelta built from it
         if not 2 <= a.recurrence_min <= 120:
             problems.append(("$.analysis.recurrence_min", f"{a.recurrence_min!r} is not between 2 and 120 months"))
