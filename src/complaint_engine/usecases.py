@@ -58,7 +58,7 @@ class UseCases:
                                      f"not earlier than its last transition {last.isoformat()}")
 
     def step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor, instant: dt.datetime,
-              outbox: list[DomainEvent]) -> Complaint:
+             outbox: list[DomainEvent]) -> Complaint:
         complaint = uow.get(command.complaint_id)
         self.not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
         # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
@@ -73,7 +73,7 @@ class UseCases:
         return saved
 
     def receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime,
-                 outbox: list[DomainEvent]) -> Complaint:
+                outbox: list[DomainEvent]) -> Complaint:
         policy, calendar = self._rules_for(actor.office)
         authorize("receive", actor, policy, actor.office)
         cat = policy.category(cmd.category)
@@ -99,7 +99,7 @@ class UseCases:
         return uow.add(complaint)
 
     def merge(self, uow: UnitOfWork, cmd: Merge, actor: Actor, instant: dt.datetime,
-               outbox: list[DomainEvent]) -> Complaint:
+              outbox: list[DomainEvent]) -> Complaint:
         duplicate, master = uow.get(cmd.complaint_id), uow.get(cmd.into)
         name = master.serial or master.id
         if master.status.ended:
@@ -115,7 +115,7 @@ class UseCases:
         return merged
 
     def open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime,
-                   outbox: list[DomainEvent]) -> CAPAReport:
+                  outbox: list[DomainEvent]) -> CAPAReport:
         policy, calendar = self._rules_for(actor.office)
         authorize("open_capa", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
@@ -142,7 +142,7 @@ class UseCases:
         return uow.add_capa(report)
 
     def step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime,
-                   outbox: list[DomainEvent]) -> CAPAReport:
+                  outbox: list[DomainEvent]) -> CAPAReport:
         report = uow.get_capa(cmd.number)
         self.not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
         policy, calendar = self._rules_for(report.office)
@@ -151,7 +151,7 @@ class UseCases:
         return uow.save_capa(new)
 
     def announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime,
-                  outbox: list[DomainEvent]) -> Announcement:
+                 outbox: list[DomainEvent]) -> Announcement:
         policy, calendar = self._rules_for(actor.office)
         authorize("announce", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
