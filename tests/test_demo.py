@@ -240,3 +240,11 @@ def test_a_year_reaching_past_the_last_official_notice_says_so_in_one_line(tmp_p
     assert len(notes) == 1
     assert notes[0].startswith("note: ")
     assert "ProvisionalCalendarWarning" not in done.stderr
+
+
+@pytest.mark.parametrize(("lang", "header", "status"), [
+    ("zh-Hant", "投訴性質", "已結案"), ("zh-Hans", "投诉性质", "已结案"), ("en", "Nature", "closed")])
+def test_the_demo_register_speaks_the_language_asked(lang: str, header: str, status: str) -> None:
+    text = format_register(run_scripted_day().find(), lang=lang)
+    assert header in text.splitlines()[0]
+    assert status in text

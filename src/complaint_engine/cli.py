@@ -178,7 +178,7 @@ def _demo(args: argparse.Namespace) -> int:
     lang = args.lang or policy.language
     print(f"{result.complaints} complaints, {result.transitions} desk steps, stored in {db}\n")
     complaints = repo.find()
-    print(format_register(complaints[:12], show_personal_data=args.show_personal_data))
+    print(format_register(complaints[:12], show_personal_data=args.show_personal_data, lang=lang, policy=policy))
     print(f"… {len(complaints) - 12} more in the register (python -m complaint_engine export --db {db} "
           f"--period {args.year} --what register)\n")
     frame = ComplaintFrame.from_repository(repo, tz=policy.tz)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from complaint_engine.clock import FixedClock
 from complaint_engine.desk import ComplaintDesk
+from complaint_engine.labels import label
 from complaint_engine.model import Actor, AnnouncementChannel, Complaint, Role, Satisfaction
 from complaint_engine.policy import Policy
 
@@ -138,17 +139,22 @@ def _mask(text: str) -> str:
     return text[:1] + "*" * max(1, len(text) - 1)
 
 
-def format_register(complaints: list[Complaint], *, show_personal_data: bool = False) -> str:
-    """The complaint register (投訴登記表, P-6.1.2) as a text table."""
-    rows = [("編號 serial", "日期 date", "業主 owner", "方式 channel", "性質 category", "狀態 status",
-             "處理結果 result / referral", "逾期 breached")]
+def format_register(complaints: list[Complaint], *, show_personal_data: bool = False, lang: str = "zh-Hant",
+                    policy: Policy | None = None) -> str:
+    """The complaint register (投訴登記表, P-6.1.2) as a text table, in ``lang`` (categories named by ``policy``,
+    default ``Policy.default()``)."""
+    policy = policy or Policy.default()
+    names = {c.code: c.labels.get(lang, c.code) for c in policy.categories}
+    rows = [tuple(label(key, lang) for key in ("reg.serial", "reg.date", "reg.owner", "reg.channel", "reg.category",
+                                                "reg.status", "reg.result", "reg.breached"))]
     for c in complaints:
         owner = c.owner if show_personal_data else _mask(c.owner)
         result = (c.notice.result if c.notice and c.notice.result else "") or (
-            f"轉介 {c.referral.referred_to}" if c.referral else "")
+            f"{label('reg.referral', lang)}: {c.referral.referred_to}" if c.referral else "")
         late = ",".join(n for n, d in c.deadlines.items() if d.breached)
-        rows.append((c.serial or "—", c.received_at.strftime("%Y-%m-%d %H:%M"), owner, c.channel.value,
-                     c.category, c.status.value, result, late))
+        rows.append((c.serial or "—", c.received_at.strftime("%Y-%m-%d %H:%M"), owner,
+                     label(f"channel.{c.channel.value}", lang), names.get(c.category, c.category),
+                     label(f"status.{c.status.value}", lang), result, late))
     widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for r in rows:

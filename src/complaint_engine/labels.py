@@ -117,6 +117,7 @@ _L: dict[str, tuple[str, str, str]] = {
     "reg.callback_method": ("回訪方式", "回访方式", "Callback method"),
     "reg.opinion": ("業主意見", "业主意见", "Owner's opinion"),
     "reg.merged": ("合併", "合并", "Merges"),
+    "reg.breached": ("逾期", "逾期", "Missed limits"),
     "reg.merged_into": ("已合併至", "已合并至", "merged into"),
     "reg.merged_here": ("合併投訴", "合并投诉", "duplicates"),
     "reg.cause": ("原因", "原因", "Cause"),
