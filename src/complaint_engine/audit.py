@@ -77,7 +77,7 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
     neither shows half in it nor raises a false alarm) one ``window`` of receipt at a time
     (:func:`~complaint_engine.storage.windows.in_windows`), so only one window's complaints are in memory at
     once, and a few bytes for each serial."""
-    books = _Books()
+    books = _Books(policy)
     with repository.snapshot() as view:
         for batch in in_windows(view, office=office, window=window):
             books.read(batch)
@@ -86,7 +86,7 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
 
 def findings_in(complaints: Iterable[Complaint], policy: Policy | None = None) -> list[AuditFinding]:
     """The audit of complaints already read (all of a sequence's registrations, for the gap check)."""
-    books = _Books()
+    books = _Books(policy)
     books.read(complaints)
     return list(books.report(policy).findings)
 
@@ -95,7 +95,9 @@ class _Books:
     """The findings of each complaint as it is read, and what the sequence checks need of it once it is gone:
     office, year of registration, serial and id."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy | None = None) -> None:
+        limits = (policy if policy is not None else Policy.default()).limits
+        self.entry_window = (limits.max_backdate, limits.clock_tolerance)
         self.findings: list[AuditFinding] = []
         self.read_count = 0
         self.registrations: list[tuple[str, int, str, str]] = []
@@ -107,6 +109,7 @@ class _Books:
         for c in complaints:
             self.read_count += 1
             self.findings.extend(_complaint_findings(c))
+            self.findings.extend(_entry_findings(c, *self.entry_window))
             if c.serial is not None:  # the year of its registration; of its receipt where none is recorded
                 registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
                 self.registrations.append((c.office, registered_at.year, c.serial, c.id))
@@ -115,6 +118,20 @@ class _Books:
         fmt = (policy if policy is not None else Policy.default()).numbering.serial_format
         findings = self.findings + _sequence_findings(self.registrations, fmt)
         return AuditReport(tuple(findings), self.read_count, len(self.registrations))
+
+
+def _entry_findings(c: Complaint, max_backdate: dt.timedelta, tolerance: dt.timedelta) -> Iterable[AuditFinding]:
+    """Transitions entered long after they took effect (more than the policy's ``max_backdate``), or dated
+    ahead of when they were entered: what a desk would refuse, so the record was changed behind it."""
+    for i, t in enumerate(c.history):
+        if t.recorded_at is None:  # written before entries were stamped
+            continue
+        if t.recorded_at - t.at > max_backdate:
+            yield AuditFinding("P-7", c.id, c.serial, f"transition {i} ({t.event!r}) took effect at {t.at.isoformat()} "
+                               f"but was entered at {t.recorded_at.isoformat()}, more than {max_backdate} later")
+        elif t.at - t.recorded_at > tolerance:
+            yield AuditFinding("P-7", c.id, c.serial, f"transition {i} ({t.event!r}) is dated {t.at.isoformat()}, "
+                               f"after it was entered at {t.recorded_at.isoformat()}")
 
 
 def _complaint_findings(c: Complaint) -> Iterable[AuditFinding]:

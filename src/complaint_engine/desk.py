@@ -166,9 +166,10 @@ class ComplaintDesk:
         """Run one command in one unit of work; returns what its verb returns (the complaint, the notice of a
         dispatch, the CAPA report, the announcement)."""
         actor, instant = self._actor(by), self._instant(at)
+        recorded = self._instant(None)  # when it was entered, beside when it took effect
         outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
-            result = self._run(uow, command, actor, instant, outbox)
+            result = self._run(uow, command, actor, instant, outbox, recorded)
             uow.append_events(outbox)
             uow.commit()
         self._deliver(outbox)
@@ -179,31 +180,32 @@ class ComplaintDesk:
         """Run several commands in **one** unit of work, in order: all of them land, or — when one is refused —
         none (the serials they took are returned) and the refused command's own error is raised unchanged."""
         actor, instant = self._actor(by), self._instant(at)
+        recorded = self._instant(None)
         batch = list(commands)
         outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
-            results = [self._run(uow, command, actor, instant, outbox) for command in batch]
+            results = [self._run(uow, command, actor, instant, outbox, recorded) for command in batch]
             uow.append_events(outbox)
             uow.commit()
         self._deliver(outbox)
         return results
 
     def _run(self, uow: UnitOfWork, command: Command[object], actor: Actor, instant: dt.datetime,
-             outbox: list[DomainEvent]) -> object:
+             outbox: list[DomainEvent], recorded: dt.datetime) -> object:
         cases = self._cases
         if isinstance(command, Merge):
-            return cases.merge(uow, command, actor, instant, outbox)
+            return cases.merge(uow, command, actor, instant, outbox, recorded)
         if isinstance(command, ComplaintCommand):
-            saved = cases.step(uow, command, actor, instant, outbox)
+            saved = cases.step(uow, command, actor, instant, outbox, recorded)
             return saved.notice if isinstance(command, Dispatch) else saved
         if isinstance(command, CAPACommand):
-            return cases.step_capa(uow, command, actor, instant, outbox)
+            return cases.step_capa(uow, command, actor, instant, outbox, recorded)
         if isinstance(command, Receive):
-            return cases.receive(uow, command, actor, instant, outbox)
+            return cases.receive(uow, command, actor, instant, outbox, recorded)
         if isinstance(command, OpenCAPA):
-            return cases.open_capa(uow, command, actor, instant, outbox)
+            return cases.open_capa(uow, command, actor, instant, outbox, recorded)
         if isinstance(command, Announce):
-            return cases.announce(uow, command, actor, instant, outbox)
+            return cases.announce(uow, command, actor, instant, outbox, recorded)
         raise ValidationError.of("command", command, "a command of complaint_engine.commands")
 
     # ----------------------------------------------------------------------------- intake
@@ -406,7 +408,8 @@ class ComplaintDesk:
         recorded on its complaint (with a ``deadline.breached`` event), in one unit of work. On PostgreSQL the
         due complaints are claimed ``FOR UPDATE SKIP LOCKED``, so several workers can sweep at once, each taking
         different complaints."""
-        items, events = record_breaches(self.repository, self._rules_for, self._instant(at), office,
+        items, events = record_breaches(self.repository, self._rules_for, self._instant(at), self._instant(None),
+                                        office,
                                         (self.policy, *self._office_policies.values()))
         self._deliver(events)
         return items

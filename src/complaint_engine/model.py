@@ -249,7 +249,8 @@ class Actor:
 
 @attrs.frozen(slots=False)
 class Transition:
-    """One recorded change — the quality record (P-7). ``source`` is None only for the first."""
+    """One recorded change — the quality record (P-7). ``source`` is None only for the first. ``at`` is when it
+    took effect; ``recorded_at`` when it was entered (the desk's clock), None for rows stored before it was kept."""
 
     event: str
     source: Status | CAPAStatus | None
@@ -257,14 +258,16 @@ class Transition:
     actor: Actor
     at: dt.datetime
     note: str | None = None
+    recorded_at: dt.datetime | None = None
 
     @classmethod
     def record(cls, event: str, source: Status | CAPAStatus | None, target: Status | CAPAStatus, actor: Actor,
-               at: dt.datetime, note: str | None) -> Transition:
+               at: dt.datetime, note: str | None, recorded_at: dt.datetime | None = None) -> Transition:
         """The same object as ``Transition(...)``, built by filling its dict: one is made per lifecycle step,
         and the class has no validators or converters for ``__init__`` to run."""
         t = object.__new__(cls)
-        t.__dict__.update(event=event, source=source, target=target, actor=actor, at=at, note=note)
+        t.__dict__.update(event=event, source=source, target=target, actor=actor, at=at, note=note,
+                          recorded_at=recorded_at)
         return t
 
 

@@ -182,6 +182,8 @@ def _transition_out(_conv: cattrs.Converter) -> Callable[[Transition], dict[str,
                "actor": {"id": t.actor.id, "role": t.actor.role._value_, "office": t.actor.office}}
         if t.note is not None:
             out["note"] = t.note
+        if t.recorded_at is not None:
+            out["recorded_at"] = t.recorded_at.isoformat()
         return out
 
     return out

@@ -80,7 +80,7 @@ def _due_warnings(c: Complaint, policy: Policy, instant: dt.datetime) -> list[st
 
 
 def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
-                    instant: dt.datetime, office: str | None, policies: Iterable[Policy] = (),
+                    instant: dt.datetime, recorded: dt.datetime, office: str | None, policies: Iterable[Policy] = (),
                     ) -> tuple[Found[OverdueItem], list[DomainEvent]]:
     """The overdue items at ``instant`` and the events of the breaches recorded, in one unit of work; a
     complaint that cannot be stepped is an item with its ``problem``, and the others are swept."""
@@ -112,7 +112,7 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
                         breach = RecordBreach(complaint_id=c.id, clocks=[n for n, d in late if not d.breached],
                                               warnings=warnings)
                         new, transition = step(c, breach, attrs.evolve(system, office=c.office), policy, calendar,
-                                               instant)
+                                               instant, recorded_at=recorded)
                     except ComplaintEngineError as exc:  # one complaint refused: report it, sweep the rest
                         problem = str(exc)
                     else:
@@ -121,13 +121,14 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
             uow.append_events(done)
             uow.commit()
         outbox.extend(done)
-    outbox += _overdue_actions(repository, rules_for, instant, office, system)
+    outbox += _overdue_actions(repository, rules_for, instant, recorded, office, system)
     items += overdue_actions(repository.find_capas(office=office), instant, lambda o: rules_for(o)[0])
     return Found(items, damaged), outbox
 
 
 def _overdue_actions(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
-                     instant: dt.datetime, office: str | None, system: Actor) -> list[DomainEvent]:
+                     instant: dt.datetime, recorded: dt.datetime, office: str | None,
+                     system: Actor) -> list[DomainEvent]:
     """CAPA actions past their due and not done, told once each (``capa.action_overdue``): found by a read, then
     recorded in one unit of work (none when there is nothing to tell)."""
     told: list[DomainEvent] = []
@@ -145,7 +146,8 @@ def _overdue_actions(repository: Repository, rules_for: Callable[[str], tuple[Po
             policy, calendar = rules_for(report.office)
             try:
                 new, transition = step_capa(report, RecordActionOverdue(number=report.number, actions=late),
-                                            attrs.evolve(system, office=report.office), policy, calendar, instant)
+                                            attrs.evolve(system, office=report.office), policy, calendar, instant,
+                                            recorded_at=recorded)
             except ComplaintEngineError:  # a report the sweep cannot step is left for the next sweep
                 continue
             told += capa_events(report, uow.save_capa(new), transition)

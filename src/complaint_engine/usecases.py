@@ -58,7 +58,7 @@ class UseCases:
                                      f"not earlier than its last transition {last.isoformat()}")
 
     def step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor, instant: dt.datetime,
-             outbox: list[DomainEvent]) -> Complaint:
+             outbox: list[DomainEvent], recorded: dt.datetime) -> Complaint:
         complaint = uow.get(command.complaint_id)
         self.not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
         # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
@@ -67,13 +67,14 @@ class UseCases:
         if isinstance(command, Register):
             seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
             serial = format_serial(policy.numbering.serial_format, complaint.office, instant, seq)
-        new, transition = step(complaint, command, actor, policy, calendar, instant, serial=serial)
+        new, transition = step(complaint, command, actor, policy, calendar, instant, serial=serial,
+                               recorded_at=recorded)
         saved = uow.save(new)
         outbox.extend(complaint_events(complaint, saved, transition))
         return saved
 
     def receive(self, uow: UnitOfWork, cmd: Receive, actor: Actor, instant: dt.datetime,
-                outbox: list[DomainEvent]) -> Complaint:
+                outbox: list[DomainEvent], recorded: dt.datetime) -> Complaint:
         policy, calendar = self._rules_for(actor.office)
         authorize("receive", actor, policy, actor.office)
         cat = policy.category(cmd.category)
@@ -88,6 +89,7 @@ class UseCases:
             severity=cmd.severity, urgency=urgency, relayed_by=cmd.relayed_by, document_number=cmd.document_number,
             external_reference=cmd.document_number, attachments=cmd.attachments, location=cmd.location,
             history=(Transition(event="receive", source=None, target=Status.RECEIVED, actor=actor, at=instant,
+                                recorded_at=recorded,
                                 note=f"relayed by a third party via {cmd.channel.value}" if cmd.relayed_by else None),),
         )
         # the first response: from receipt until the complaint is registered or referred
@@ -99,7 +101,7 @@ class UseCases:
         return uow.add(complaint)
 
     def merge(self, uow: UnitOfWork, cmd: Merge, actor: Actor, instant: dt.datetime,
-              outbox: list[DomainEvent]) -> Complaint:
+              outbox: list[DomainEvent], recorded: dt.datetime) -> Complaint:
         duplicate, master = uow.get(cmd.complaint_id), uow.get(cmd.into)
         name = master.serial or master.id
         if master.status.ended:
@@ -110,12 +112,13 @@ class UseCases:
         if (master.owner, master.unit) != (duplicate.owner, duplicate.unit):
             raise ValidationError.of("into", name, "a complaint of the same owner and unit (complaints of "
                                      "different owners are grouped by an announcement, not merged)")
-        merged = self.step(uow, cmd, actor, instant, outbox)
-        self.step(uow, LinkDuplicate(complaint_id=master.id, duplicate=duplicate.id), actor, instant, outbox)
+        merged = self.step(uow, cmd, actor, instant, outbox, recorded)
+        self.step(uow, LinkDuplicate(complaint_id=master.id, duplicate=duplicate.id), actor, instant, outbox,
+                  recorded)
         return merged
 
     def open_capa(self, uow: UnitOfWork, cmd: OpenCAPA, actor: Actor, instant: dt.datetime,
-                  outbox: list[DomainEvent]) -> CAPAReport:
+                  outbox: list[DomainEvent], recorded: dt.datetime) -> CAPAReport:
         policy, calendar = self._rules_for(actor.office)
         authorize("open_capa", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
@@ -134,24 +137,25 @@ class UseCases:
         report = CAPAReport(number=number, office=actor.office,
                             complaint_serials=tuple(c.serial or c.id for c in complaints), problem=cmd.problem,
                             opened_at=instant,
-                            history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, None),))
+                            history=(Transition("open_capa", None, CAPAStatus.OPEN, actor, instant, None, recorded),))
         outbox.append(capa_event(report, report.history[0]))
         for c in open_ones:
-            new, transition = step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar, instant)
+            new, transition = step(c, LinkCAPA(complaint_id=c.id, number=number), actor, policy, calendar, instant,
+                                   recorded_at=recorded)
             outbox.extend(complaint_events(c, uow.save(new), transition))
         return uow.add_capa(report)
 
     def step_capa(self, uow: UnitOfWork, cmd: CAPACommand, actor: Actor, instant: dt.datetime,
-                  outbox: list[DomainEvent]) -> CAPAReport:
+                  outbox: list[DomainEvent], recorded: dt.datetime) -> CAPAReport:
         report = uow.get_capa(cmd.number)
         self.not_before(report.history[-1].at, instant, f"CAPA {cmd.number}")
         policy, calendar = self._rules_for(report.office)
-        new, transition = step_capa(report, cmd, actor, policy, calendar, instant)
+        new, transition = step_capa(report, cmd, actor, policy, calendar, instant, recorded_at=recorded)
         outbox.extend(capa_events(report, new, transition))
         return uow.save_capa(new)
 
     def announce(self, uow: UnitOfWork, cmd: Announce, actor: Actor, instant: dt.datetime,
-                 outbox: list[DomainEvent]) -> Announcement:
+                 outbox: list[DomainEvent], recorded: dt.datetime) -> Announcement:
         policy, calendar = self._rules_for(actor.office)
         authorize("announce", actor, policy, actor.office)
         complaints = [uow.get(i) for i in cmd.complaint_ids]
@@ -167,6 +171,6 @@ class UseCases:
                                                        "complaints": ",".join(announcement.complaint_serials)}))
         for c in complaints:
             new, transition = step(c, CoverByAnnouncement(complaint_id=c.id, number=number), actor, policy, calendar,
-                                   instant)
+                                   instant, recorded_at=recorded)
             outbox.extend(complaint_events(c, uow.save(new), transition))
         return uow.add_announcement(announcement)

@@ -15,6 +15,7 @@ from tests.conftest import MANAGER, MONDAY, RECEPTION
 import complaint_engine as ce
 from complaint_engine.facts import facts_of
 from complaint_engine.instants import to_us
+from complaint_engine.model import replace
 from complaint_engine.serialization import to_dict
 from complaint_engine.storage import InMemoryRepository, SQLiteRepository
 from complaint_engine.storage.schema import next_due_us, transition_rows
@@ -72,11 +73,13 @@ def legacy_data() -> LegacyData:
     desk.dispatch(a.id, by=RECEPTION)
     b = desk.receive(by=other, owner="p", unit="v", channel="phone", category="fees", summary="t")
     capa = desk.open_capa(by=MANAGER, complaint_ids=[a.id], problem="recurring noise")
-    stored = [desk.get(a.id), b]
+    # written before transitions kept when they were entered: no recorded_at
+    stored = [replace(c, {"history": tuple(attrs.evolve(t, recorded_at=None) for t in c.history)})
+              for c in (desk.get(a.id), b)]
     return LegacyData(
         complaints=stored,
         complaint_rows=[(c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
                          json.dumps({**to_dict(c), "schema_version": 1}, ensure_ascii=False)) for c in stored],
-        transition_rows=[row[:7] + row[8:] for c in stored for row in transition_rows(c, 0)],
+        transition_rows=[row[:7] + row[8:10] for c in stored for row in transition_rows(c, 0)],
         capa_rows=[(capa.number, capa.office, capa.version, json.dumps({**to_dict(capa), "schema_version": 1}))],
         fact_rows=[facts_of(c) for c in stored])

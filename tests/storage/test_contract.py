@@ -822,3 +822,33 @@ def test_overdue_is_a_pure_read_and_sweep_records_the_breaches(repo: Any) -> Non
     assert desk.events()[-1].kind == "deadline.breached"
     desk.sweep()
     assert [e.kind for e in desk.events()].count("deadline.breached") == 1  # once per clock
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_each_transition_keeps_when_it_was_entered_beside_when_it_took_effect(kind: str, tmp_path: Path) -> None:
+    """An action entered late keeps its real instant (``at``) and when it was entered (``recorded_at``, the desk's
+    clock), on every backend (#20 item 5)."""
+    repo: Any = make_repository(kind, tmp_path)
+    try:
+        desk, clock = new_desk(repo)
+        clock.advance(hours=5)
+        c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s",
+                         at=MONDAY + dt.timedelta(hours=1))  # entered four hours after it came in
+        c = desk.register(c.id, by=RECEPTION)
+        fresh = repo if kind == "memory" else type(repo)(*_reopen_args(kind, repo))
+        stored = fresh.get(c.id)
+        if fresh is not repo:
+            fresh.close()
+        assert [(t.at, t.recorded_at) for t in stored.history] == [
+            (MONDAY + dt.timedelta(hours=1), MONDAY + dt.timedelta(hours=5)),
+            (MONDAY + dt.timedelta(hours=5), MONDAY + dt.timedelta(hours=5))]
+        assert [row[-1] for row in repo.history(c.id)] == [(MONDAY + dt.timedelta(hours=5)).isoformat()] * 2
+    finally:
+        repo.close()
+
+
+def _reopen_args(kind: str, repo: Any) -> tuple[object, ...]:
+    """A fresh connection to the same store: what it reads comes from the rows, not a cache."""
+    from tests.storage.conftest import PG_DSN
+
+    return (repo.path,) if kind == "sqlite" else (PG_DSN,)

@@ -128,15 +128,15 @@ CAPA_TABLE: TransitionTable[CAPAStatus, CAPAReport] = TransitionTable(
 
 
 def step_capa(report: CAPAReport, command: CAPACommand, actor: Actor, policy: Policy, calendar: WorkingCalendar,
-              at: dt.datetime) -> tuple[CAPAReport, Transition]:
-    """One pure step of the CAPA lifecycle."""
+              at: dt.datetime, *, recorded_at: dt.datetime | None = None) -> tuple[CAPAReport, Transition]:
+    """One pure step of the CAPA lifecycle (``recorded_at``: when it was entered)."""
     event = command.event
     authorize(event, actor, policy, report.office)
     ctx = Context(report, command, actor, policy, calendar, at)
     edge = CAPA_TABLE.resolve(event, report.status, ctx, lambda: f"CAPA {report.number}")
     changes = CAPA_TABLE.effect(command).apply(report, ctx)
     transition = Transition(event=event._value_, source=report.status, target=edge.target, actor=actor, at=at,
-                            note=transition_note(command))
+                            note=transition_note(command), recorded_at=recorded_at)
     changes["status"] = edge.target
     changes["history"] = (*report.history, transition)
     return replace(report, changes), transition

@@ -439,9 +439,11 @@ def _checked(clocks: Mapping[str, Deadline], at: dt.datetime) -> Mapping[str, De
 
 
 def step(complaint: Complaint, command: ComplaintCommand[object], actor: Actor, policy: Policy,
-         calendar: WorkingCalendar, at: dt.datetime, *, serial: str | None = None) -> tuple[Complaint, Transition]:
+         calendar: WorkingCalendar, at: dt.datetime, *, serial: str | None = None,
+         recorded_at: dt.datetime | None = None) -> tuple[Complaint, Transition]:
     """One pure step of the complaint lifecycle; see the module docstring. ``serial`` is the number the
-    register allocated, for a ``Register`` command."""
+    register allocated, for a ``Register`` command; ``recorded_at`` when the step was entered (the desk's
+    clock), beside ``at``, when it took effect."""
     event = command.event
     authorize(event, actor, policy, complaint.office)
     ctx = Context(complaint, command, actor, policy, calendar, at, serial)
@@ -449,7 +451,8 @@ def step(complaint: Complaint, command: ComplaintCommand[object], actor: Actor, 
                                    lambda: f"complaint {complaint.serial or complaint.id}")
     changes = COMPLAINT_TABLE.effect(command).apply(complaint, ctx)
     changes["deadlines"] = _checked(cast(Mapping[str, Deadline], changes.get("deadlines", complaint.deadlines)), at)
-    transition = Transition.record(event._value_, complaint.status, edge.target, actor, at, transition_note(command))
+    transition = Transition.record(event._value_, complaint.status, edge.target, actor, at, transition_note(command),
+                                   recorded_at)
     changes["status"] = edge.target
     changes["history"] = (*complaint.history, transition)
     return replace(complaint, changes), transition

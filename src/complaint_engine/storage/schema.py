@@ -67,7 +67,8 @@ _extra_facts_v3 = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA_V3))
 INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in COMPLAINT_COLUMNS)})")
 
-TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at", "note")
+TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at", "note",
+                      "recorded_at")
 INSERT_TRANSITION = (f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' for _ in TRANSITION_COLUMNS)})")
 
@@ -92,7 +93,8 @@ def transition_rows(c: Complaint, start: int) -> list[Row]:
     """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order."""
     # ``_value_``, not ``.value``: the enum property is a slow descriptor, and imports write millions of these
     return [(c.id, i, t.event, None if t.source is None else t.source._value_, t.target._value_, t.actor.id,
-             t.actor.role._value_, t.actor.office, t.at.isoformat(), t.note)
+             t.actor.role._value_, t.actor.office, t.at.isoformat(), t.note,
+             None if t.recorded_at is None else t.recorded_at.isoformat())
             for i, t in enumerate(c.history[start:], start)]
 
 
@@ -100,9 +102,9 @@ _ACTORS: dict[tuple[str, str, str], Actor] = {}
 
 
 def transition_of(row: Row) -> Transition:
-    """A transition back from its row: (event, source, target, actor, role, office, at, note), the columns after
-    ``complaint_id`` and ``seq``."""
-    event, source, target, actor, role, office, at, note = row
+    """A transition back from its row: (event, source, target, actor, role, office, at, note, recorded_at), the
+    columns after ``complaint_id`` and ``seq``."""
+    event, source, target, actor, role, office, at, note, recorded = row
     key = (cast(str, actor), cast(str, role), cast(str, office))
     who = _ACTORS.get(key)
     if who is None:  # a desk has few actors; each row of a long history repeats one of them
@@ -110,7 +112,8 @@ def transition_of(row: Row) -> Transition:
             _ACTORS.clear()
         who = _ACTORS[key] = Actor(key[0], Role(key[1]), key[2])
     return Transition.record(cast(str, event), None if source is None else Status(source), Status(target), who,
-                             dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note))
+                             dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note),
+                             None if recorded is None else dt.datetime.fromisoformat(cast(str, recorded)))
 
 
 # The condition of the index of live complaints: open ones, and any with a clock still running. Queries it
@@ -186,12 +189,14 @@ def event_of(row: Row) -> DomainEvent:
 def version_6_ddl(integer: str) -> list[str]:
     """Version 6: the location and measure-count facts (a complaint stored before has neither: NULL, which the
     analysis reads as the unit's building and no measure), and the owner and assignee a desk looks complaints
-    up by (filled from the documents by :func:`move_to_version_6`), with an index for each lookup by unit and by
+    up by (filled from the documents by :func:`move_to_version_6`), each transition's ``recorded_at`` (NULL for
+    the rows before), with an index for each lookup by unit and by
     owner (the others ride on the office's index of receipt), ordered as results are. Each is partial (``WHERE
     unit IS NOT NULL``): only a query naming the unit (or the owner) implies it, so no planner ever takes it for a
     query of the office alone in place of the live index or the office's index of receipt."""
     return ["ALTER TABLE complaints ADD COLUMN location TEXT", f"ALTER TABLE complaints ADD COLUMN measures {integer}",
             "ALTER TABLE complaints ADD COLUMN owner TEXT", "ALTER TABLE complaints ADD COLUMN assignee TEXT",
+            "ALTER TABLE transitions ADD COLUMN recorded_at TEXT",
             "CREATE INDEX complaints_unit ON complaints (unit, office, received_us) WHERE unit IS NOT NULL",
             "CREATE INDEX complaints_owner ON complaints (owner, office, received_us) WHERE owner IS NOT NULL"]
 

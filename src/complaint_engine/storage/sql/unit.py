@@ -402,10 +402,10 @@ class SQLUnit:
 
     def history(self, complaint_id: str) -> list[Row]:
         """The append-only transition rows of a complaint, in order: (seq, event, source, target, actor, role,
-        at, note, office)."""
+        at, note, office, recorded_at)."""
         return [tuple(r) for r in self._execute(
-            "SELECT seq, event, source, target, actor, role, at, note, office FROM transitions WHERE complaint_id = ? "
-            "ORDER BY seq", (complaint_id,)).fetchall()]
+            "SELECT seq, event, source, target, actor, role, at, note, office, recorded_at FROM transitions "
+            "WHERE complaint_id = ? ORDER BY seq", (complaint_id,)).fetchall()]
 
     # ----------------------------------------------------------------------------- the outbox
     def append_events(self, events: Iterable[DomainEvent]) -> None:
