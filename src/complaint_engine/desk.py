@@ -166,7 +166,9 @@ class ComplaintDesk:
         """Run one command in one unit of work; returns what its verb returns (the complaint, the notice of a
         dispatch, the CAPA report, the announcement)."""
         actor, instant = self._actor(by), self._instant(at)
-        recorded = self._instant(None)  # when it was entered, beside when it took effect
+        # when it was entered, beside when it took effect: the same object when they are one instant, which
+        # the stores then write once
+        recorded = instant if at is None else self._instant(None)
         outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
             result = self._run(uow, command, actor, instant, outbox, recorded)
@@ -180,7 +182,7 @@ class ComplaintDesk:
         """Run several commands in **one** unit of work, in order: all of them land, or — when one is refused —
         none (the serials they took are returned) and the refused command's own error is raised unchanged."""
         actor, instant = self._actor(by), self._instant(at)
-        recorded = self._instant(None)
+        recorded = instant if at is None else self._instant(None)
         batch = list(commands)
         outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
@@ -408,8 +410,9 @@ class ComplaintDesk:
         recorded on its complaint (with a ``deadline.breached`` event), in one unit of work. On PostgreSQL the
         due complaints are claimed ``FOR UPDATE SKIP LOCKED``, so several workers can sweep at once, each taking
         different complaints."""
-        items, events = record_breaches(self.repository, self._rules_for, self._instant(at), self._instant(None),
-                                        office,
+        instant = self._instant(at)
+        items, events = record_breaches(self.repository, self._rules_for, instant,
+                                        instant if at is None else self._instant(None), office,
                                         (self.policy, *self._office_policies.values()))
         self._deliver(events)
         return items

@@ -92,10 +92,14 @@ def complaint_row(c: Complaint) -> Row:
 def transition_rows(c: Complaint, start: int) -> list[Row]:
     """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order."""
     # ``_value_``, not ``.value``: the enum property is a slow descriptor, and imports write millions of these
-    return [(c.id, i, t.event, None if t.source is None else t.source._value_, t.target._value_, t.actor.id,
-             t.actor.role._value_, t.actor.office, t.at.isoformat(), t.note,
-             None if t.recorded_at is None else t.recorded_at.isoformat())
-            for i, t in enumerate(c.history[start:], start)]
+    rows: list[Row] = []
+    for i, t in enumerate(c.history[start:], start):
+        at = t.at.isoformat()
+        # entered when it took effect (the usual case): the desk passes the one object, written once
+        recorded = at if t.recorded_at is t.at else None if t.recorded_at is None else t.recorded_at.isoformat()
+        rows.append((c.id, i, t.event, None if t.source is None else t.source._value_, t.target._value_, t.actor.id,
+                     t.actor.role._value_, t.actor.office, at, t.note, recorded))
+    return rows
 
 
 _ACTORS: dict[tuple[str, str, str], Actor] = {}
