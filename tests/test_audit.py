@@ -77,9 +77,9 @@ def test_p_7_a_rewritten_transition_is_found(tmp_path: Path) -> None:
     conn.execute("UPDATE transitions SET source = 'closed' WHERE complaint_id = ? AND seq = 2", (victim.id,))
     conn.close()
     found = audit(SQLiteRepository(path))
-    assert _problems(found) == [("P-7", victim.id)]
-    assert "transition 2" in found[0].problem
-    assert "the chain is broken" in found[0].problem
+    assert set(_problems(found)) == {("P-7", victim.id)}  # the lifecycle chain and the hash chain both break
+    assert any("transition 2" in f.problem and "the chain is broken" in f.problem for f in found)
+    assert any("hash chain" in f.problem for f in found)
 
 
 @pytest.mark.parametrize(("seq", "change", "problem"), [
@@ -311,3 +311,20 @@ def test_the_audit_lists_entries_made_long_after_they_took_effect() -> None:
     ahead = replace(c, {"history": (c.history[0], attrs.evolve(c.history[1], recorded_at=c.history[1].at
                                                                 - dt.timedelta(hours=2)))})
     assert "after it was entered" in findings_in([ahead])[0].problem
+
+
+@pytest.mark.parametrize("change", ["actor = 'someone-else'", "note = 'number: CAPA-A-2024-9999'",
+                                    "at = substr(at, 1, 18) || '9' || substr(at, 20)"])
+def test_p_7_an_edit_no_lifecycle_rule_sees_breaks_the_hash_chain(tmp_path: Path, change: str) -> None:
+    """Who acted, a note, a second of the instant: changed behind the desk (the append-only trigger lifted), the
+    lifecycle is still a valid one; the row's link in its complaint's hash chain is not."""
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    victim = registered[0]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TRIGGER transitions_no_update")
+    conn.execute(f"UPDATE transitions SET {change} WHERE complaint_id = ? AND seq = 1", (victim.id,))
+    conn.close()
+    found = audit(SQLiteRepository(path))
+    assert ("P-7", victim.id) in _problems(found)
+    assert any("hash chain" in f.problem for f in found)  # at the save's last row, whose link covers row 1

@@ -34,6 +34,7 @@ from complaint_engine.model import Complaint, Status
 from complaint_engine.numbering import format_serial
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
+from complaint_engine.storage.dbapi import Row
 from complaint_engine.storage.windows import WEEK, in_windows
 
 __all__ = ["AuditFinding", "AuditReport", "audit", "audit_report", "findings_in"]
@@ -110,6 +111,7 @@ class _Books:
             self.read_count += 1
             self.findings.extend(_complaint_findings(c))
             self.findings.extend(_entry_findings(c, *self.entry_window))
+            self.findings.extend(_chain_findings(c))
             if c.serial is not None:  # the year of its registration; of its receipt where none is recorded
                 registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
                 self.registrations.append((c.office, registered_at.year, c.serial, c.id))
@@ -118,6 +120,32 @@ class _Books:
         fmt = (policy if policy is not None else Policy.default()).numbering.serial_format
         findings = self.findings + _sequence_findings(self.registrations, fmt)
         return AuditReport(tuple(findings), self.read_count, len(self.registrations))
+
+
+def _chain_findings(c: Complaint) -> Iterable[AuditFinding]:
+    """The stored hash chain of the complaint's transition rows, recomputed. Each save's last row carries the
+    link of the rows it wrote; a row edited, deleted or moved behind the desk (even with the append-only trigger
+    lifted) breaks the link that covers it. Rows stored before the chain existed carry none; after the first
+    link, the history must end with one."""
+    from complaint_engine.storage.schema import link, transition_row
+
+    prev = ""
+    group: list[Row] = []
+    linked = False
+    for i, t in enumerate(c.history):
+        group.append(transition_row(c.id, i, t))
+        if t.hash is None:
+            continue
+        linked = True
+        prev, expected = t.hash, link(prev, group)
+        group = []
+        if t.hash != expected:
+            yield AuditFinding("P-7", c.id, c.serial, f"transition {i} ({t.event!r}) does not match its link in the "
+                               "hash chain: it, or a row it covers, was changed behind the desk")
+            return  # every later link follows from this one
+    if linked and group:
+        yield AuditFinding("P-7", c.id, c.serial, f"transitions {len(c.history) - len(group)}..{len(c.history) - 1} "
+                           "follow the last link of the hash chain: they were not written by a desk")
 
 
 def _entry_findings(c: Complaint, max_backdate: dt.timedelta, tolerance: dt.timedelta) -> Iterable[AuditFinding]:

@@ -259,6 +259,8 @@ class Transition:
     at: dt.datetime
     note: str | None = None
     recorded_at: dt.datetime | None = None
+    # the stored row's link in its complaint's hash chain (read back by SQL stores, for the audit; not compared)
+    hash: str | None = attrs.field(default=None, eq=False, repr=False)
 
     @classmethod
     def record(cls, event: str, source: Status | CAPAStatus | None, target: Status | CAPAStatus, actor: Actor,
@@ -267,7 +269,7 @@ class Transition:
         and the class has no validators or converters for ``__init__`` to run."""
         t = object.__new__(cls)
         t.__dict__.update(event=event, source=source, target=target, actor=actor, at=at, note=note,
-                          recorded_at=recorded_at)
+                          recorded_at=recorded_at, hash=None)
         return t
 
 

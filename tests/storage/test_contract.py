@@ -842,7 +842,7 @@ def test_each_transition_keeps_when_it_was_entered_beside_when_it_took_effect(ki
         assert [(t.at, t.recorded_at) for t in stored.history] == [
             (MONDAY + dt.timedelta(hours=1), MONDAY + dt.timedelta(hours=5)),
             (MONDAY + dt.timedelta(hours=5), MONDAY + dt.timedelta(hours=5))]
-        assert [row[-1] for row in repo.history(c.id)] == [(MONDAY + dt.timedelta(hours=5)).isoformat()] * 2
+        assert [row[9] for row in repo.history(c.id)] == [(MONDAY + dt.timedelta(hours=5)).isoformat()] * 2
     finally:
         repo.close()
 

@@ -394,6 +394,7 @@ def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_u
         for column in (*FACT_EXTRA_V4, "location", "measures", "owner", "assignee"):  # version 4's and 6's
             conn.execute(f"ALTER TABLE complaints DROP COLUMN {column}")
         conn.execute("ALTER TABLE transitions DROP COLUMN recorded_at")
+        conn.execute("ALTER TABLE transitions DROP COLUMN hash")
         conn.execute("DROP TABLE events")  # version 5's
         conn.execute("DROP TABLE subscriptions")
         conn.execute("PRAGMA user_version = 3")
@@ -422,6 +423,7 @@ def test_a_version_5_file_gains_the_location_and_measure_facts(tmp_path: Path) -
         for column in ("location", "measures", "owner", "assignee"):
             conn.execute(f"ALTER TABLE complaints DROP COLUMN {column}")
         conn.execute("ALTER TABLE transitions DROP COLUMN recorded_at")
+        conn.execute("ALTER TABLE transitions DROP COLUMN hash")
         conn.execute("PRAGMA user_version = 5")
     repo = SQLiteRepository(path)
     try:

@@ -153,7 +153,7 @@ class _MemoryUnit:
             return []
         return [(i, t.event, None if t.source is None else t.source.value, t.target.value, t.actor.id,
                  t.actor.role.value, t.at.isoformat(), t.note, t.actor.office,
-                 None if t.recorded_at is None else t.recorded_at.isoformat()) for i, t in enumerate(c.history)]
+                 None if t.recorded_at is None else t.recorded_at.isoformat(), None) for i, t in enumerate(c.history)]
 
     def offices(self) -> list[str]:
         return sorted({c.office for c in self._complaints().values()})

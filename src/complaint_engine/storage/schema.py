@@ -12,6 +12,7 @@ Version 3 (both backends):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import operator
 from collections.abc import Callable
@@ -36,14 +37,17 @@ __all__ = [
     "LIVE",
     "STILL_OPEN",
     "TRANSITION_COLUMNS",
+    "chain_head",
     "complaint_row",
     "event_of",
     "event_row",
     "facts_ddl",
+    "link",
     "move_to_version_3",
     "move_to_version_6",
     "next_due_us",
     "transition_of",
+    "transition_row",
     "transition_rows",
     "version_3_ddl",
     "version_4_ddl",
@@ -68,7 +72,7 @@ INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in COMPLAINT_COLUMNS)})")
 
 TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at", "note",
-                      "recorded_at")
+                      "recorded_at", "hash")
 INSERT_TRANSITION = (f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' for _ in TRANSITION_COLUMNS)})")
 
@@ -92,32 +96,81 @@ def complaint_row(c: Complaint) -> Row:
 def transition_rows(c: Complaint, start: int) -> list[Row]:
     """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order."""
     # ``_value_``, not ``.value``: the enum property is a slow descriptor, and imports write millions of these
-    rows: list[Row] = []
-    for i, t in enumerate(c.history[start:], start):
-        at = t.at.isoformat()
-        # entered when it took effect (the usual case): the desk passes the one object, written once
-        recorded = at if t.recorded_at is t.at else None if t.recorded_at is None else t.recorded_at.isoformat()
-        rows.append((c.id, i, t.event, None if t.source is None else t.source._value_, t.target._value_, t.actor.id,
-                     t.actor.role._value_, t.actor.office, at, t.note, recorded))
-    return rows
+    rows = [transition_row(c.id, i, t) for i, t in enumerate(c.history[start:], start)]
+    if not rows:
+        return rows
+    # the rows of one save are one link of the chain, carried by the save's last row: one hash a save (an import
+    # writes a complaint's whole history with one)
+    head = link(chain_head(c, start), rows)
+    _remember(c.history[-1], head)
+    return [(*row, None) for row in rows[:-1]] + [(*rows[-1], head)]
+
+
+def transition_row(complaint_id: str, i: int, t: Transition) -> Row:
+    """A transition's row in :data:`TRANSITION_COLUMNS` order, without its link."""
+    at = t.at.isoformat()
+    # entered when it took effect (the usual case): the desk passes the one object, written once
+    recorded = at if t.recorded_at is t.at else None if t.recorded_at is None else t.recorded_at.isoformat()
+    return (complaint_id, i, t.event, None if t.source is None else t.source._value_, t.target._value_, t.actor.id,
+            t.actor.role._value_, t.actor.office, at, t.note, recorded)
+
+
+def link(prev: str, rows: list[Row]) -> str:
+    """The link of a save's transition rows in their complaint's hash chain: SHA-256 of the link before them and
+    the rows' text (their repr: texts quoted and escaped, numbers and NULLs spelled out). A row changed, removed
+    or moved breaks the link that covers it and every link after it (the audit recomputes them)."""
+    return hashlib.sha256(f"{prev}{rows!r}".encode()).hexdigest()
+
+
+_CHAINS: dict[int, tuple[Transition, str]] = {}  # a save's last transition object → the chain's link there
+
+
+def _remember(t: Transition, head: str) -> None:
+    if len(_CHAINS) > 100_000:
+        _CHAINS.clear()
+    _CHAINS[id(t)] = (t, head)
+
+
+def chain_head(c: Complaint, upto: int) -> str:
+    """The chain's link after transition ``upto - 1`` ("" before the first): the stored one where the history was
+    read back, the one this process wrote, or — for rows stored before the chain existed — the link of all of
+    them, as the audit counts them."""
+    prev, start = "", 0
+    for i in range(upto - 1, -1, -1):  # the nearest link known
+        t = c.history[i]
+        known = t.hash if t.hash is not None else _known_link(t)
+        if known is not None:
+            prev, start = known, i + 1
+            break
+    if start == upto:
+        return prev
+    # rows after the last link (rows stored before the chain existed): one link over them, as the audit counts
+    return link(prev, [transition_row(c.id, i, c.history[i]) for i in range(start, upto)])
+
+
+def _known_link(t: Transition) -> str | None:
+    hit = _CHAINS.get(id(t))
+    return hit[1] if hit is not None and hit[0] is t else None
 
 
 _ACTORS: dict[tuple[str, str, str], Actor] = {}
 
 
 def transition_of(row: Row) -> Transition:
-    """A transition back from its row: (event, source, target, actor, role, office, at, note, recorded_at), the
-    columns after ``complaint_id`` and ``seq``."""
-    event, source, target, actor, role, office, at, note, recorded = row
+    """A transition back from its row: (event, source, target, actor, role, office, at, note, recorded_at, hash),
+    the columns after ``complaint_id`` and ``seq``."""
+    event, source, target, actor, role, office, at, note, recorded, chained = row
     key = (cast(str, actor), cast(str, role), cast(str, office))
     who = _ACTORS.get(key)
     if who is None:  # a desk has few actors; each row of a long history repeats one of them
         if len(_ACTORS) > 10_000:
             _ACTORS.clear()
         who = _ACTORS[key] = Actor(key[0], Role(key[1]), key[2])
-    return Transition.record(cast(str, event), None if source is None else Status(source), Status(target), who,
-                             dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note),
-                             None if recorded is None else dt.datetime.fromisoformat(cast(str, recorded)))
+    t = Transition.record(cast(str, event), None if source is None else Status(source), Status(target), who,
+                          dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note),
+                          None if recorded is None else dt.datetime.fromisoformat(cast(str, recorded)))
+    t.__dict__["hash"] = chained
+    return t
 
 
 # The condition of the index of live complaints: open ones, and any with a clock still running. Queries it
@@ -200,7 +253,7 @@ def version_6_ddl(integer: str) -> list[str]:
     query of the office alone in place of the live index or the office's index of receipt."""
     return ["ALTER TABLE complaints ADD COLUMN location TEXT", f"ALTER TABLE complaints ADD COLUMN measures {integer}",
             "ALTER TABLE complaints ADD COLUMN owner TEXT", "ALTER TABLE complaints ADD COLUMN assignee TEXT",
-            "ALTER TABLE transitions ADD COLUMN recorded_at TEXT",
+            "ALTER TABLE transitions ADD COLUMN recorded_at TEXT", "ALTER TABLE transitions ADD COLUMN hash TEXT",
             "CREATE INDEX complaints_unit ON complaints (unit, office, received_us) WHERE unit IS NOT NULL",
             "CREATE INDEX complaints_owner ON complaints (owner, office, received_us) WHERE owner IS NOT NULL"]
 

@@ -402,9 +402,9 @@ class SQLUnit:
 
     def history(self, complaint_id: str) -> list[Row]:
         """The append-only transition rows of a complaint, in order: (seq, event, source, target, actor, role,
-        at, note, office, recorded_at)."""
+        at, note, office, recorded_at, hash)."""
         return [tuple(r) for r in self._execute(
-            "SELECT seq, event, source, target, actor, role, at, note, office, recorded_at FROM transitions "
+            "SELECT seq, event, source, target, actor, role, at, note, office, recorded_at, hash FROM transitions "
             "WHERE complaint_id = ? ORDER BY seq", (complaint_id,)).fetchall()]
 
     # ----------------------------------------------------------------------------- the outbox
