@@ -205,6 +205,23 @@ def test_the_cli_audits_a_database(tmp_path: Path) -> None:
     assert [name for (name,) in sqlite3.connect(other).execute("SELECT name FROM sqlite_schema")] == ["minutes"]
 
 
+def test_the_cli_audit_goes_on_past_a_document_it_cannot_read(tmp_path: Path) -> None:
+    """Exit status 0 sound, 1 findings, 2 an error: an unreadable document is a finding naming its complaint, and
+    the audit still reads every other one."""
+    path = tmp_path / "day.sqlite"
+    repo, registered = _store(path)
+    repo.close()
+    victim = registered[0]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE complaints SET doc = substr(doc, 1, 30) WHERE id = ?", (victim.id,))
+    conn.close()
+    run = [sys.executable, "-m", "complaint_engine", "audit", "--db", str(path)]
+    done = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    assert f"P-7 {victim.id}: unreadable stored document" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("office", ["A", "Z"])
 def test_the_audit_can_be_limited_to_one_office(tmp_path: Path, office: str) -> None:
     repo, _ = _store(tmp_path / "day.sqlite")
