@@ -35,6 +35,7 @@ from complaint_engine.numbering import format_serial
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
 from complaint_engine.storage.dbapi import Row
+from complaint_engine.storage.schema import link, transition_row
 from complaint_engine.storage.windows import WEEK, in_windows
 
 __all__ = ["AuditFinding", "AuditReport", "audit", "audit_report", "findings_in"]
@@ -82,14 +83,14 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
     with repository.snapshot() as view:
         for batch in in_windows(view, office=office, window=window):
             books.read(batch)
-    return books.report(policy)
+    return books.report()
 
 
 def findings_in(complaints: Iterable[Complaint], policy: Policy | None = None) -> list[AuditFinding]:
     """The audit of complaints already read (all of a sequence's registrations, for the gap check)."""
     books = _Books(policy)
     books.read(complaints)
-    return list(books.report(policy).findings)
+    return list(books.report().findings)
 
 
 class _Books:
@@ -97,8 +98,8 @@ class _Books:
     office, year of registration, serial and id."""
 
     def __init__(self, policy: Policy | None = None) -> None:
-        limits = (policy if policy is not None else Policy.default()).limits
-        self.entry_window = (limits.max_backdate, limits.clock_tolerance)
+        self.policy = policy if policy is not None else Policy.default()
+        self.entry_window = (self.policy.limits.max_backdate, self.policy.limits.clock_tolerance)
         self.findings: list[AuditFinding] = []
         self.read_count = 0
         self.registrations: list[tuple[str, int, str, str]] = []
@@ -116,8 +117,8 @@ class _Books:
                 registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
                 self.registrations.append((c.office, registered_at.year, c.serial, c.id))
 
-    def report(self, policy: Policy | None) -> AuditReport:
-        fmt = (policy if policy is not None else Policy.default()).numbering.serial_format
+    def report(self) -> AuditReport:
+        fmt = self.policy.numbering.serial_format
         findings = self.findings + _sequence_findings(self.registrations, fmt)
         return AuditReport(tuple(findings), self.read_count, len(self.registrations))
 
@@ -127,8 +128,6 @@ def _chain_findings(c: Complaint) -> Iterable[AuditFinding]:
     link of the rows it wrote; a row edited, deleted or moved behind the desk (even with the append-only trigger
     lifted) breaks the link that covers it. Rows stored before the chain existed carry none; after the first
     link, the history must end with one."""
-    from complaint_engine.storage.schema import link, transition_row
-
     prev = ""
     group: list[Row] = []
     linked = False

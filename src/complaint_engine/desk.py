@@ -155,6 +155,12 @@ class ComplaintDesk:
                                      f"minus the policy's max_backdate {self.policy.limits.max_backdate}")
         return fixed_offset(at, self.calendar.tz)
 
+    def _stamps(self, at: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+        """When a call takes effect and when it is entered (the desk's clock): the same object when they are one
+        instant, which the stores then write once."""
+        instant = self._instant(at)
+        return instant, instant if at is None else self._instant(None)
+
     @staticmethod
     def _actor(by: object) -> Actor:
         if not isinstance(by, Actor):
@@ -165,10 +171,7 @@ class ComplaintDesk:
     def execute(self, command: Command[R], *, by: Actor, at: dt.datetime | None = None) -> R:
         """Run one command in one unit of work; returns what its verb returns (the complaint, the notice of a
         dispatch, the CAPA report, the announcement)."""
-        actor, instant = self._actor(by), self._instant(at)
-        # when it was entered, beside when it took effect: the same object when they are one instant, which
-        # the stores then write once
-        recorded = instant if at is None else self._instant(None)
+        actor, (instant, recorded) = self._actor(by), self._stamps(at)
         outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
             result = self._run(uow, command, actor, instant, outbox, recorded)
@@ -181,8 +184,7 @@ class ComplaintDesk:
                     at: dt.datetime | None = None) -> list[object]:
         """Run several commands in **one** unit of work, in order: all of them land, or — when one is refused —
         none (the serials they took are returned) and the refused command's own error is raised unchanged."""
-        actor, instant = self._actor(by), self._instant(at)
-        recorded = instant if at is None else self._instant(None)
+        actor, (instant, recorded) = self._actor(by), self._stamps(at)
         batch = list(commands)
         outbox: list[DomainEvent] = []
         with self.repository.unit_of_work() as uow:
@@ -410,9 +412,7 @@ class ComplaintDesk:
         recorded on its complaint (with a ``deadline.breached`` event), in one unit of work. On PostgreSQL the
         due complaints are claimed ``FOR UPDATE SKIP LOCKED``, so several workers can sweep at once, each taking
         different complaints."""
-        instant = self._instant(at)
-        items, events = record_breaches(self.repository, self._rules_for, instant,
-                                        instant if at is None else self._instant(None), office,
+        items, events = record_breaches(self.repository, self._rules_for, *self._stamps(at), office,
                                         (self.policy, *self._office_policies.values()))
         self._deliver(events)
         return items

@@ -264,12 +264,13 @@ class Transition:
 
     @classmethod
     def record(cls, event: str, source: Status | CAPAStatus | None, target: Status | CAPAStatus, actor: Actor,
-               at: dt.datetime, note: str | None, recorded_at: dt.datetime | None = None) -> Transition:
+               at: dt.datetime, note: str | None, recorded_at: dt.datetime | None = None,
+               hash: str | None = None) -> Transition:
         """The same object as ``Transition(...)``, built by filling its dict: one is made per lifecycle step,
         and the class has no validators or converters for ``__init__`` to run."""
         t = object.__new__(cls)
         t.__dict__.update(event=event, source=source, target=target, actor=actor, at=at, note=note,
-                          recorded_at=recorded_at, hash=None)
+                          recorded_at=recorded_at, hash=hash)
         return t
 
 

@@ -41,20 +41,27 @@ class OverdueItem:
     action: int | None = None
 
 
+def late_actions(r: CAPAReport, instant: dt.datetime) -> list[int]:
+    """Positions of the actions of a planned CAPA report past their due at ``instant`` and not done."""
+    if r.status is not CAPAStatus.PLANNED:
+        return []
+    return [i for i, a in enumerate(r.actions) if a.done_at is None and a.due < instant]
+
+
 def overdue_actions(reports: Iterable[CAPAReport], instant: dt.datetime,
                     policy_for: Callable[[str], Policy]) -> list[OverdueItem]:
     """Every action of a planned CAPA report past its due at ``instant`` and not done: its owner is a department
     of the office's policy, or else a person."""
     items = []
     for r in reports:
-        if r.status is not CAPAStatus.PLANNED:
+        late = late_actions(r, instant)
+        if not late:
             continue
         departments = {d.code for d in policy_for(r.office).departments}
-        for i, a in enumerate(r.actions):
-            if a.done_at is None and a.due < instant:
-                owner = (Responsible(department=a.owner) if a.owner in departments
-                         else Responsible(person=a.owner))
-                items.append(OverdueItem(r.number, r.number, "capa_action", a.due, owner, action=i))
+        for i in late:
+            a = r.actions[i]
+            owner = Responsible(department=a.owner) if a.owner in departments else Responsible(person=a.owner)
+            items.append(OverdueItem(r.number, r.number, "capa_action", a.due, owner, action=i))
     return items
 
 
@@ -121,27 +128,30 @@ def record_breaches(repository: Repository, rules_for: Callable[[str], tuple[Pol
             uow.append_events(done)
             uow.commit()
         outbox.extend(done)
-    outbox += _overdue_actions(repository, rules_for, instant, recorded, office, system)
-    items += overdue_actions(repository.find_capas(office=office), instant, lambda o: rules_for(o)[0])
+    reports = repository.find_capas(office=office)  # read once: the overdue items and the actions to tell
+    outbox += _overdue_actions(repository, reports, rules_for, instant, recorded, system)
+    items += overdue_actions(reports, instant, lambda o: rules_for(o)[0])
     return Found(items, damaged), outbox
 
 
-def _overdue_actions(repository: Repository, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
-                     instant: dt.datetime, recorded: dt.datetime, office: str | None,
-                     system: Actor) -> list[DomainEvent]:
+def _untold(r: CAPAReport, instant: dt.datetime) -> list[int]:
+    return [i for i in late_actions(r, instant) if not r.actions[i].overdue_told]
+
+
+def _overdue_actions(repository: Repository, reports: Iterable[CAPAReport],
+                     rules_for: Callable[[str], tuple[Policy, WorkingCalendar]], instant: dt.datetime,
+                     recorded: dt.datetime, system: Actor) -> list[DomainEvent]:
     """CAPA actions past their due and not done, told once each (``capa.action_overdue``): found by a read, then
     recorded in one unit of work (none when there is nothing to tell)."""
     told: list[DomainEvent] = []
-    candidates = [r.number for r in repository.find_capas(office=office) if r.status is CAPAStatus.PLANNED
-                  and any(a.done_at is None and a.due < instant and not a.overdue_told for a in r.actions)]
+    candidates = [r.number for r in reports if _untold(r, instant)]
     if not candidates:
         return told
     with repository.unit_of_work() as uow:
         for number in candidates:
             report = uow.get_capa(number)  # as it is now, in the unit
-            late = [i for i, a in enumerate(report.actions)
-                    if a.done_at is None and a.due < instant and not a.overdue_told]
-            if report.status is not CAPAStatus.PLANNED or not late or instant < report.history[-1].at:
+            late = _untold(report, instant)
+            if not late or instant < report.history[-1].at:
                 continue
             policy, calendar = rules_for(report.office)
             try:

@@ -166,11 +166,10 @@ def transition_of(row: Row) -> Transition:
         if len(_ACTORS) > 10_000:
             _ACTORS.clear()
         who = _ACTORS[key] = Actor(key[0], Role(key[1]), key[2])
-    t = Transition.record(cast(str, event), None if source is None else Status(source), Status(target), who,
-                          dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note),
-                          None if recorded is None else dt.datetime.fromisoformat(cast(str, recorded)))
-    t.__dict__["hash"] = chained
-    return t
+    return Transition.record(cast(str, event), None if source is None else Status(source), Status(target), who,
+                             dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note),
+                             None if recorded is None else dt.datetime.fromisoformat(cast(str, recorded)),
+                             cast("str | None", chained))
 
 
 # The condition of the index of live complaints: open ones, and any with a clock still running. Queries it
