@@ -49,9 +49,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_demo_simulates_a_year_and_prints_both_analyses(demo_db: tuple[Path, str]) -> None:
     db, out = demo_db
     assert db.exists()
-    assert "業主投訴分析報告 — 2024H1" in out
-    assert "業主投訴分析報告 — 2024" in out
-    for heading in ("排列圖", "曲線圖", "回訪率", "急修不過夜率", "Mann–Kendall"):
+    assert "业主投诉分析报告 — 2024H1" in out  # the default calendar is the mainland's: Simplified Chinese
+    assert "业主投诉分析报告 — 2024" in out
+    for heading in ("排列图", "曲线图", "回访率", "急修不过夜率", "曼-肯德尔检验"):
         assert heading in out
     pytest.importorskip("matplotlib")
     assert (db.parent / "2024H1-pareto-category.png").exists()
@@ -93,7 +93,7 @@ def test_report_and_export_from_the_demo_database(demo_db: tuple[Path, str], tmp
     assert "Complaint analysis — 2024Q2" in capsys.readouterr().out
     assert main(["export", "--db", db, "--period", "2024H1", "--what", "register", "--format", "csv"]) == 0
     csv_text = capsys.readouterr().out
-    assert csv_text.splitlines()[0].startswith("編號,來文編號,投訴日期,業主(客戶)名稱")
+    assert csv_text.splitlines()[0].startswith("编号,来文编号,投诉日期,业主(客户)名称")
     assert "A-2024-00001" in csv_text
     assert main(["export", "--db", db, "--period", "2024", "--what", "notices", "--format", "md", "--lang",
                  "zh-Hans"]) == 0

@@ -58,7 +58,7 @@ def test_an_export_that_fails_halfway_leaves_no_file(tmp_path: Path, monkeypatch
     assert not list(tmp_path.glob("*.partial"))
     monkeypatch.undo()
     assert main(["export", "--db", str(db), "--period", "2024", "--what", "register", "--out", str(target)]) == 0
-    assert target.read_text(encoding="utf-8-sig").splitlines()[0].startswith("編號,來文編號,投訴日期")
+    assert target.read_text(encoding="utf-8-sig").splitlines()[0].startswith("编号,来文编号,投诉日期")
 
 
 def _handled_in_full() -> tuple[ce.ComplaintDesk, ce.Complaint]:

@@ -139,11 +139,12 @@ def _mask(text: str) -> str:
     return text[:1] + "*" * max(1, len(text) - 1)
 
 
-def format_register(complaints: list[Complaint], *, show_personal_data: bool = False, lang: str = "zh-Hant",
+def format_register(complaints: list[Complaint], *, show_personal_data: bool = False, lang: str | None = None,
                     policy: Policy | None = None) -> str:
-    """The complaint register (投訴登記表, P-6.1.2) as a text table, in ``lang`` (categories named by ``policy``,
-    default ``Policy.default()``)."""
+    """The complaint register (投訴登記表, P-6.1.2) as a text table, in ``lang`` (default: the policy's; categories
+    named by ``policy``, default ``Policy.default()``)."""
     policy = policy or Policy.default()
+    lang = lang or policy.language
     names = {c.code: c.labels.get(lang, c.code) for c in policy.categories}
     rows = [tuple(label(key, lang) for key in ("reg.serial", "reg.date", "reg.owner", "reg.channel", "reg.category",
                                                 "reg.status", "reg.result", "reg.breached"))]
@@ -151,7 +152,7 @@ def format_register(complaints: list[Complaint], *, show_personal_data: bool = F
         owner = c.owner if show_personal_data else _mask(c.owner)
         result = (c.notice.result if c.notice and c.notice.result else "") or (
             f"{label('reg.referral', lang)}: {c.referral.referred_to}" if c.referral else "")
-        late = ",".join(n for n, d in c.deadlines.items() if d.breached)
+        late = "、".join(label(f"clock.{n}", lang) for n, d in c.deadlines.items() if d.breached)
         rows.append((c.serial or "—", c.received_at.strftime("%Y-%m-%d %H:%M"), owner,
                      label(f"channel.{c.channel.value}", lang), names.get(c.category, c.category),
                      label(f"status.{c.status.value}", lang), result, late))

@@ -457,7 +457,7 @@ class ComplaintDesk:
         complaint's notice. ``finding`` (from the recurrence analysis) supplies ids and problem."""
         if finding is not None:
             complaint_ids = complaint_ids or list(finding.complaint_ids)
-            problem = problem or finding.describe()
+            problem = problem or finding.describe(self.policy.language, self.policy.category_label(finding.category))
         return self.execute(OpenCAPA(complaint_ids=complaint_ids, problem=problem), by=by, at=at)
 
     def plan_capa(self, number: str, *, by: Actor, cause: str,

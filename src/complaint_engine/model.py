@@ -382,6 +382,16 @@ class Complaint:
     history: tuple[Transition, ...] = attrs.field(default=(), repr=False)
     version: int = 1
 
+    def _repr_markdown_(self) -> str:
+        from complaint_engine.display import complaint_markdown
+
+        return complaint_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from complaint_engine.display import complaint_html
+
+        return complaint_html(self)
+
     @property
     def cause(self) -> str | None:
         """The cause the latest investigation found."""

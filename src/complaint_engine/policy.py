@@ -33,6 +33,7 @@ from complaint_engine.rules.deadlines import (
 
 __all__ = [
     "COMPLAINT_EVENTS",
+    "REGION_LANGUAGES",
     "AnalysisSettings",
     "CalendarSettings",
     "CallbackSettings",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+REGION_LANGUAGES: Mapping[str, str] = FrozenDict({"CN": "zh-Hans", "HK": "zh-Hant", "MO": "zh-Hant", "TW": "zh-Hant"})
+"""The report language of a calendar region when the policy names none."""
 OnProvisional = Literal["warn", "raise", "ignore"]
 
 # Every event a role may be granted. "record_breach" is the engine's own (Role.SYSTEM).
@@ -210,7 +213,7 @@ class AnalysisSettings:
     """``[analysis]`` (KPIS.md): the report language, windows and thresholds the source does not set (the
     company's choice), and the KPI targets."""
 
-    language: str = "zh-Hant"
+    language: str | None = None  # None: the calendar region's (REGION_LANGUAGES)
     repeat_window_days: int = 30
     recurrence_window_days: int = 90
     recurrence_min: int = 3  # months a location's problem comes back in before it is a recurring problem
@@ -282,8 +285,19 @@ class Policy:
 
     @property
     def language(self) -> str:
-        """The default language of reports."""
-        return self.analysis.language
+        """The language of reports: ``[analysis] language``, or the calendar region's — Simplified Chinese for
+        the mainland, Traditional for Hong Kong, Macau and Taiwan, English elsewhere."""
+        return self.analysis.language or REGION_LANGUAGES.get(self.calendar_settings.region, "en")
+
+    def _repr_markdown_(self) -> str:
+        from complaint_engine.display import policy_markdown
+
+        return policy_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from complaint_engine.display import policy_html
+
+        return policy_html(self)
 
     def calendar(self) -> WorkingCalendar:
         """The working-day calendar this policy counts on (built once per set of arguments)."""
@@ -291,6 +305,13 @@ class Policy:
         return WorkingCalendar.for_region(c.region, subdivision=c.subdivision, tz=c.tz,
                                           business_hours=c.business_hours or None, notice=c.notice,
                                           on_provisional=c.on_provisional)
+
+    def category_label(self, code: str, lang: str | None = None) -> str:
+        """A category's label in ``lang`` (default: the policy's language); the code of one it does not know."""
+        for cat in self.categories:
+            if cat.code == code:
+                return cat.labels.get(lang or self.language, code)
+        return code
 
     def category(self, code: str) -> Category:
         for cat in self.categories:
@@ -335,7 +356,7 @@ class Policy:
         if not 0 < cb.target <= 1:
             problems.append(("$.callbacks.target", f"{cb.target!r} is not a fraction in (0, 1]"))
         a = self.analysis
-        if a.language not in LANGUAGES:
+        if a.language is not None and a.language not in LANGUAGES:
             problems.append(("$.analysis.language", f"{a.language!r} is not one of {list(LANGUAGES)}"))
         if self.escalation_role not in (Role.GENERAL_MANAGER, Role.SUPERVISOR):
             problems.append(("$.escalation_role", f"{self.escalation_role.value!r} is not 'general_manager' or "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +14,13 @@ from hypothesis import strategies as st
 from tests.conftest import CALLBACK, MANAGER, RECEPTION, TECH, at
 
 import complaint_engine as ce
+from complaint_engine.errors import ValidationError
 from complaint_engine.facts import NAMES, columns, facts_of
 from complaint_engine.instants import to_us
+from complaint_engine.labels import label
 from complaint_engine.period import Period
 from complaint_engine.stats import (
+    AnalysisReport,
     ComplaintFrame,
     Rate,
     analyse,
@@ -173,7 +178,8 @@ def test_p_6_3_3_a_unit_complaining_again_within_the_window_is_a_recurring_findi
     e.clock.set(at(2024, 5, 6, 9))
     report = e.desk.open_capa(by=MANAGER, finding=findings[0])
     assert report.complaint_serials == (a.serial, b.serial)
-    assert report.problem == findings[0].describe()
+    assert report.problem == findings[0].describe("zh-Hans", "噪音")  # the policy's language (CN: zh-Hans)
+    assert report.problem == "单位 3-1201 的噪音投诉 2 宗(2024-01-08 至 2024-01-30)"
 
 
 def test_p_6_3_3_one_lift_stuck_every_month_by_a_different_unit_is_one_recurring_problem() -> None:
@@ -185,8 +191,9 @@ def test_p_6_3_3_one_lift_stuck_every_month_by_a_different_unit_is_one_recurring
     [finding] = find_recurring_problems(e.frame(), 90, 3)
     assert (finding.kind, finding.place, finding.category) == ("problem", "5座電梯", "repair")
     assert finding.serials == tuple(c.serial for c in lift)  # the 12 serials
-    assert finding.suggestion == "open a CAPA"
-    assert "location 5座電梯" in finding.describe()
+    assert finding.suggestion == "capa"
+    assert finding.describe() == "repair problem at 5座電梯 in 12 complaints between 2024-01-11 and 2024-12-22"
+    assert finding.describe("zh-Hans", "维修").startswith("5座電梯 的维修问题在 12 宗投诉中反复出现")
     assert find_recurring_problems(e.frame(), 90, 13) == []  # twelve months are not thirteen
     assert find_recurring_problems(e.frame(), 20, 3) == []  # a month apart is beyond a 20-day window
     report = analyse(e.frame(), "2024", policy=e.desk.policy)
@@ -264,7 +271,11 @@ def test_p_6_3_2_the_report_has_pareto_trend_and_kpis_in_each_language(lang: str
     assert heading in text
     assert callback in text
     assert noise in text
-    assert "Mann–Kendall" in text
+    method = {"zh-Hant": "曼-肯德爾檢驗", "zh-Hans": "曼-肯德尔检验", "en": "Mann–Kendall test"}[lang]
+    assert method in text
+    if lang != "en":  # no English word in a Chinese report: the statistics' symbols and the data's codes only
+        words = set(re.findall(r"[A-Za-z]{2,}", text)) - {"H1", "tech", "zhao"}
+        assert not words, words
 
 
 def test_an_empty_period_reports_no_complaints() -> None:
@@ -341,10 +352,8 @@ def test_plot_needs_matplotlib_and_ci_has_it() -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         assert os.environ.get("CI") != "true", "CI installs the [plot] extra so charts are tested"
-        from complaint_engine.stats.plot import _pyplot
-
         with pytest.raises(ImportError, match=r"complaint_engine\[plot\]"):
-            _pyplot()
+            _two_month_report().plot()
 
 
 def test_category_and_department_codes_that_coincide_keep_their_own_labels() -> None:
@@ -545,3 +554,96 @@ def test_the_analysis_of_one_office_counts_its_complaints_only_and_says_which_of
     assert "Office:" not in render_markdown(analyse(frame, "2024H1"), "en")
     with pytest.raises(ce.ValidationError, match=r"language 'fr'.*one of \['zh-Hant', 'zh-Hans', 'en'\]"):
         render_markdown(b, "fr")
+
+
+def _two_month_report() -> AnalysisReport:
+    e = Estate()
+    e.complaint(at(2024, 1, 8, 10))
+    e.complaint(at(2024, 1, 9, 10))
+    e.complaint(at(2024, 2, 8, 10), category="repair", urgency="minor")
+    return analyse(e.frame(), "2024H1")
+
+
+def test_charts_are_figures_drawn_with_the_object_api_and_leave_matplotlib_as_they_found_it() -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    import logging
+    import sys
+
+    from matplotlib.figure import Figure
+
+    backend, level = matplotlib.get_backend(), logging.getLogger("matplotlib.font_manager").level
+    params = dict(matplotlib.rcParams)
+    had_pyplot = "matplotlib.pyplot" in sys.modules
+    report = _two_month_report()
+    figures = [report.plot(chart) for chart in ("pareto-category", "pareto-department", "trend")]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert matplotlib.get_backend() == backend  # no matplotlib.use(...)
+    assert logging.getLogger("matplotlib.font_manager").level == level
+    assert dict(matplotlib.rcParams) == params  # fonts set for our figures only
+    assert ("matplotlib.pyplot" in sys.modules) == had_pyplot  # no pyplot state made
+
+
+def test_a_chart_draws_into_the_callers_axes() -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    mine = Figure()
+    left, right = mine.subplots(1, 2)
+    report = _two_month_report()
+    assert report.plot("pareto-category", ax=left) is mine
+    assert report.plot("trend", ax=right) is mine
+    assert left.patches
+    assert right.lines
+
+
+def test_the_pareto_chart_is_drawn_as_qcc_draws_it() -> None:
+    """Left axis from 0 to the total (so the cumulative line meets the last bar), right axis 0–100 %, counts
+    on the bars, the cutoff line labelled."""
+    pytest.importorskip("matplotlib")
+    report = _two_month_report()
+    fig = report.plot("pareto-category", lang="en")
+    bars, cumulative = fig.axes
+    assert bars.get_ylim() == (0, 3)  # three valid complaints
+    assert cumulative.get_ylim() == (0, 100)
+    assert [t.get_text() for t in bars.texts] == ["2", "1"]  # counts on the bars
+    assert cumulative.lines[0].get_ydata()[-1] == pytest.approx(100)
+    assert any(t.get_text() == "Vital few 80%" for t in cumulative.texts)
+    assert cumulative.lines[1].get_ydata()[0] == pytest.approx(80)  # the cutoff
+
+
+def test_the_trend_legend_sits_outside_the_plot() -> None:
+    pytest.importorskip("matplotlib")
+    fig = _two_month_report().plot("trend", lang="en")
+    legend = fig.axes[0].get_legend()
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    anchor = legend.get_bbox_to_anchor().transformed(fig.axes[0].transAxes.inverted())
+    assert anchor.x0 > 1.0  # to the right of the axes: it covers no limit line
+    assert [t.get_text() for t in legend.get_texts()][:3] == ["Total", "UCL", "CL"]
+
+
+def test_a_chart_name_not_known_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"'pie'.*pareto-category"):
+        _two_month_report().plot("pie")
+
+
+@pytest.mark.parametrize("lang", ["zh-Hant", "zh-Hans", "en"])
+def test_the_report_shows_itself_in_a_notebook_as_markdown_and_as_html_with_inline_charts(lang: str) -> None:
+    report = _two_month_report()
+    assert report._repr_markdown_() == render_markdown(report)
+    page = report.to_html(lang)
+    assert page.startswith("<h1>")
+    assert "<table>" in page
+    assert label("kpi.callback_rate", lang) in page
+    if importlib.util.find_spec("matplotlib"):
+        assert page.count("<figure") == 3
+        assert page.count("<svg") == 3
+    assert "<figure" not in report.to_html(lang, charts=False)
+
+
+def test_html_escapes_every_text() -> None:
+    from complaint_engine.stats.render import markdown_to_html
+
+    assert markdown_to_html("# a<b\n\n- x & y\n\n| h |\n|---:|\n| <i> |\n\nplain \"q\"") == (
+        "<h1>a&lt;b</h1>\n<ul><li>x &amp; y</li></ul>\n<table><thead><tr><th style=\"text-align:right\">h</th>"
+        "</tr></thead><tbody><tr><td style=\"text-align:right\">&lt;i&gt;</td></tr></tbody></table>\n"
+        "<p>plain &quot;q&quot;</p>")

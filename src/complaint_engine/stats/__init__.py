@@ -4,7 +4,7 @@ from complaint_engine.stats.counts import PeriodCounts, crosstab
 from complaint_engine.stats.frame import ComplaintFrame
 from complaint_engine.stats.kpi import KPI, KPIReport, Rate, compute_kpis
 from complaint_engine.stats.pareto import ParetoTable, pareto
-from complaint_engine.stats.plot import plot_report
+from complaint_engine.stats.plot import plot_pareto, plot_report, plot_trend
 from complaint_engine.stats.recurrence import (
     Finding,
     capa_recurrence,
@@ -12,7 +12,7 @@ from complaint_engine.stats.recurrence import (
     find_recurring_problems,
     find_widespread,
 )
-from complaint_engine.stats.render import render_markdown
+from complaint_engine.stats.render import render_html, render_markdown
 from complaint_engine.stats.report import AnalysisReport, analyse, monthly_counts
 from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
 
@@ -38,7 +38,10 @@ __all__ = [
     "mann_kendall",
     "monthly_counts",
     "pareto",
+    "plot_pareto",
     "plot_report",
+    "plot_trend",
+    "render_html",
     "render_markdown",
     "u_chart",
 ]

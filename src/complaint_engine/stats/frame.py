@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
-from complaint_engine.facts import FACT_COLUMNS, columns, default_location, facts_of
+from complaint_engine.facts import columns, default_location, facts_of
 from complaint_engine.instants import to_datetime64
 from complaint_engine.model import Complaint, Status
 from complaint_engine.period import Period
 from complaint_engine.stats.pareto import ParetoTable, pareto
+
+if TYPE_CHECKING:
+    from complaint_engine.policy import Policy
 
 __all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "valid_mask"]
 
@@ -166,15 +170,44 @@ class ComplaintFrame:
         codes, labels = self.codes[by], self.labels[by]
         return pareto(codes, labels=[lab or "—" for lab in labels], cutoff=cutoff, other=other)
 
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame of the columns (pandas is optional: installed only if you use this)."""
-        try:
-            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
-        except ImportError as exc:
-            raise ImportError("ComplaintFrame.to_pandas needs pandas: pip install pandas") from exc
-        data = {name: self.columns[name] for name, _ in FACT_COLUMNS}
-        data["building"] = np.array([self.labels["building"][c] for c in self.codes["building"]], dtype=object)
-        return pd.DataFrame(data)
+    # ------------------------------------------------------------------------------------------ other tools
+    def to_pandas(self, *, lang: str | None = None, policy: Policy | None = None) -> Any:
+        """A pandas DataFrame (extra ``[pandas]``): instants tz-aware in the frame's zone (``received_at``, …),
+        categorical columns as ``Categorical`` labelled in ``lang`` (codes when None). See docs/analysis.md."""
+        from complaint_engine.stats.interop import to_pandas
+
+        return to_pandas(self, lang=lang, policy=policy)
+
+    def to_arrow(self, *, lang: str | None = None, policy: Policy | None = None) -> Any:
+        """A ``pyarrow.Table`` (extra ``[arrow]``): dictionary-encoded categories, ``timestamp[us]`` instants."""
+        from complaint_engine.stats.interop import to_arrow
+
+        return to_arrow(self, lang=lang, policy=policy)
+
+    def to_parquet(self, path: str | Path, *, partition_by: Sequence[str] = ("office", "year")) -> Path:
+        """Write a Parquet dataset partitioned by office and local year (extra ``[arrow]``)."""
+        from complaint_engine.stats.interop import to_parquet
+
+        return to_parquet(self, path, partition_by=partition_by)
+
+    @classmethod
+    def from_parquet(cls, path: str | Path, *, office: str | Iterable[str] | None = None,
+                     years: int | Iterable[int] | None = None, tz: str | None = None) -> ComplaintFrame:
+        """A frame read back from :meth:`to_parquet`'s dataset, only the partitions of ``office``/``years``."""
+        from complaint_engine.stats.interop import from_parquet
+
+        return from_parquet(path, office=office, years=years, tz=tz)
+
+    # ------------------------------------------------------------------------------------------ display
+    def _repr_markdown_(self) -> str:
+        from complaint_engine.display import frame_markdown
+
+        return frame_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from complaint_engine.display import frame_html
+
+        return frame_html(self)
 
 
 def valid_mask(status: Array) -> npt.NDArray[np.bool_]:

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.instants import to_datetime64
+from complaint_engine.labels import label
 from complaint_engine.model import CAPAReport
 from complaint_engine.stats.frame import ComplaintFrame, valid_mask
 
@@ -43,12 +44,14 @@ class Finding:
 
     @property
     def suggestion(self) -> str:
-        return "announce the solution publicly" if self.kind == "widespread" else "open a CAPA"
+        """What the source asks for (a code: ``announce`` for a widespread problem, ``capa`` otherwise)."""
+        return "announce" if self.kind == "widespread" else "capa"
 
-    def describe(self) -> str:
-        where = {"repeat": "unit", "problem": "location"}.get(self.kind, "building") + f" {self.place}"
-        return (f"{len(self.complaint_ids)} {self.category} complaints from {where} between "
-                f"{str(self.first)[:10]} and {str(self.last)[:10]}")
+    def describe(self, lang: str = "en", category: str | None = None) -> str:
+        """One sentence in ``lang``; ``category`` is the category's label (its code when not given)."""
+        return label(f"finding.what.{self.kind}", lang).format(
+            n=len(self.complaint_ids), category=category or self.category, place=self.place,
+            first=str(self.first)[:10], last=str(self.last)[:10])
 
     def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "category": self.category, "place": self.place, "serials": list(self.serials),

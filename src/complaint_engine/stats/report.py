@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from complaint_engine.display import as_figure, as_html, as_markdown
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import FrozenDict, deep_frozen
 from complaint_engine.model import CAPAReport, CAPAStatus, Status
@@ -102,6 +103,25 @@ class AnalysisReport:
         return out
 
     # ------------------------------------------------------------------------------------------ outputs
+    def to_markdown(self, lang: str | None = None) -> str:
+        """The report as Markdown in ``lang`` (default: its policy's language)."""
+        return as_markdown(self, lang)
+
+    def to_html(self, lang: str | None = None, *, charts: bool = True) -> str:
+        """The report as an HTML fragment, with its charts inline as SVG when matplotlib is installed."""
+        return as_html(self, lang, charts=charts)
+
+    def plot(self, chart: str = "pareto-category", *, lang: str | None = None, ax: Any = None) -> Any:
+        """One of the report's charts (``pareto-category``, ``pareto-department`` or ``trend``) as a matplotlib
+        ``Figure``, drawn into ``ax`` when given (needs the ``[plot]`` extra)."""
+        return as_figure(self, chart, lang=lang, ax=ax)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "period": self.period.label, "office": self.office, "received": self.received, "valid": self.valid,
