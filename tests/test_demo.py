@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -101,7 +102,8 @@ def test_report_and_export_from_the_demo_database(demo_db: tuple[Path, str], tmp
     assert main(["export", "--db", db, "--period", "2024", "--what", "capa", "--format", "md", "--lang", "en"]) == 0
     assert "CAPA-A-2024-0001" in capsys.readouterr().out
     assert main(["report", "--db", db, "--period", "2024H2", "--out", str(tmp_path / "out")]) == 0
-    assert (tmp_path / "out" / "report-2024H2.md").exists()
+    assert (tmp_path / "out" / "report-2024H2.md").read_text(encoding="utf-8").startswith("# 业主投诉分析报告 — 2024H2")
+    assert main(["report", "--db", db, "--period", "2024H2", "--format", "json", "--out", str(tmp_path / "out")]) == 0
     # the CLI reads only the half-year and the one before it (compared with); the report is the whole register's
     from complaint_engine.stats import ComplaintFrame, analyse
     from complaint_engine.storage import SQLiteRepository
@@ -109,7 +111,36 @@ def test_report_and_export_from_the_demo_database(demo_db: tuple[Path, str], tmp
     with SQLiteRepository(demo_db[0], create=False) as repo:
         whole = analyse(ComplaintFrame.from_repository(repo), "2024H2", capas=repo.find_capas())
     written = json.loads((tmp_path / "out" / "report-2024H2.json").read_text(encoding="utf-8"))
+    assert written.pop("language") == "zh-Hans"
     assert written == json.loads(json.dumps(whole.to_dict(), default=str))
+
+
+def test_report_prints_one_report_per_period_in_the_format_asked(demo_db: tuple[Path, str],
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(demo_db[0])
+    assert main(["report", "--db", db, "--period", "2024Q1", "2024Q2", "--lang", "en"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("# Complaint analysis — ") == 2
+    assert text.index("— 2024Q1") < text.index("— 2024Q2")
+    assert main(["report", "--db", db, "--period", "2024Q1", "--period", "2024Q2", "--format", "json"]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["period"] for r in reports] == ["2024Q1", "2024Q2"]
+    assert main(["report", "--db", db, "--period", "2024H1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["period"] == "2024H1"  # one period: one object
+    assert main(["report", "--db", db, "--period", "2024H1", "--format", "html", "--lang", "zh-Hant"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<html lang="zh-Hant">' in page
+    assert "<title>業主投訴分析報告 — 2024H1</title>" in page
+    assert "<table>" in page
+    if importlib.util.find_spec("matplotlib"):
+        assert page.count("<svg") == 3
+
+
+def test_report_refuses_a_bad_period_before_opening_the_store(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--db", str(tmp_path / "none.sqlite"), "--period", "2024H1", "2024H3"]) == 2
+    assert "2024H3" in capsys.readouterr().err
 
 
 def test_report_reads_complaints_and_capas_as_of_one_moment(demo_db: tuple[Path, str], tmp_path: Path,

@@ -15,10 +15,10 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from complaint_engine.errors import ComplaintEngineError
-from complaint_engine.labels import LANGUAGES
+from complaint_engine.labels import LANGUAGES, label
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
 
@@ -56,9 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--policy", help="a policy TOML file (default: Policy.default())")
     demo.add_argument("--show-personal-data", action="store_true", help="print owners' names unmasked")
 
-    report = sub.add_parser("report", help="the analysis of a period from a database")
-    _common(report)
-    report.add_argument("--out", help="a folder for report.md, report.json and the charts")
+    report = sub.add_parser("report", help="the analysis of one or more periods from a database")
+    _common(report, periods=True)
+    report.add_argument("--format", default="markdown", choices=REPORT_FORMATS,
+                        help="how each report is printed or written (default: %(default)s)")
+    report.add_argument("--out", help="a folder for each period's report (report-2024H1.md, .json or .html) "
+                                      "and its charts")
 
     export = sub.add_parser("export", help="the register, the handling notices or the CAPA reports")
     _common(export)
@@ -87,9 +90,13 @@ def _store(p: argparse.ArgumentParser) -> None:
                                      "e.g. 'host=db.example dbname=complaints user=reports'")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, periods: bool = False) -> None:
     _store(p)
-    p.add_argument("--period", required=True, help="'2024', '2024H1', '2024Q3' or '2024-05'")
+    if periods:
+        p.add_argument("--period", required=True, nargs="+", action="extend",
+                       help="one or more of '2024', '2024H1', '2024Q3', '2024-05': one report each")
+    else:
+        p.add_argument("--period", required=True, help="'2024', '2024H1', '2024Q3' or '2024-05'")
     p.add_argument("--office", help="one office (default: all)")
     p.add_argument("--lang", default=None, choices=LANGUAGES)
     p.add_argument("--policy", help="a policy TOML file (default: Policy.default())")
@@ -203,31 +210,62 @@ def _load(args: argparse.Namespace) -> tuple[SQLRepository, Policy, Period, str]
     return repo, policy, period, args.lang or policy.language
 
 
+REPORT_FORMATS = ("markdown", "json", "html")
+_SUFFIX = {"markdown": "md", "json": "json", "html": "html"}
+
+
 def _report(args: argparse.Namespace) -> int:
-    import json
+    from complaint_engine.stats import ComplaintFrame, analyse, plot_report
 
-    from complaint_engine.stats import ComplaintFrame, analyse, plot_report, render_markdown
-
-    repo, policy, period, lang = _load(args)
-    with repo.snapshot() as view:  # the complaints and the CAPA reports as of one moment
-        frame = ComplaintFrame.for_analysis(view, period, office=args.office, tz=policy.tz)
-        capas = view.find_capas(office=args.office)
-    report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
-    text = render_markdown(report, lang)
-    if args.out:
-        out = Path(args.out)
+    policy = _policy(args.policy)
+    periods = [Period.parse(p) for p in dict.fromkeys(args.period)]  # all checked before the store is opened
+    repo = _open_existing(args)
+    _check_office(repo, args.office)
+    lang = args.lang or policy.language
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise CLIError(f"--out {args.out!r} is a file, not a folder")
+    texts = []
+    for period in periods:
+        with repo.snapshot() as view:  # the complaints and the CAPA reports as of one moment
+            frame = ComplaintFrame.for_analysis(view, period, office=args.office, tz=policy.tz)
+            capas = view.find_capas(office=args.office)
+        report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
+        text = _formatted(report, args.format, lang)
+        if out is None:
+            texts.append(text)
+            continue
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"report-{period.label}.md").write_text(text, encoding="utf-8")
-        (out / f"report-{period.label}.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1,
-                                                                    default=str), encoding="utf-8")
+        (out / f"report-{period.label}.{_SUFFIX[args.format]}").write_text(text, encoding="utf-8")
         try:
             plot_report(report, out, lang=lang)
         except ImportError as exc:
             sys.stderr.write(f"charts skipped: {exc}\n")
+    if out is not None:
         print(f"written to {out}")
+    elif args.format == "json":
+        print(texts[0] if len(texts) == 1 else "[\n" + ",\n".join(texts) + "\n]")
     else:
-        print(text)
+        print(("\n" if args.format == "markdown" else "").join(texts))
     return 0
+
+
+def _formatted(report: Any, fmt: str, lang: str) -> str:
+    """One report as Markdown, JSON or a whole HTML page (its charts inline when matplotlib is there)."""
+    import html
+    import json
+
+    if fmt == "json":
+        return json.dumps({**report.to_dict(), "language": lang}, ensure_ascii=False, indent=1, default=str)
+    if fmt == "html":
+        try:
+            body = report.to_html(lang, charts=True)
+        except ImportError:
+            body = report.to_html(lang, charts=False)
+        title = html.escape(f"{label('report.title', lang)} — {report.period.label}")
+        return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title></head>'
+                f"<body>\n{body}\n</body></html>")
+    return str(report.to_markdown(lang))
 
 
 def _export(args: argparse.Namespace) -> int:
