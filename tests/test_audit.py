@@ -184,7 +184,7 @@ def test_the_cli_audits_a_database(tmp_path: Path) -> None:
     path = tmp_path / "day.sqlite"
     repo, registered = _store(path)
     repo.close()
-    run = [sys.executable, "-m", "complaint_engine", "audit", "--db", str(path)]
+    run = [sys.executable, "-m", "complaint_engine", "audit", "--db", str(path), "--lang", "en"]
     ok = subprocess.run(run, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     assert "sound" in ok.stdout
@@ -194,12 +194,12 @@ def test_the_cli_audits_a_database(tmp_path: Path) -> None:
     bad = subprocess.run(run, capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert f"P-7 {victim.serial}: status 'closed'" in bad.stdout
-    missing = subprocess.run([*run[:-1], str(tmp_path / "nope.sqlite")], capture_output=True, text=True, check=False)
+    missing = subprocess.run([*run[:-3], str(tmp_path / "nope.sqlite")], capture_output=True, text=True, check=False)
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1
     other = tmp_path / "minutes.sqlite"  # another program's database is refused, not turned into a register
     sqlite3.connect(other).execute("CREATE TABLE minutes (said TEXT)").connection.close()
-    foreign = subprocess.run([*run[:-1], str(other)], capture_output=True, text=True, check=False)
+    foreign = subprocess.run([*run[:-3], str(other), "--lang", "en"], capture_output=True, text=True, check=False)
     assert foreign.returncode == 2
     assert "holds no complaint register" in foreign.stderr
     assert [name for (name,) in sqlite3.connect(other).execute("SELECT name FROM sqlite_schema")] == ["minutes"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,13 @@ from complaint_engine.cli import main
 from complaint_engine.demo import format_register, run_scripted_day
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, messages: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own; ``messages``: the language of its messages ($COMPLAINT_ENGINE_LANG)."""
+    env = {k: v for k, v in os.environ.items() if k != "COMPLAINT_ENGINE_LANG"}
+    if messages:
+        env["COMPLAINT_ENGINE_LANG"] = messages
     return subprocess.run([sys.executable, "-m", "complaint_engine", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd, timeout=300, env=env)
 
 
 def test_the_scripted_day_exercises_every_path() -> None:
@@ -62,11 +67,11 @@ def test_demo_is_deterministic_for_a_seed(demo_db: tuple[Path, str], tmp_path: P
     _, first = demo_db
     again = run("demo", "--seed", "3", "--db", str(tmp_path / "again.sqlite"), cwd=tmp_path)
     assert again.returncode == 0
-    strip = [line for line in first.splitlines() if "stored in" not in line and not line.startswith("charts:")
-             and "python -m complaint_engine export" not in line]
-    strip2 = [line for line in again.stdout.splitlines() if "stored in" not in line
-              and not line.startswith("charts:") and "python -m complaint_engine export" not in line]
-    assert strip == strip2
+    def same(line: str) -> bool:  # what differs from run to run: file names and the wall time
+        return not any(text in line for text in ("已存入", "图表:", "python -m complaint_engine export", "演示用时"))
+
+    assert [line for line in first.splitlines() if same(line)] == [
+        line for line in again.stdout.splitlines() if same(line)]
 
 
 def test_the_demo_year_has_every_kind_of_event(demo_db: tuple[Path, str]) -> None:
@@ -201,7 +206,7 @@ def test_bad_cli_input_is_one_clear_line_and_exit_status_2(demo_db: tuple[Path, 
                                                             args: list[str], fragment: str) -> None:
     (tmp_path / "empty.sqlite").touch()
     args = [str(demo_db[0]) if a == "DB" else "empty.sqlite" if a == "EMPTY" else a for a in args]
-    done = run(*args, cwd=tmp_path)
+    done = run(*args, cwd=tmp_path, messages="en")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -212,6 +217,20 @@ def test_bad_cli_input_is_one_clear_line_and_exit_status_2(demo_db: tuple[Path, 
     assert ".partial" not in done.stderr
     assert "complaint_engine complaint_engine" not in done.stderr  # the program's name, once
     assert not (tmp_path / "y1999.sqlite").exists()  # checked before any file is made
+
+
+@pytest.mark.parametrize(("messages", "expected"), [
+    (None, "错误:数据库 'missing.sqlite' 不存在"),  # the default policy's language: the mainland calendar's
+    ("zh-Hant", "錯誤:資料庫 'missing.sqlite' 不存在"),
+    ("en", "error: database 'missing.sqlite' does not exist"),
+])
+def test_the_clis_messages_are_in_the_chosen_language(tmp_path: Path, messages: str | None, expected: str) -> None:
+    done = run("report", "--db", "missing.sqlite", "--period", "2024H1", cwd=tmp_path, messages=messages)
+    assert done.returncode == 2
+    assert done.stderr.startswith(expected)
+    by_flag = run("report", "--db", "missing.sqlite", "--period", "2024H1", "--lang", "en", cwd=tmp_path,
+                  messages="zh-Hant")
+    assert by_flag.stderr.startswith("error: database")  # --lang wins over the environment
 
 
 def test_export_to_a_closed_pipe_stops_quietly_and_excel_gets_a_bom(demo_db: tuple[Path, str],
@@ -235,7 +254,7 @@ def test_ctrl_c_during_the_demo_leaves_a_consistent_database(tmp_path: Path) -> 
     import time
 
     db = tmp_path / "interrupted.sqlite"
-    proc = subprocess.Popen([sys.executable, "-m", "complaint_engine", "demo", "--db", str(db)],
+    proc = subprocess.Popen([sys.executable, "-m", "complaint_engine", "demo", "--db", str(db), "--lang", "en"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the simulation is well under way

@@ -29,12 +29,25 @@ __all__ = ["main"]
 
 
 class CLIError(Exception):
-    """A usage problem, reported as one line."""
+    """A usage problem, reported as one line in the command's language: a label key and its values."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(label(key, "en").format(**values))
+        self.key, self.values = key, values
+
+
+# The language of the command's own messages: --lang, else $COMPLAINT_ENGINE_LANG, else the policy's.
+_messages = [os.environ.get("COMPLAINT_ENGINE_LANG") or ""]
+
+
+def _say(key: str, **values: object) -> str:
+    lang = _messages[0] if _messages[0] in LANGUAGES else Policy.default().language
+    return label(key, lang).format(**values)
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, not usage + message
-        raise CLIError(f"{message} (see: {self.prog} --help)")
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message (argparse's own text is English)
+        raise CLIError("cli.usage", message=message, prog=self.prog)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
                                          "complaint, gap-free serials (exit status 1 on any finding)")
     _store(audit)
     audit.add_argument("--office", help="one office (default: all)")
+    audit.add_argument("--lang", default=None, choices=LANGUAGES, help="the language of the summary line")
     audit.add_argument("--policy", help="the policy TOML file whose serial format numbered the register "
                                         "(default: Policy.default())")
 
@@ -103,7 +117,10 @@ def _common(p: argparse.ArgumentParser, periods: bool = False) -> None:
 
 
 def _policy(path: str | None) -> Policy:
-    return Policy.from_toml(path) if path else Policy.default()
+    policy = Policy.from_toml(path) if path else Policy.default()
+    if _messages[0] not in LANGUAGES:
+        _messages[0] = policy.language
+    return policy
 
 
 def _open_existing(args: argparse.Namespace) -> SQLRepository:
@@ -112,18 +129,17 @@ def _open_existing(args: argparse.Namespace) -> SQLRepository:
         try:
             from complaint_engine.storage.postgres import PostgresRepository
         except ImportError as exc:
-            raise CLIError(str(exc)) from None
+            raise CLIError("cli.plain", message=exc) from None
         return PostgresRepository(args.dsn, create=False)
     from complaint_engine.storage import SQLiteRepository
 
     p = Path(args.db)
     if p.is_dir():
-        raise CLIError(f"--db {args.db!r} is a directory, not a SQLite file")
+        raise CLIError("cli.db_is_folder", db=args.db)
     if not p.exists():
-        raise CLIError(f"database {args.db!r} does not exist (create one with: python -m complaint_engine demo --db "
-                       f"{args.db})")
+        raise CLIError("cli.db_missing", db=args.db)
     if p.is_file() and p.stat().st_size == 0:
-        raise CLIError(f"database {args.db!r} is an empty file, not a complaint register")
+        raise CLIError("cli.db_empty", db=args.db)
     return SQLiteRepository(p, read_only=True)  # no write lock: a report or an audit runs beside a busy desk
 
 
@@ -132,10 +148,10 @@ def _check_office(repo: SQLRepository, office: str | None) -> None:
         return
     offices = repo.offices()
     if office not in offices:
-        raise CLIError(f"unknown office {office!r}; offices in this database: {offices or 'none'}")
+        raise CLIError("cli.unknown_office", office=office, offices=", ".join(offices) or "—")
 
 
-def _progress(total_days: int) -> object:
+def _progress(total_days: int, lang: str) -> object:
     started = time.monotonic()
     interactive = sys.stderr.isatty()
 
@@ -143,11 +159,12 @@ def _progress(total_days: int) -> object:
         done = min(1.0, (day.timetuple().tm_yday) / total_days)  # type: ignore[attr-defined]
         if interactive:
             bar = "#" * int(done * 30)
-            sys.stderr.write(f"\r[{bar:<30}] {done:4.0%} {day} {complaints:5d} complaints "
+            sys.stderr.write(f"\r[{bar:<30}] {done:4.0%} {day} "
+                             f"{label('demo.progress_bar', lang).format(n=complaints)} "
                              f"{time.monotonic() - started:5.1f}s")
             sys.stderr.flush()
         elif day.day == 1:  # type: ignore[attr-defined]
-            sys.stderr.write(f"{day:%Y-%m}: {complaints} complaints so far\n")
+            sys.stderr.write(label("demo.progress", lang).format(month=f"{day:%Y-%m}", n=complaints) + "\n")
 
     return show
 
@@ -158,36 +175,37 @@ def _demo(args: argparse.Namespace) -> int:
     from complaint_engine.stats import ComplaintFrame, analyse, plot_report, render_markdown
     from complaint_engine.storage import SQLiteRepository
 
+    started = time.monotonic()
     policy = _policy(args.policy)  # everything is checked before the database file is made
     calendar = policy.calendar()
     if not calendar.first_year <= args.year <= calendar.last_year - 1:  # the year's deadlines run into the next
-        raise CLIError(f"year {args.year} is outside {calendar.first_year}..{calendar.last_year - 1}, the years the "
-                       "policy's calendar covers")
+        raise CLIError("cli.year_outside", year=args.year, first=calendar.first_year, last=calendar.last_year - 1)
     db = Path(args.db)
     if db.is_dir():
-        raise CLIError(f"--db {args.db!r} is a directory, not a file to create")
+        raise CLIError("cli.db_folder_to_create", db=args.db)
     if not db.parent.is_dir():
-        raise CLIError(f"--db {args.db!r}: the folder {str(db.parent)!r} does not exist")
+        raise CLIError("cli.no_folder", db=args.db, folder=str(db.parent))
     if db.exists():
         if not args.overwrite:
-            raise CLIError(f"database {args.db!r} exists; pass --overwrite to replace it, or another --db")
+            raise CLIError("cli.db_exists", db=args.db)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-    repo = SQLiteRepository(db)
+    # a simulated year is made again from its seed at will, so its commits skip the fsync (WAL, synchronous
+    # NORMAL: the file stays consistent after a crash, the last steps may be lost); a desk keeps FULL
+    repo = SQLiteRepository(db, synchronous="NORMAL")
     days = 366 if args.year % 4 == 0 else 365
-    result = simulate_year(repo, year=args.year, seed=args.seed, policy=policy,
-                           progress=_progress(days))  # type: ignore[arg-type]
+    lang = args.lang or policy.language
+    result = simulate_year(repo, year=args.year, seed=args.seed, policy=policy, lang=lang,
+                           progress=_progress(days, lang))  # type: ignore[arg-type]
     sys.stderr.write("\n")
     if result.interrupted:
-        sys.stderr.write(f"interrupted: {result.complaints} complaints stored so far in {db} (consistent: every "
-                         "step is its own transaction)\n")
+        sys.stderr.write(label("demo.interrupted", lang).format(n=result.complaints, db=db) + "\n")
         return 130
-    lang = args.lang or policy.language
-    print(f"{result.complaints} complaints, {result.transitions} desk steps, stored in {db}\n")
+    print(label("demo.stored", lang).format(complaints=result.complaints, steps=result.transitions, db=db) + "\n")
     complaints = repo.find()
     print(format_register(complaints[:12], show_personal_data=args.show_personal_data, lang=lang, policy=policy))
-    print(f"… {len(complaints) - 12} more in the register (python -m complaint_engine export --db {db} "
-          f"--period {args.year} --what register)\n")
+    command = f"python -m complaint_engine export --db {db} --period {args.year} --what register"
+    print(label("demo.more", lang).format(n=len(complaints) - 12, command=command) + "\n")
     frame = ComplaintFrame.from_repository(repo, tz=policy.tz)
     capas = repo.find_capas()
     for period in (f"{args.year}H1", str(args.year)):
@@ -196,9 +214,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(render_markdown(report, lang))
         try:
             files = plot_report(report, db.parent, lang=lang)
-            print("charts: " + ", ".join(str(f) for f in files) + "\n")
-        except ImportError as exc:
-            print(f"(charts skipped: {exc})\n")
+            print(label("demo.charts", lang).format(files=", ".join(str(f) for f in files)) + "\n")
+        except ImportError:
+            print(label("demo.no_charts", lang).format(command="pip install 'complaint_engine[plot]'") + "\n")
+    print(label("demo.wall_time", lang).format(seconds=time.monotonic() - started))
     return 0
 
 
@@ -224,7 +243,7 @@ def _report(args: argparse.Namespace) -> int:
     lang = args.lang or policy.language
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and not out.is_dir():
-        raise CLIError(f"--out {args.out!r} is a file, not a folder")
+        raise CLIError("cli.out_is_file", out=args.out)
     texts = []
     for period in periods:
         with repo.snapshot() as view:  # the complaints and the CAPA reports as of one moment
@@ -239,10 +258,10 @@ def _report(args: argparse.Namespace) -> int:
         (out / f"report-{period.label}.{_SUFFIX[args.format]}").write_text(text, encoding="utf-8")
         try:
             plot_report(report, out, lang=lang)
-        except ImportError as exc:
-            sys.stderr.write(f"charts skipped: {exc}\n")
+        except ImportError:
+            sys.stderr.write(_say("cli.charts_skipped", command="pip install 'complaint_engine[plot]'") + "\n")
     if out is not None:
-        print(f"written to {out}")
+        print(_say("cli.written", path=out))
     elif args.format == "json":
         print(texts[0] if len(texts) == 1 else "[\n" + ",\n".join(texts) + "\n]")
     else:
@@ -286,7 +305,7 @@ def _export(args: argparse.Namespace) -> int:
             return 0
         target = Path(args.out)
         if target.is_dir():
-            raise CLIError(f"--out {args.out!r} is a directory; name a file")
+            raise CLIError("cli.out_is_folder", out=args.out)
         partial = target.with_name(target.name + ".partial")  # the file appears whole, or not at all
         try:
             with partial.open("w", encoding="utf-8-sig" if args.format == "csv" else "utf-8") as out:
@@ -294,11 +313,11 @@ def _export(args: argparse.Namespace) -> int:
             partial.replace(target)
         except OSError as exc:  # named by the user's file, never the temporary one, without errno codes
             partial.unlink(missing_ok=True)
-            raise CLIError(f"cannot write {args.out!r}: {exc.strerror or type(exc).__name__}") from None
+            raise CLIError("cli.cannot_write", out=args.out, reason=exc.strerror or type(exc).__name__) from None
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-    print(f"written to {args.out}")
+    print(_say("cli.written", path=args.out))
     return 0
 
 
@@ -309,14 +328,15 @@ def _audit(args: argparse.Namespace) -> int:
     repo = _open_existing(args)
     _check_office(repo, args.office)
     report = audit_report(repo, policy, office=args.office)
-    scope = f"office {args.office}" if args.office else "all offices"
-    read = f"{report.complaints} complaints ({report.registered} registered) of {scope} in {repo.location}"
+    scope = _say("cli.audit_scope_office", office=args.office) if args.office else _say("cli.audit_scope_all")
+    read = _say("cli.audit_read", complaints=report.complaints, registered=report.registered, scope=scope,
+                location=repo.location)
     if not report.findings:
-        print(f"sound: {read}")
+        print(_say("cli.audit_sound", read=read))
         return 0
     for finding in report.findings:
         print(finding)
-    print(f"{len(report.findings)} finding(s) among {read}")
+    print(_say("cli.audit_findings", n=len(report.findings), read=read))
     return 1
 
 
@@ -329,13 +349,15 @@ def _summarize_provisional(caught: list[warnings.WarningMessage]) -> None:
         if w not in provisional:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if provisional:
-        sys.stderr.write(f"note: {len(provisional)} deadline(s) fall in a year without an official holiday notice in "
-                         "the data (provisional); load the notice with [calendar] notice = 'file.toml' in the policy\n")
+        sys.stderr.write(_say("cli.note", message=_say("cli.provisional", n=len(provisional))) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        _messages[0] = os.environ.get("COMPLAINT_ENGINE_LANG") or ""  # each run chooses again
         args = _parser().parse_args(argv)
+        if getattr(args, "lang", None):
+            _messages[0] = args.lang
         if args.command == "lifecycle":
             from complaint_engine.lifecycle import render_markdown
 
@@ -350,13 +372,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so that the interpreter's last flush does not fail again
         return 0
-    except (CLIError, ComplaintEngineError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
+    except CLIError as exc:
+        sys.stderr.write(_say("cli.error", message=_say(exc.key, **exc.values)) + "\n")
+        return 2
+    except ComplaintEngineError as exc:  # the engine's own text (English)
+        sys.stderr.write(_say("cli.error", message=exc) + "\n")
         return 2
     except OSError as exc:  # what the system refused, without errno codes
         where = f" ({exc.filename})" if exc.filename else ""
-        sys.stderr.write(f"error: {exc.strerror or type(exc).__name__}{where}\n")
+        sys.stderr.write(_say("cli.error", message=f"{exc.strerror or type(exc).__name__}{where}") + "\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write(_say("cli.interrupted") + "\n")
         return 130

@@ -108,7 +108,7 @@ def table_rows(what: str, complaints: Sequence[Complaint], capas: Sequence[CAPAR
         rows = [[r.number, " ".join(r.complaint_serials), r.problem, r.cause or "",
                  "; ".join(f"{a.description} ({_when(a.due)}; {label('capa.owner', lang)} {a.owner or ''}"
                            + (f"; {label('capa.done', lang)} {_when(a.done_at)}" if a.done_at else "") + ")"
-                           for a in r.actions), r.status.value,
+                           for a in r.actions), label(f"capa_status.{r.status.value}", lang),
                  _when(r.implemented_at),
                  "" if r.verification is None else label("yes" if r.verification.effective else "no", lang)]
                 for r in capas]

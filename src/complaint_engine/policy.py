@@ -92,7 +92,7 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
 })
 
 
-# KPI targets (KPIS.md): 100 % where the procedure promises it, published minimums elsewhere.
+# KPI targets (docs/kpis.md): 100 % where the procedure promises it, published minimums elsewhere.
 DEFAULT_TARGETS: Mapping[str, float] = FrozenDict({
     "dispatched_on_time": 1.0, "replied_on_time": 1.0, "closed_on_time": 1.0, "callback_rate": 1.0,
     "satisfaction": 0.85, "escalated_on_time": 1.0, "arrived_on_time": 1.0, "emergency_same_day": 1.0,
@@ -210,7 +210,7 @@ class ClosingRules:
 
 @attrs.frozen(kw_only=True)
 class AnalysisSettings:
-    """``[analysis]`` (KPIS.md): the report language, windows and thresholds the source does not set (the
+    """``[analysis]`` (docs/kpis.md): the report language, windows and thresholds the source does not set (the
     company's choice), and the KPI targets."""
 
     language: str | None = None  # None: the calendar region's (REGION_LANGUAGES)

@@ -24,6 +24,8 @@ import attrs
 
 from complaint_engine.clock import FixedClock
 from complaint_engine.desk import ComplaintDesk
+from complaint_engine.errors import ValidationError
+from complaint_engine.labels import LANGUAGES, label
 from complaint_engine.model import Actor, AnnouncementChannel, Role, Satisfaction, Status
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
@@ -50,7 +52,17 @@ CALLBACK = Actor("cs-chen", Role.CALLBACK_OFFICER, OFFICE)
 CATEGORY_MIX = {"repair": 30, "noise": 14, "cleaning": 12, "security": 7, "landscaping": 5, "parking": 9,
                 "fees": 7, "facilities": 8, "staff_attitude": 3, "municipal": 3, "other": 2}
 CHANNEL_MIX = {"phone": 55, "visit": 20, "online": 20, "letter": 4, "fax": 1}
-SURNAMES = "陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周"
+# real family and given names, in (zh-Hant, zh-Hans, en) — an owner is one of each
+SURNAMES = (("陳", "陈", "Chen"), ("林", "林", "Lin"), ("黃", "黄", "Huang"), ("張", "张", "Zhang"), ("李", "李", "Li"),
+            ("王", "王", "Wang"), ("吳", "吴", "Wu"), ("劉", "刘", "Liu"), ("蔡", "蔡", "Cai"), ("楊", "杨", "Yang"),
+            ("許", "许", "Xu"), ("鄭", "郑", "Zheng"), ("謝", "谢", "Xie"), ("郭", "郭", "Guo"), ("何", "何", "He"),
+            ("曾", "曾", "Zeng"), ("周", "周", "Zhou"), ("趙", "赵", "Zhao"), ("孫", "孙", "Sun"), ("馬", "马", "Ma"))
+GIVEN_NAMES = (("志明", "志明", "Zhiming"), ("淑芬", "淑芬", "Shufen"), ("建國", "建国", "Jianguo"),
+               ("美玲", "美玲", "Meiling"), ("俊傑", "俊杰", "Junjie"), ("雅婷", "雅婷", "Yating"),
+               ("文華", "文华", "Wenhua"), ("麗華", "丽华", "Lihua"), ("家豪", "家豪", "Jiahao"),
+               ("嘉欣", "嘉欣", "Jiaxin"), ("國強", "国强", "Guoqiang"), ("秀英", "秀英", "Xiuying"),
+               ("浩然", "浩然", "Haoran"), ("靜怡", "静怡", "Jingyi"), ("子軒", "子轩", "Zixuan"),
+               ("玉蘭", "玉兰", "Yulan"))
 
 
 @attrs.frozen
@@ -68,8 +80,10 @@ def _units() -> list[str]:
 
 class _Simulator:
     def __init__(self, desk: ComplaintDesk, clock: FixedClock, year: int, rng: random.Random,
-                 progress: Callable[[dt.date, int], None] | None) -> None:
+                 progress: Callable[[dt.date, int], None] | None, lang: str) -> None:
         self.desk, self.clock, self.year, self.rng = desk, clock, year, rng
+        self.lang = lang
+        self.script = LANGUAGES.index(lang)  # the column of the name tables
         self.progress = progress
         self.queue: list[tuple[dt.datetime, int, Callable[[], object]]] = []
         self.seq = count()
@@ -110,15 +124,22 @@ class _Simulator:
         # a leak in building 3 that keeps coming back (→ CAPA) and renovation noise in building 5 (→ announcement)
         for month, dd in ((2, 6), (2, 27), (3, 19), (4, 8)):
             unit = self.rng.choice([u for u in self.units if u.startswith("3-")])
-            self.at(dt.datetime(self.year, month, dd, 9, 30, tzinfo=TZ), self._arrival("repair", unit, "地下室水管滲漏",
-                                                                                   leak=True))
+            self.at(dt.datetime(self.year, month, dd, 9, 30, tzinfo=TZ),
+                    self._arrival("repair", unit, self.t("sim.leak"), leak=True))
         for k, unit in enumerate(("5-0301", "5-0402", "5-0503", "5-0601")):
             self.at(dt.datetime(self.year, 5, 13 + k, 12, 40, tzinfo=TZ),
-                    self._arrival("noise", unit, "5棟裝修午休時間施工", noise=True))
+                    self._arrival("noise", unit, self.t("sim.renovation_noise"), noise=True))
         self.at(dt.datetime(self.year, 5, 18, 10, tzinfo=TZ), self.announce_noise)
         self.at(dt.datetime(self.year, 4, 12, 10, tzinfo=TZ), self.open_leak_capa)
         for month in range(1, 13):
             self.at(dt.datetime(self.year, month, 28, 23, 0, tzinfo=TZ), self.sweep)
+
+    def t(self, key: str) -> str:
+        return label(key, self.lang)
+
+    def _owner(self) -> str:
+        family, given = self.rng.choice(SURNAMES)[self.script], self.rng.choice(GIVEN_NAMES)[self.script]
+        return f"{family} {given}" if self.lang == "en" else family + given
 
     def _arrival(self, category: str, unit: str, summary: str, *, leak: bool = False,
                  noise: bool = False) -> Callable[[], None]:
@@ -148,9 +169,10 @@ class _Simulator:
         urgency = None
         if category == "repair":
             urgency = "emergency" if leak or rng.random() < 0.2 else "minor"
-        c = self.desk.receive(by=duty, owner=f"{rng.choice(SURNAMES)}{rng.choice('先生女士')}", unit=unit,
-                              channel=channel, category=category, summary=summary or f"{category} @ {unit}",
-                              urgency=urgency, relayed_by="業委會" if rng.random() < 0.03 else None,
+        summary = summary or self.t("sim.summary").format(category=self.desk.policy.category_label(category, self.lang))
+        c = self.desk.receive(by=duty, owner=self._owner(), unit=unit,
+                              channel=channel, category=category, summary=summary,
+                              urgency=urgency, relayed_by=self.t("sim.relayed_by") if rng.random() < 0.03 else None,
                               attachments=(f"rec://{self.clock.now():%Y%m%d%H%M}.wav",) if channel == "phone" else ())
         self.received += 1
         if leak:
@@ -158,8 +180,8 @@ class _Simulator:
         if noise:
             self.noise.append(c.id)
         if category == "municipal" or (category == "other" and rng.random() < 0.5):
-            self.later(rng.uniform(2, 15), lambda: self.desk.refer(c.id, by=duty, reason="非管理處職責",
-                                                                    referred_to="相關政府部門熱線"))
+            self.later(rng.uniform(2, 15), lambda: self.desk.refer(c.id, by=duty, reason=self.t("sim.not_ours"),
+                                                                    referred_to=self.t("sim.referred_to")))
             return
         self.later(rng.uniform(2, 25 if not night else 60), lambda: self.register(c.id, duty))
 
@@ -182,12 +204,12 @@ class _Simulator:
             self.later(self.rng.uniform(20, 600), lambda: self.start(cid, manager))
 
     def escalate(self, cid: str, manager: Actor) -> None:
-        self.desk.escalate(cid, by=manager, reason="需多部門統一協調")
+        self.desk.escalate(cid, by=manager, reason=self.t("sim.escalation"))
         decider = GM if self.desk.policy.escalation_role is Role.GENERAL_MANAGER else SUPERVISOR
         self.later(self.rng.uniform(60, 600), lambda: self.decide(cid, decider, manager))
 
     def decide(self, cid: str, decider: Actor, manager: Actor) -> None:
-        self.desk.decide(cid, by=decider, decision="由責任部門牽頭,相關部門配合")
+        self.desk.decide(cid, by=decider, decision=self.t("sim.decision"))
         self.later(self.rng.uniform(30, 240), lambda: self.start(cid, manager))
 
     def arrive(self, cid: str, tech_id: str) -> None:
@@ -213,11 +235,11 @@ class _Simulator:
         self.at(planned - dt.timedelta(hours=self.rng.uniform(2, 30)), lambda: self.resolve(cid, manager))
 
     def resolve(self, cid: str, by: Actor) -> None:
-        self.desk.resolve(cid, by=by, result="已處理")
+        self.desk.resolve(cid, by=by, result=self.t("sim.resolved"))
         self.later(self.rng.uniform(10, 60 * (30 if self.rng.random() < 0.05 else 3)), lambda: self.reply(cid))
 
     def reply(self, cid: str) -> None:
-        self.desk.reply(cid, by=RECEPTION, note="電話告知處理結果")
+        self.desk.reply(cid, by=RECEPTION, note=self.t("sim.reply_note"))
         self.later(self.rng.uniform(60 * 18, 60 * 60), lambda: self.callback(cid, 1))
 
     def callback(self, cid: str, attempt: int) -> None:
@@ -231,13 +253,13 @@ class _Simulator:
             return
         if r < 0.10 and self.desk.get(cid).status is Status.REPLIED and attempt == 1:
             self.desk.record_callback(cid, by=CALLBACK, method="phone", satisfaction=Satisfaction.DISSATISFIED,
-                                      opinion="問題仍未解決")
+                                      opinion=self.t("sim.unsolved"))
             manager = MANAGERS[self.desk.get(cid).notice.department]  # type: ignore[union-attr]
             self.later(self.rng.uniform(60, 600), lambda: self.resolve(cid, manager))
             return
         satisfaction = Satisfaction.SATISFIED if r < 0.85 else Satisfaction.BASICALLY_SATISFIED
         self.desk.record_callback(cid, by=CALLBACK, method=self.rng.choice(["phone", "phone", "visit"]),
-                                  satisfaction=satisfaction, opinion="滿意" if r < 0.85 else "基本滿意")
+                                  satisfaction=satisfaction, opinion=self.t(f"satisfaction.{satisfaction.value}"))
         self.later(5, lambda: self.close(cid))
 
     def close(self, cid: str) -> None:
@@ -247,16 +269,17 @@ class _Simulator:
     # ------------------------------------------------------------------------------------------ office-wide
     def open_leak_capa(self) -> None:
         manager = MANAGERS["engineering"]
-        capa = self.desk.open_capa(by=manager, complaint_ids=self.leaks, problem="3棟地下室水管反覆滲漏")
+        capa = self.desk.open_capa(by=manager, complaint_ids=self.leaks, problem=self.t("sim.capa_problem"))
         now = self.clock.now()
         self.at(now + dt.timedelta(days=2), lambda: self.desk.plan_capa(
-            capa.number, by=manager, cause="水管老化,接口鏽蝕",
-            actions=[("更換3棟地下室主水管", now + dt.timedelta(days=30)), ("每月巡檢", now + dt.timedelta(days=40))]))
+            capa.number, by=manager, cause=self.t("sim.capa_cause"),
+            actions=[(self.t("sim.capa_pipe"), now + dt.timedelta(days=30)),
+                     (self.t("sim.capa_inspection"), now + dt.timedelta(days=40))]))
         self.at(now + dt.timedelta(days=22), lambda: self.desk.complete_capa_action(capa.number, by=manager, action=0))
         self.at(now + dt.timedelta(days=24), lambda: self.desk.complete_capa_action(capa.number, by=manager, action=1))
         self.at(now + dt.timedelta(days=25), lambda: self.desk.implement_capa(capa.number, by=manager))
         self.at(now + dt.timedelta(days=70), lambda: self.desk.verify_capa(
-            capa.number, by=manager, effective=True, note="兩個月內未再發生"))
+            capa.number, by=manager, effective=True, note=self.t("sim.capa_verified")))
         self.at(now + dt.timedelta(days=71), lambda: self.desk.close_capa(capa.number, by=manager))
 
     def announce_noise(self) -> None:
@@ -264,7 +287,7 @@ class _Simulator:
         if not ids:
             return
         self.desk.announce(by=RECEPTION, complaint_ids=ids, channel=AnnouncementChannel.BULLETIN_BOARD,
-                           text="重申裝修管理規定:12:00-14:00 及 18:00 後禁止噪音施工")
+                           text=self.t("sim.announcement"))
         for cid in ids:
             self.desk.flag(cid, by=RECEPTION, widespread=True)
 
@@ -273,14 +296,19 @@ class _Simulator:
 
 
 def simulate_year(repository: Repository, *, year: int = 2024, seed: int = 7, policy: Policy | None = None,
-                  progress: Callable[[dt.date, int], None] | None = None) -> SimulationResult:
-    """Run a year at the estate into ``repository``; ``progress(day, complaints so far)`` is called daily."""
+                  progress: Callable[[dt.date, int], None] | None = None, lang: str | None = None) -> SimulationResult:
+    """Run a year at the estate into ``repository``; ``progress(day, complaints so far)`` is called daily. The
+    texts the simulated staff write (names, results, notes, reasons) are in ``lang`` (default: the policy's)."""
+    policy = policy or Policy.default()
+    lang = lang or policy.language
+    if lang not in LANGUAGES:
+        raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
     rng = random.Random(seed)
     clock = FixedClock(dt.datetime(year, 1, 1, tzinfo=TZ))
     ids = count(1)
-    desk = ComplaintDesk(policy=policy or Policy.default(), repository=repository, clock=clock,
+    desk = ComplaintDesk(policy=policy, repository=repository, clock=clock,
                          id_factory=lambda: f"{year}-{seed}-{next(ids):06d}")
-    sim = _Simulator(desk, clock, year, rng, progress)
+    sim = _Simulator(desk, clock, year, rng, progress, lang)
     sim.schedule_arrivals()
     interrupted = False
     try:

@@ -233,7 +233,7 @@ def test_the_cli_reads_a_postgresql_store(tmp_path: Path) -> None:
         return subprocess.run([sys.executable, "-m", "complaint_engine", *args, "--dsn", PG_DSN],
                               capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120)
 
-    audited = cli("audit")
+    audited = cli("audit", "--lang", "en")
     assert audited.returncode == 0, audited.stderr
     assert audited.stdout.startswith(f"sound: {len(desk.find())} complaints")
     exported = cli("export", "--period", "2024", "--what", "register", "--format", "csv")

@@ -1,4 +1,4 @@
-"""The KPIs of ``KPIS.md`` that complaint data allows, each with its counts so periods merge.
+"""The KPIs of docs/kpis.md that complaint data allows, each with its counts so periods merge.
 
 Every rate is a :class:`Rate` (numerator B, denominator A); ``Rate + Rate`` adds the counts, so two
 half-years merge into a year without averaging percentages. Denominators are defined in
@@ -52,7 +52,7 @@ class Rate:
 
 @attrs.frozen
 class KPI:
-    """One figure of KPIS.md: its number there, its value, its target (a share) and whether it is met."""
+    """One figure of docs/kpis.md: its number there, its value, its target (a share) and whether it is met."""
 
     key: str
     number: int

@@ -12,6 +12,7 @@ names fonts to install (Debian: fonts-wqy-zenhei or fonts-noto-cjk).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import warnings
@@ -48,8 +49,9 @@ def _figure_class() -> Any:
     return Figure
 
 
+@functools.cache
 def cjk_font() -> str | None:
-    """The first installed font family that can show Chinese, or None."""
+    """The first installed font family that can show Chinese, or None (looked up once per process)."""
     _figure_class()
     from matplotlib import font_manager
 
