@@ -46,7 +46,7 @@ def _cjk(text: str) -> str:
 def test_every_label_has_three_languages_and_simplified_is_the_traditional_converted() -> None:
     wrong = {}
     for key, (hant, hans, en) in _L.items():
-        assert hant and hans and en, key
+        assert all((hant, hans, en)), key
         expected = hant
         for traditional, simplified in REGIONAL.items():
             expected = expected.replace(traditional, simplified)
