@@ -15,10 +15,12 @@ from complaint_engine.stats.recurrence import (
 from complaint_engine.stats.render import render_html, render_markdown
 from complaint_engine.stats.report import AnalysisReport, analyse, monthly_counts
 from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
+from complaint_engine.stats.whatif import ClockComparison, WhatIfResult, what_if
 
 __all__ = [
     "KPI",
     "AnalysisReport",
+    "ClockComparison",
     "ComplaintFrame",
     "ControlChart",
     "Finding",
@@ -27,6 +29,7 @@ __all__ = [
     "ParetoTable",
     "PeriodCounts",
     "Rate",
+    "WhatIfResult",
     "analyse",
     "c_chart",
     "capa_recurrence",
@@ -44,4 +47,5 @@ __all__ = [
     "render_html",
     "render_markdown",
     "u_chart",
+    "what_if",
 ]
