@@ -298,3 +298,29 @@ def test_the_demo_register_speaks_the_language_asked(lang: str, header: str, sta
     text = format_register(run_scripted_day().find(), lang=lang)
     assert header in text.splitlines()[0]
     assert status in text
+
+
+def test_what_if_replays_a_period_of_the_demo_database_under_another_policy(demo_db: tuple[Path, str],
+                                                                            tmp_path: Path) -> None:
+    quick = tmp_path / "quick.toml"
+    quick.write_text('name = "six hours"\n[limits]\nreply = "6 hours"\n', encoding="utf-8")
+    db = str(demo_db[0])
+    done = run("what-if", "--db", db, "--policy", str(quick), "--period", "2024H1", "--lang", "en", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "# What-if: the time limits under another policy — 2024H1" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| Reply |"))
+    recorded, replayed = (int(x) for x in row.split("|")[2:4])
+    assert replayed > recorded  # six hours is tighter than two days
+    as_json = run("what-if", "--db", db, "--policy", str(quick), "--period", "2024H1", "--format", "json",
+                  cwd=tmp_path)
+    data = json.loads(as_json.stdout)
+    assert data["clocks"]["reply"]["replayed"] == replayed
+    assert len(data["clocks"]["reply"]["newly_breached"]) == replayed - recorded
+    same = run("what-if", "--db", db, "--policy", str(quick), "--recorded-policy", str(quick), "--period", "2024H1",
+               "--format", "json", cwd=tmp_path)
+    assert json.loads(same.stdout)["kpis"]["recorded"]["kpis"]["replied_on_time"]["target"] is not None
+    bad = run("what-if", "--db", db, "--policy", str(tmp_path / "missing.toml"), "--period", "2024H1",
+              cwd=tmp_path, messages="en")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: ")
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -93,6 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--policy", help="the policy TOML file whose serial format numbered the register "
                                         "(default: Policy.default())")
 
+    what_if = sub.add_parser("what-if", help="replay a period's clocks under another policy: the breaches, per "
+                                             "department and person, and the KPIs under both")
+    _store(what_if)
+    what_if.add_argument("--policy", required=True, help="the policy TOML file to replay under")
+    what_if.add_argument("--period", required=True, help="'2024', '2024H1', '2024Q3' or '2024-05'")
+    what_if.add_argument("--office", help="one office (default: all)")
+    what_if.add_argument("--recorded-policy", help="the policy TOML file in force when the period was handled "
+                                                   "(its KPI targets; default: Policy.default())")
+    what_if.add_argument("--format", default="markdown", choices=("markdown", "json"))
+    what_if.add_argument("--lang", default=None, choices=LANGUAGES)
+
     sub.add_parser("lifecycle", help="print docs/lifecycle.md, generated from the transition tables")
     return root
 
@@ -340,6 +351,25 @@ def _audit(args: argparse.Namespace) -> int:
     return 1
 
 
+def _what_if(args: argparse.Namespace) -> int:
+    import json
+
+    from complaint_engine.stats import what_if
+
+    policy = _policy(args.policy)
+    recorded = _policy(args.recorded_policy)
+    period = Period.parse(args.period)
+    repo = _open_existing(args)
+    _check_office(repo, args.office)
+    with repo.snapshot() as view:
+        result = what_if(view, policy, period=period, office=args.office, recorded_policy=recorded)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1, default=str))
+    else:
+        print(result.to_markdown(args.lang or policy.language))
+    return 0
+
+
 def _summarize_provisional(caught: list[warnings.WarningMessage]) -> None:
     """One line for all deadlines in provisional years, instead of one warning each."""
     from complaint_engine.rules import ProvisionalCalendarWarning
@@ -365,7 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            code = {"demo": _demo, "report": _report, "export": _export, "audit": _audit}[args.command](args)
+            code = {"demo": _demo, "report": _report, "export": _export, "audit": _audit,
+                    "what-if": _what_if}[args.command](args)
         _summarize_provisional(caught)
         return code
     except BrokenPipeError:  # the reader went away (``export | head``): stop quietly, as other tools do

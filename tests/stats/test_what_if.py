@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -40,10 +41,8 @@ def _walk(desk: ce.ComplaintDesk, clock: ce.FixedClock, data: st.DataObject) -> 
             if not data.draw(st.integers(0, 4)):  # one step in five is skipped
                 continue
             clock.advance(minutes=data.draw(st.sampled_from([1, 30, 4 * 60, 20 * 60, 50 * 60, 4 * 24 * 60])))
-            try:
+            with contextlib.suppress(ce.ComplaintEngineError):
                 _step(desk, c, step, data)
-            except ce.ComplaintEngineError:
-                pass
 
 
 def _step(desk: ce.ComplaintDesk, c: ce.Complaint, step: str, data: st.DataObject) -> None:
@@ -131,8 +130,8 @@ def test_two_working_days_instead_of_three_breaches_the_replies_of_the_third_day
     result = what_if(desk, two, period="2024H1")
     reply = result.clocks["reply"]
     assert (reply.recorded, reply.replayed) == (0, 1)
-    fees = [c.id for c in desk.find() if c.category == "fees"]
-    assert reply.newly_breached == (fees[0],)  # the one replied on the third working day
+    [third_day] = [c.id for c in desk.find() if any(t.event == "reply" and t.at.day == 7 for t in c.history)]
+    assert reply.newly_breached == (third_day,)  # the one replied on the third working day
     assert reply.no_longer_breached == ()
     assert reply.by_department == {"finance": (0, 1)}
     assert result.kpis_recorded["replied_on_time"].value.rate == 1.0
@@ -143,7 +142,7 @@ def test_two_working_days_instead_of_three_breaches_the_replies_of_the_third_day
     assert "<table>" in result._repr_html_()
     # the same from the frame: the reply clock starts at receipt
     by_frame = what_if(ComplaintFrame.from_complaints(desk.find()), two, period="2024H1")
-    assert by_frame.clocks["reply"].newly_breached == (fees[0],)
+    assert by_frame.clocks["reply"].newly_breached == (third_day,)
 
 
 def test_a_looser_policy_lifts_breaches_and_a_clock_switched_off_breaches_nothing() -> None:

@@ -102,6 +102,18 @@ class ComplaintFrame:
             parts = [view.frame(period=q, office=office, tz=tz) for q in (p.previous(), p)]
         return cls({name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, tz=tz)
 
+    def factorized(self, name: str) -> tuple[npt.NDArray[np.int64], tuple[str, ...]]:
+        """Codes and sorted labels of any text column (the categorical ones are kept; others are factorized on
+        first use and remembered: a frame's columns do not change)."""
+        if name in self.codes:
+            return self.codes[name], self.labels[name]
+        cache: dict[str, tuple[npt.NDArray[np.int64], tuple[str, ...]]] = self.__dict__.setdefault("_factorized", {})
+        if name not in cache:
+            if name not in self.columns:
+                raise ValidationError.of("column", name, f"one of {sorted(self.columns)}")
+            cache[name] = _factorize(self.columns[name])
+        return cache[name]
+
     def __len__(self) -> int:
         return len(self.columns["id"])
 

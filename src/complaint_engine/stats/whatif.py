@@ -38,7 +38,7 @@ from complaint_engine.rules.sla import Deadline
 from complaint_engine.stats.frame import ComplaintFrame
 from complaint_engine.stats.kpi import KPIReport, compute_kpis
 
-__all__ = ["ClockComparison", "WhatIfResult", "replay_clock", "what_if"]
+__all__ = ["FRAME_CLOCKS", "ClockComparison", "WhatIfResult", "replay_clock", "replay_frame_clock", "what_if"]
 
 NAT = np.iinfo(np.int64).min  # a missing instant, as int64 microseconds (NaT)
 NOBODY = "—"  # the department or person of a clock nobody owned
@@ -350,21 +350,62 @@ FRAME_CLOCKS = ("reply", "acknowledge", "repair")
 clock and the instant of receipt, not the start of clocks that begin later, nor any pause)."""
 
 
-def _frame_rules(frame: ComplaintFrame, clock: str, rows: npt.NDArray[np.int64], start: npt.NDArray[np.int64],
+_FIELDS = ("office", "category", "urgency", "channel")
+
+
+def _conditioned(policy: Policy, clock: str) -> set[str]:
+    """The subject fields (of :data:`_FIELDS`) a service level setting this clock's rule looks at; a repair's
+    clock also depends on its urgency (minor or emergency rule)."""
+    names = {"emergency_repair", "minor_repair"} if clock == "repair" else {clock}
+    found = {"urgency"} if clock == "repair" else set()
+    for level in policy.service_levels:
+        if names & set(level.rules):
+            found |= {f for f in _FIELDS if getattr(level.when, f)}
+    return found
+
+
+def _frame_rules(frame: ComplaintFrame, clock: str, rows: slice | npt.NDArray[np.int64], start: npt.NDArray[np.int64],
                  escalated: npt.NDArray[np.int64], policy: Policy
                  ) -> tuple[list[DeadlineRule | None], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The distinct rules of the rows, and each row's index into them for its normal and its major rule."""
     labels = frame.labels
     major_code = labels["severity"].index(Severity.MAJOR.value) if Severity.MAJOR.value in labels["severity"] else -1
     was_major = (frame.codes["severity"][rows] == major_code) & ~((escalated != NAT) & (start < escalated))
-    keys = np.stack([frame.codes[k][rows] for k in ("office", "category", "urgency", "channel")]
-                    + [was_major.astype(np.int64)], axis=1)
-    combos, inverse = np.unique(keys, axis=0, return_inverse=True)
+    # one integer per (office, category, urgency, channel, major at start): a few hundred at most, so a lookup
+    # table factorizes the rows in one pass (np.unique over rows would sort them)
+    # — only of the fields some service level's condition names: the others cannot change the rule
+    conditioned = _conditioned(policy, clock)
+    key = np.zeros(len(start), dtype=np.int64)
+    sizes, fixed = [], {}
+    for name in _FIELDS:
+        codes = frame.codes[name][rows]
+        if name in conditioned:
+            size = len(labels[name])
+            key = key * size + codes
+        else:
+            size, fixed[name] = 1, int(codes[0])  # any row's value: the rule is the same for all
+        sizes.append(size)
+    key = key * 2 + was_major
+    present = np.zeros(int(np.prod(sizes)) * 2, dtype=bool)
+    present[key] = True
+    found = np.flatnonzero(present)
+    slot = np.zeros(len(present), dtype=np.int64)
+    slot[found] = np.arange(len(found))
+    inverse = slot[key]
+    combos = []
+    for value in found.tolist():
+        value, is_major = divmod(value, 2)
+        parts = []
+        for size in reversed(sizes):
+            value, code = divmod(value, size)
+            parts.append(code)
+        chosen = dict(zip(_FIELDS, reversed(parts), strict=True)) | fixed
+        combos.append((*(chosen[f] for f in _FIELDS), is_major))
     rules: list[DeadlineRule | None] = []
     position: dict[DeadlineRule | None, int] = {}
     normal = np.empty(len(combos), dtype=np.int64)
     major = np.empty(len(combos), dtype=np.int64)
-    for k, (office, category, urgency, channel, is_major) in enumerate(combos.tolist()):
+    for k, (office, category, urgency, channel, is_major) in enumerate(combos):
         urgent = labels["urgency"][urgency] or None
         name = clock if clock != "repair" else ("emergency_repair" if urgent == Urgency.EMERGENCY.value
                                                  else "minor_repair")
@@ -377,7 +418,6 @@ def _frame_rules(frame: ComplaintFrame, clock: str, rows: npt.NDArray[np.int64],
                 position[rule] = len(rules)
                 rules.append(rule)
             out[k] = position[rule]
-    inverse = inverse.reshape(-1)
     return rules, normal[inverse], major[inverse]
 
 
@@ -394,55 +434,78 @@ def _grouped_due(rules: list[DeadlineRule | None], which: npt.NDArray[np.int64],
     return out
 
 
-def _per_owner(owner: npt.NDArray[Any], before: npt.NDArray[np.bool_], after: npt.NDArray[np.bool_]
-               ) -> dict[str, tuple[int, int]]:
-    text = np.array([NOBODY if v is None or v == "" else str(v) for v in owner[before | after]], dtype=object)
-    if not len(text):
-        return {}
-    names, inverse = np.unique(text.astype(str), return_inverse=True)
-    was = np.bincount(inverse, weights=before[before | after], minlength=len(names)).astype(int)
-    now = np.bincount(inverse, weights=after[before | after], minlength=len(names)).astype(int)
-    return {str(n): (int(a), int(b)) for n, a, b in zip(names, was, now, strict=True)}
+def _per_owner(frame: ComplaintFrame, column: str, rows: slice | npt.NDArray[np.int64], before: npt.NDArray[np.bool_],
+               after: npt.NDArray[np.bool_]) -> dict[str, tuple[int, int]]:
+    """Breaches per department or person (recorded, replayed), counted on the column's codes."""
+    codes, labels = frame.factorized(column)
+    either = before | after
+    # one count per (owner, breached before, breached after): a single pass over the breached rows
+    cells = np.bincount(codes[rows][either] * 4 + before[either] + 2 * after[either], minlength=4 * len(labels))
+    cells = cells.reshape(len(labels), 4)
+    was, now = cells[:, 1] + cells[:, 3], cells[:, 2] + cells[:, 3]
+    return {(labels[k] or NOBODY): (int(was[k]), int(now[k])) for k in np.flatnonzero(was | now).tolist()}
+
+
+def replay_frame_clock(frame: ComplaintFrame, name: str, policy: Policy, as_of: dt.datetime
+                       ) -> tuple[slice | npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_],
+                                  npt.NDArray[np.bool_]] | None:
+    """One clock of :data:`FRAME_CLOCKS` replayed over a frame: the rows that ran it (a slice when all did), and
+    for them the replayed due (int64 µs; NAT where ``policy`` has it off), whether it breached, and whether it
+    breached as recorded (running clocks judged at ``as_of``). None when no row ran it."""
+    if name not in FRAME_CLOCKS:
+        raise ValidationError.of("clock", name, f"one of {list(FRAME_CLOCKS)}")
+    now = to_us(as_of)
+    recorded_due = frame[f"{name}_due_us"].view(np.int64)
+    ran = recorded_due != NAT
+    if not ran.any():
+        return None
+    rows: slice | npt.NDArray[np.int64] = slice(None) if ran.all() else np.flatnonzero(ran)  # views when all
+    start, escalated = frame["received_us"].view(np.int64)[rows], frame["escalated_us"].view(np.int64)[rows]
+    met = frame[f"{name}_met_us"].view(np.int64)[rows]
+    rules, normal, major = _frame_rules(frame, name, rows, start, escalated, policy)
+    # the major complaints' due matters only where an escalation came while the clock ran
+    major_due = np.full(len(start), NAT, dtype=np.int64)
+    escalated_rows = np.flatnonzero(escalated != NAT)
+    major_due[escalated_rows] = _grouped_due(rules, major[escalated_rows], start[escalated_rows], policy)
+    due, breached = replay_arrays(_grouped_due(rules, normal, start, policy), major_due, start, met, escalated, now)
+    recorded = frame[f"{name}_breached"][rows].astype(bool) | ((met == NAT) & (recorded_due[rows] < now))
+    return rows, due, breached, recorded
 
 
 def _what_if_frame(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime
                    ) -> tuple[dict[str, ClockComparison], ComplaintFrame, ComplaintFrame]:
     """The comparisons, and the frame as recorded and as replayed (running clocks judged at ``as_of``)."""
-    now = to_us(as_of)
-    received = frame["received_us"].view(np.int64)
-    escalated_all = frame["escalated_us"].view(np.int64)
     ids = frame["id"]
     columns = dict(frame.columns)
     recorded_columns = dict(frame.columns)
     comparisons: dict[str, ClockComparison] = {}
     for name in FRAME_CLOCKS:
-        recorded_due = frame[f"{name}_due_us"].view(np.int64)
-        rows = np.flatnonzero(recorded_due != NAT)
-        if not len(rows):
+        replayed_clock = replay_frame_clock(frame, name, policy, as_of)
+        if replayed_clock is None:
             continue
-        start, escalated = received[rows], escalated_all[rows]
-        met = frame[f"{name}_met_us"].view(np.int64)[rows]
-        rules, normal, major = _frame_rules(frame, name, rows, start, escalated, policy)
-        due, breached = replay_arrays(_grouped_due(rules, normal, start, policy),
-                                      _grouped_due(rules, major, start, policy), start, met, escalated, now)
-        recorded = frame[f"{name}_breached"][rows].astype(bool) | ((met == NAT) & (recorded_due[rows] < now))
+        rows, due, breached, recorded = replayed_clock
+        ran = frame[f"{name}_due_us"].view(np.int64) != NAT
+        where = np.flatnonzero(ran)
+
+        def changed(mask: npt.NDArray[np.bool_], where: npt.NDArray[np.int64] = where) -> tuple[str, ...]:
+            return tuple(ids[where[mask]].tolist())
+
         comparisons[name] = ClockComparison(
             clock=name, recorded=int(recorded.sum()), replayed=int(breached.sum()),
-            newly_breached=tuple(ids[rows][breached & ~recorded].tolist()),
-            no_longer_breached=tuple(ids[rows][recorded & ~breached].tolist()),
-            by_department=_per_owner(frame[f"{name}_dept"][rows], recorded, breached),
-            by_person=_per_owner(frame[f"{name}_person"][rows], recorded, breached))
+            newly_breached=changed(breached & ~recorded), no_longer_breached=changed(recorded & ~breached),
+            by_department=_per_owner(frame, f"{name}_dept", rows, recorded, breached),
+            by_person=_per_owner(frame, f"{name}_person", rows, recorded, breached))
         was = recorded_columns[f"{name}_breached"].copy()
-        was[rows] = recorded.astype(was.dtype)
+        was[rows] = recorded
         recorded_columns[f"{name}_breached"] = was
         off = due == NAT
         for column, values in ((f"{name}_due_us", due.view("datetime64[us]")), (f"{name}_breached", breached)):
             patched = columns[column].copy()
-            patched[rows] = values.astype(patched.dtype)
+            patched[rows] = values
             columns[column] = patched
         if off.any():
             met_column = columns[f"{name}_met_us"].copy()
-            met_column[rows[off]] = np.datetime64("NaT")
+            met_column[where[off]] = np.datetime64("NaT")
             columns[f"{name}_met_us"] = met_column
     return (comparisons, ComplaintFrame(recorded_columns, tz=frame.tz, codes=frame.codes, labels=frame.labels),
             ComplaintFrame(columns, tz=frame.tz, codes=frame.codes, labels=frame.labels))
