@@ -104,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     what_if.add_argument("--format", default="markdown", choices=("markdown", "json"))
     what_if.add_argument("--lang", default=None, choices=LANGUAGES)
 
+    calendar = sub.add_parser("calendar", help="read the State Council's holiday notice text into a notice file "
+                                               "and print the year's working days for a person to check")
+    calendar.add_argument("--from-notice", required=True, help="the notice's text (UTF-8), Simplified or Traditional")
+    calendar.add_argument("--out", help="the notice file to write (TOML, loaded by a policy's [calendar] notice)")
+    calendar.add_argument("--replace", action="store_true",
+                          help="accept a notice that differs from the official days the calendar already has")
+    calendar.add_argument("--lang", default=None, choices=LANGUAGES)
+
     sub.add_parser("lifecycle", help="print docs/lifecycle.md, generated from the transition tables")
     return root
 
@@ -370,6 +378,30 @@ def _what_if(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calendar(args: argparse.Namespace) -> int:
+    from complaint_engine.rules import WorkingCalendar
+    from complaint_engine.rules.notice import CalendarNotice
+    from complaint_engine.rules.notice_text import month_grid, notice_toml
+
+    lang = args.lang or Policy.default().language
+    source = Path(args.from_notice)
+    if not source.is_file():
+        raise CLIError("cli.no_file", path=args.from_notice)
+    notice = CalendarNotice.from_text(source.read_text(encoding="utf-8-sig"), replace=args.replace)
+    [year] = notice.notices
+    calendar = WorkingCalendar.for_region("CN", notice=notice, on_provisional="ignore")
+    print(month_grid(calendar, year, lang))
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise CLIError("cli.out_is_folder", out=args.out)
+        partial = out.with_name(out.name + ".partial")  # the file appears whole, or not at all
+        partial.write_text(notice_toml(notice), encoding="utf-8")
+        partial.replace(out)
+        print(_say("cli.written", path=out))
+    return 0
+
+
 def _summarize_provisional(caught: list[warnings.WarningMessage]) -> None:
     """One line for all deadlines in provisional years, instead of one warning each."""
     from complaint_engine.rules import ProvisionalCalendarWarning
@@ -396,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             code = {"demo": _demo, "report": _report, "export": _export, "audit": _audit,
-                    "what-if": _what_if}[args.command](args)
+                    "what-if": _what_if, "calendar": _calendar}[args.command](args)
         _summarize_provisional(caught)
         return code
     except BrokenPipeError:  # the reader went away (``export | head``): stop quietly, as other tools do

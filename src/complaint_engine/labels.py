@@ -147,6 +147,12 @@ _L: dict[str, tuple[str, str, str]] = {
                          "transaction)"),
     "cli.written": ("已寫入 {path}", "已写入 {path}", "written to {path}"),
     # the command line's own messages
+    "cli.no_file": ("找不到檔案 {path!r}", "找不到文件 {path!r}", "no file {path!r}"),
+    "calendar.title": ("{year} 年工作日", "{year} 年工作日", "Working days of {year}"),
+    "calendar.legend": ("[ 5] 放假   5* 調休上班(週末)", "[ 5] 放假   5* 调休上班(周末)",
+                        "[ 5] day off   5* make-up working day (a weekend day worked)"),
+    "calendar.month": ("{year} 年 {month} 月", "{year} 年 {month} 月", "{year}-{month:02d}"),
+    "calendar.weekdays": ("一 二 三 四 五 六 日", "一 二 三 四 五 六 日", "Mo Tu We Th Fr Sa Su"),
     "cli.plain": ("{message}", "{message}", "{message}"),
     "cli.error": ("錯誤:{message}", "错误:{message}", "error: {message}"),
     "cli.note": ("提示:{message}", "提示:{message}", "note: {message}"),

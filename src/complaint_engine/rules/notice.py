@@ -53,6 +53,38 @@ class CalendarNotice:
     workdays: tuple[dt.date, ...] = ()
     published_through: int | None = None
 
+    @classmethod
+    def from_text(cls, text: str, *, replace: bool = False, region: str = "CN") -> CalendarNotice:
+        """The State Council's notice read from its text (国务院办公厅关于YYYY年部分节假日安排的通知; Simplified or
+        Traditional, full-width or ASCII): ``notices[year]`` is its (days off, make-up working days), as a notice
+        file gives them. Every stated day count and weekday is checked (``CalendarError`` naming the sentence).
+        A notice for a year whose official days the calendar already has (python-holidays' data) must agree
+        with them, day by day, unless ``replace``: the error names the days that differ."""
+        from complaint_engine.rules.notice_text import differing_days, notice_arrangement, parse_notice_text
+
+        year, items = parse_notice_text(text)
+        arrangement = notice_arrangement(items)
+        published = default_published_through(region)
+        if not replace and published is not None and year <= published:
+            differ = differing_days(year, arrangement, _official_working_days(region, year))
+            if differ:
+                raise CalendarError.of(f"notice for {year}", [d.isoformat() for d in differ],
+                                       f"the official days the calendar has for {year} (pass replace=True to "
+                                       "replace them)")
+        return cls(notices={year: arrangement}, published_through=year)
+
+
+def _official_working_days(region: str, year: int) -> dict[dt.date, bool]:
+    """Whether each day of ``year`` is a working day by the calendar's own data (python-holidays)."""
+    from complaint_engine.rules.calendar import WorkingCalendar
+
+    calendar = WorkingCalendar.for_region(region, on_provisional="ignore")
+    day, out = dt.date(year, 1, 1), {}
+    while day.year == year:
+        out[day] = calendar.is_working_day(day)
+        day += dt.timedelta(days=1)
+    return out
+
 
 def default_published_through(region: str) -> int | None:
     """Last year with an official notice in python-holidays' data (CN only: elsewhere rules suffice)."""
