@@ -6,7 +6,7 @@ A synthetic register of n complaints (three offices, the default categories and 
 0–120 hours after receipt over 2024) whose reply clocks were recorded under the default policy, replayed under
 a new one (2 working days; 24 hours for major complaints, a service level):
 
-  replay the clocks   whatif.replay_frame_clock(frame, "reply", …): each complaint's rule (by the fields service
+  replay the clocks   replay.replay_frame_clock(frame, "reply", …): each complaint's rule (by the fields service
                       levels look at), due_many per rule, escalations, the judgement — replayed and as recorded
   comparison          the same plus the comparison: changed ids, per department and person, patched frames
   what_if(frame)      all of it and both KPI tables
@@ -32,8 +32,7 @@ import complaint_engine as ce
 from complaint_engine.facts import FACT_COLUMNS
 from complaint_engine.levels import Condition, ServiceLevel, Subject
 from complaint_engine.rules import ClockHours, WorkingDays
-from complaint_engine.stats import ComplaintFrame, what_if
-from complaint_engine.stats import whatif as replay
+from complaint_engine.stats import ComplaintFrame, replay, what_if, whatif
 
 NAT = np.datetime64("NaT", "us")
 
@@ -120,7 +119,7 @@ def main() -> None:
 
     result = what_if(frame, new, as_of=as_of)
     full = best_of(lambda: what_if(frame, new, as_of=as_of))
-    core = best_of(lambda: replay._what_if_frame(frame, new, as_of))
+    core = best_of(lambda: whatif._what_if_frame(frame, new, as_of))
     clocks = best_of(lambda: replay.replay_frame_clock(frame, "reply", new, as_of))
     received = frame["received_us"]
     met_all = frame["reply_met_us"].view(np.int64)

@@ -17,7 +17,7 @@ import complaint_engine as ce
 from complaint_engine.levels import Condition, ServiceLevel
 from complaint_engine.rules import ClockHours, WorkingDays
 from complaint_engine.stats import ComplaintFrame, what_if
-from complaint_engine.stats.whatif import FRAME_CLOCKS
+from complaint_engine.stats.replay import FRAME_CLOCKS
 
 # the policy in force: service levels that tighten major complaints and quicken noise, so escalations matter
 IN_FORCE = attrs.evolve(ce.Policy.default(), name="in force", service_levels=(
