@@ -55,13 +55,15 @@ def test_the_shipped_tables_are_valid() -> None:
 
 
 def test_nothing_leaves_a_final_state() -> None:
-    # a closed record may be added to (evidence, the cause, the measure for a breach), never left
-    annotations = {"add_evidence", "investigate", "record_measure"}
+    # a closed record may be added to (evidence, the cause, the measure for a breach) or have a person's data
+    # erased, never left
+    annotations = {"add_evidence", "investigate", "record_measure", "erase"}
     for final in COMPLAINT_TABLE.finals:
         assert set(COMPLAINT_TABLE.events_from(final)) <= annotations
         assert all(e.target is final for e in COMPLAINT_TABLE.edges if e.source is final)
-    assert COMPLAINT_TABLE.events_from(ce.Status.CLOSED) == ["add_evidence", "investigate", "record_measure"]
-    assert COMPLAINT_TABLE.events_from(ce.Status.REFERRED) == ["add_evidence"]
+    assert COMPLAINT_TABLE.events_from(ce.Status.CLOSED) == ["add_evidence", "erase", "investigate",
+                                                              "record_measure"]
+    assert COMPLAINT_TABLE.events_from(ce.Status.REFERRED) == ["add_evidence", "erase"]
     assert CAPA_TABLE.events_from(ce.CAPAStatus.CLOSED) == []
 
 

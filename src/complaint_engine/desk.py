@@ -13,27 +13,24 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 from complaint_engine.clock import Clock, SystemClock, aware
 from complaint_engine.commands.fields import member
+from complaint_engine.commands.privacy import ErasePerson
 from complaint_engine.commands.verbs import (
     AddEvidence,
     Announce,
     CAPACommand,
     Close,
-    CloseCAPA,
     Command,
     ComplaintCommand,
-    CompleteCAPAAction,
     Decide,
     Defer,
     Dispatch,
     Escalate,
     Flag,
-    ImplementCAPA,
     Inform,
     Investigate,
     Merge,
     OpenCAPA,
     Pause,
-    PlanCAPA,
     Receive,
     RecordArrival,
     RecordCallback,
@@ -46,18 +43,15 @@ from complaint_engine.commands.verbs import (
     Resume,
     Start,
     Transfer,
-    VerifyCAPA,
 )
+from complaint_engine.desk_capa import CAPAVerbs
 from complaint_engine.errors import NotFound, PermissionDenied, ValidationError
 from complaint_engine.events import DomainEvent
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.instants import fixed_offset
 from complaint_engine.model import (
     Actor,
-    Announcement,
-    AnnouncementChannel,
     CallbackMethod,
-    CAPAReport,
     Channel,
     Complaint,
     ContactMethod,
@@ -80,7 +74,7 @@ from complaint_engine.sweep import OverdueItem, overdue_actions, record_breaches
 from complaint_engine.usecases import UseCases
 
 if TYPE_CHECKING:
-    from complaint_engine.stats.recurrence import Finding
+    pass
 
 __all__ = ["ComplaintDesk", "OverdueItem"]
 
@@ -94,7 +88,7 @@ def _lookup(what: str, value: object) -> str | None:
 R = TypeVar("R")
 
 
-class ComplaintDesk:
+class ComplaintDesk(CAPAVerbs):
     """The complaint procedure as verbs. Each verb is ``(id, *, by, at=None, ...)``.
 
     ``policy`` defaults to ``Policy.default()``, ``repository`` to an ``InMemoryRepository`` and
@@ -199,6 +193,8 @@ class ComplaintDesk:
         cases = self._cases
         if isinstance(command, Merge):
             return cases.merge(uow, command, actor, instant, outbox, recorded)
+        if isinstance(command, ErasePerson):
+            return cases.erase_person(uow, command, actor, instant, outbox, recorded)
         if isinstance(command, ComplaintCommand):
             saved = cases.step(uow, command, actor, instant, outbox, recorded)
             return saved.notice if isinstance(command, Dispatch) else saved
@@ -348,6 +344,18 @@ class ComplaintDesk:
         return self.execute(Merge(complaint_id=duplicate_id, into=into, reason=reason), by=by, at=at)
 
     # ----------------------------------------------------------------------------- reading
+    def erase_person(self, *, by: Actor, reason: str, owner: str | None = None, unit: str | None = None,
+                     phones: Sequence[str] = (), at: dt.datetime | None = None) -> tuple[Complaint, ...]:
+        """Pseudonymise every complaint of a person in the actor's office (PIPL arts. 46–47, GDPR arts. 16–17):
+        found by ``owner`` and/or ``unit``; the name becomes a pseudonym, the unit keeps its building, and the
+        name, the unit and ``phones`` are cut out of every text. Serials, dates, categories and clocks stay; an
+        ``erase`` transition records it. On SQLite the old bytes are overwritten (docs/privacy.md)."""
+        erased = self.execute(ErasePerson(reason=reason, owner=owner, unit=unit, phones=phones), by=by, at=at)
+        scrub = getattr(self.repository, "scrub", None)
+        if scrub is not None:
+            scrub()  # the store's old copies of the pages, where it keeps them, overwritten
+        return erased
+
     def get(self, complaint_id: str, *, by: Actor | None = None) -> Complaint:
         """The complaint by its id or by its register serial (``"A-2024-00001"``, what owners and staff quote);
         with ``by``, an actor of another office is refused."""
@@ -449,47 +457,3 @@ class ComplaintDesk:
 
     def _deliver(self, events: list[DomainEvent]) -> None:
         self.hooks.deliver(events)
-
-    # ----------------------------------------------------------------------------- CAPA
-    def open_capa(self, *, by: Actor, complaint_ids: Sequence[str] | None = None, problem: str | None = None,
-                  at: dt.datetime | None = None, finding: Finding | None = None) -> CAPAReport:
-        """Open a corrective/preventive action report (P-6.2.3) and write its number on every linked
-        complaint's notice. ``finding`` (from the recurrence analysis) supplies ids and problem."""
-        if finding is not None:
-            complaint_ids = complaint_ids or list(finding.complaint_ids)
-            problem = problem or finding.describe(self.policy.language, self.policy.category_label(finding.category))
-        return self.execute(OpenCAPA(complaint_ids=complaint_ids, problem=problem), by=by, at=at)
-
-    def plan_capa(self, number: str, *, by: Actor, cause: str,
-                  actions: Sequence[tuple[str, dt.datetime] | tuple[str, dt.datetime, str | None]],
-                  at: dt.datetime | None = None) -> CAPAReport:
-        """Record the cause and the actions, each with its due date and its owner (a person or a department;
-        left out, the planner) (P-5.2). → PLANNED."""
-        return self.execute(PlanCAPA(number=number, cause=cause, actions=actions), by=by, at=at)
-
-    def complete_capa_action(self, number: str, *, by: Actor, action: int | str,
-                             at: dt.datetime | None = None) -> CAPAReport:
-        """One planned action is done: named by its position (0, 1, …) or its exact description."""
-        return self.execute(CompleteCAPAAction(number=number, action=action), by=by, at=at)
-
-    def implement_capa(self, number: str, *, by: Actor, at: dt.datetime | None = None) -> CAPAReport:
-        """Every action is completed: the report is implemented. → IMPLEMENTED."""
-        return self.execute(ImplementCAPA(number=number), by=by, at=at)
-
-    def verify_capa(self, number: str, *, by: Actor, effective: bool, note: str | None = None,
-                    at: dt.datetime | None = None) -> CAPAReport:
-        """Verify effectiveness (P-5.2): effective → VERIFIED; ineffective → back to PLANNED."""
-        return self.execute(VerifyCAPA(number=number, effective=effective, note=note), by=by, at=at)
-
-    def close_capa(self, number: str, *, by: Actor, at: dt.datetime | None = None) -> CAPAReport:
-        """Close a verified CAPA. → CLOSED."""
-        return self.execute(CloseCAPA(number=number), by=by, at=at)
-
-    def get_capa(self, number: str) -> CAPAReport:
-        return self.repository.get_capa(number)
-
-    # ----------------------------------------------------------------------------- announcements
-    def announce(self, *, by: Actor, complaint_ids: Sequence[str], channel: AnnouncementChannel | str, text: str,
-                 at: dt.datetime | None = None) -> Announcement:
-        """Announce the solution of a widespread problem publicly; it covers every listed complaint (E-announce)."""
-        return self.execute(Announce(complaint_ids=complaint_ids, channel=channel, text=text), by=by, at=at)

@@ -37,6 +37,7 @@ _PAST: Mapping[Event, str] = {
     Event.INVESTIGATE: "complaint.investigated", Event.RECORD_MEASURE: "complaint.measure_recorded",
     Event.COMPLETE_CAPA_ACTION: "capa.action_completed",
     Event.MERGE: "complaint.merged", Event.LINK_DUPLICATE: "complaint.duplicate_linked",
+    Event.ERASE: "complaint.erased",
     Event.OPEN_CAPA: "capa.opened", Event.PLAN_CAPA: "capa.planned", Event.IMPLEMENT_CAPA: "capa.implemented",
     Event.VERIFY_CAPA: "capa.verified", Event.CLOSE_CAPA: "capa.closed",
     Event.RECORD_ACTION_OVERDUE: "capa.action_overdue",

@@ -88,6 +88,7 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
     "record_measure": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
     "complete_capa_action": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.TECHNICIAN}),
     "merge": frozenset({R.RECEPTION, R.SUPERVISOR}),
+    "erase": frozenset({R.SUPERVISOR, R.GENERAL_MANAGER}),
     "link_duplicate": frozenset({R.RECEPTION, R.SUPERVISOR}),
 })
 

@@ -5,8 +5,10 @@ opens and commits the unit of work, and delivers the events after commit."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Callable
 
+from complaint_engine.commands.privacy import EraseComplaint, ErasePerson
 from complaint_engine.commands.verbs import (
     Announce,
     CAPACommand,
@@ -19,10 +21,11 @@ from complaint_engine.commands.verbs import (
     Receive,
     Register,
 )
-from complaint_engine.errors import PermissionDenied, ValidationError
+from complaint_engine.errors import NotFound, PermissionDenied, ValidationError
 from complaint_engine.events import DomainEvent, capa_event, capa_events, complaint_events
 from complaint_engine.lifecycle import authorize, step, step_capa
 from complaint_engine.lifecycle.clocks import started
+from complaint_engine.lifecycle.erasure import ERASED
 from complaint_engine.model import (
     Actor,
     Announcement,
@@ -39,6 +42,7 @@ from complaint_engine.policy import Policy
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.sla import Responsible
 from complaint_engine.storage import UnitOfWork
+from complaint_engine.storage.query import Filters
 
 __all__ = ["UseCases"]
 
@@ -174,3 +178,19 @@ class UseCases:
                                    instant, recorded_at=recorded)
             outbox.extend(complaint_events(c, uow.save(new), transition))
         return uow.add_announcement(announcement)
+
+    def erase_person(self, uow: UnitOfWork, cmd: ErasePerson, actor: Actor, instant: dt.datetime,
+                     outbox: list[DomainEvent], recorded: dt.datetime) -> tuple[Complaint, ...]:
+        """Every complaint of the person in the actor's office pseudonymised, in this one unit of work."""
+        policy, _ = self._rules_for(actor.office)
+        authorize("erase", actor, policy, actor.office)  # before anything is looked up
+        found = uow.find(office=actor.office, filters=Filters(owner=cmd.owner, unit=cmd.unit))
+        if not found:  # names the office, never the person
+            raise NotFound("complaint of that person in office", actor.office)
+        # one pseudonym for the whole erasure: the person's complaints still group as one owner's
+        pseudonym = f"{ERASED}{secrets.token_hex(4)}"
+        given = tuple(x for x in (cmd.owner, cmd.unit, *cmd.phones) if x)
+        return tuple(self.step(uow, EraseComplaint(complaint_id=c.id, pseudonym=pseudonym,
+                                                   secrets=(*given, c.owner, c.unit), erase_unit=True,
+                                                   reason=cmd.reason), actor, instant, outbox, recorded)
+                     for c in found)

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
+from complaint_engine.commands.privacy import EraseComplaint
 from complaint_engine.commands.verbs import (
     AddEvidence,
     Close,
@@ -55,6 +56,7 @@ from complaint_engine.lifecycle.clocks import (
     with_started,
 )
 from complaint_engine.lifecycle.common import authorize, transition_note
+from complaint_engine.lifecycle.erasure import erase
 from complaint_engine.lifecycle.guards import (
     actor_is_escalation_target,
     agreed_reply_within_policy,
@@ -393,6 +395,7 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
         *_edges("record_measure", (*_OPEN, St.CLOSED), None),
         *_edges("merge", (St.RECEIVED, *_OPEN), St.MERGED, not_a_master),
         *_edges("link_duplicate", (St.RECEIVED, *_OPEN), None),
+        *_edges("erase", tuple(St), None),  # a person's data pseudonymised, at any state
     ),
     effects=(
         Effect.of(Refer, _refer),
@@ -421,6 +424,7 @@ COMPLAINT_TABLE: TransitionTable[Status, Complaint] = TransitionTable(
         Effect.of(RecordMeasure, _record_measure),
         Effect.of(Merge, _merge),
         Effect.of(LinkDuplicate, _link_duplicate),
+        Effect.of(EraseComplaint, erase),
     ),
 )
 

@@ -134,6 +134,9 @@ class SQLiteRepository(SQLRepository):
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             conn.execute("PRAGMA foreign_keys = ON")
+            # deleted and rewritten content is overwritten with zeros, so an erased person's data does not stay
+            # in free space or unused parts of pages (docs/privacy.md)
+            conn.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {self.path!r}: {exc}", location=self.path) from exc
         super().__init__(conn, SQLITE)
@@ -232,6 +235,11 @@ class SQLiteRepository(SQLRepository):
         move_to_version_3(self._conn.execute, self._conn.executemany)
         self._conn.execute(NO_UPDATE_TRIGGER)
         self._conn.execute("DROP TABLE complaint_facts")
+
+    def scrub(self) -> None:
+        """After an erasure: the write-ahead log copied into the file and truncated, so no old image of a
+        rewritten page stays in it (``secure_delete`` already zeroed the old content in the file's pages)."""
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def in_transaction(self) -> bool:
         return bool(self._conn.in_transaction)
