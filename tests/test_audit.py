@@ -55,8 +55,9 @@ def test_p_7_a_status_changed_in_the_document_is_found(tmp_path: Path) -> None:
     victim = next(c for c in registered if c.status is not ce.Status.CLOSED)
     _edit_document(tmp_path / "day.sqlite", victim.id, {"status": "closed"})
     found = audit(SQLiteRepository(tmp_path / "day.sqlite"))
-    assert _problems(found) == [("P-7", victim.id)]
+    assert _problems(found) == [("P-7", victim.id), ("P-7", victim.id)]
     assert "status 'closed', but the last recorded transition" in found[0].problem
+    assert found[1].problem == "the analysis columns status differ from the stored document"  # edited around
 
 
 def test_p_7_a_change_saved_without_its_transition_is_found(tmp_path: Path) -> None:
@@ -108,8 +109,25 @@ def test_p_7_a_complaint_whose_log_was_deleted_is_found(tmp_path: Path) -> None:
     conn.execute("DROP TRIGGER transitions_no_delete")
     conn.execute("DELETE FROM transitions WHERE complaint_id = ?", (victim.id,))
     conn.close()
-    assert [(f.rule, f.complaint_id, f.problem) for f in audit(SQLiteRepository(path))] == \
-        [("P-7", victim.id, "no transition is recorded")]
+    found = [(f.rule, f.complaint_id, f.problem) for f in audit(SQLiteRepository(path))]
+    assert found[0] == ("P-7", victim.id, "no transition is recorded")
+    # and the instants the history gave the analysis columns are gone from the document's facts
+    assert found[1:] == [("P-7", victim.id, "the analysis columns registered_us, dispatched_us, replied_us, "
+                                           "closed_us differ from the stored document")]
+
+
+def test_p_7_an_analysis_column_edited_behind_the_desk_is_found_naming_the_column(tmp_path: Path) -> None:
+    """A breach cleared in the fact columns changes every report without touching a document or a transition."""
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    victim = registered[0]
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert conn.execute("UPDATE complaints SET reply_breached = 1 - coalesce(reply_breached, 0) WHERE id = ?",
+                        (victim.id,)).rowcount == 1
+    conn.close()
+    found = audit(SQLiteRepository(path))
+    assert [(f.rule, f.complaint_id, f.problem) for f in found] == [
+        ("P-7", victim.id, "the analysis columns reply_breached differ from the stored document")]
 
 
 @pytest.mark.parametrize(("change", "problem"), [

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from complaint_engine.audit_facts import FactDigests
 from complaint_engine.lifecycle import COMPLAINT_TABLE
 from complaint_engine.model import Complaint, Status
 from complaint_engine.numbering import format_serial
@@ -83,6 +84,11 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
     with repository.snapshot() as view:
         for batch in in_windows(view, office=office, window=window):
             books.read(batch)
+        # the analysis columns, read once, against the documents just read
+        serials = dict(books.serials)
+        for cid, columns in books.facts.differences(view.frame(office=office), view.get):
+            books.findings.append(AuditFinding("P-7", cid, serials.get(cid), "the analysis columns "
+                                               f"{', '.join(columns)} differ from the stored document"))
     return books.report()
 
 
@@ -103,6 +109,11 @@ class _Books:
         self.findings: list[AuditFinding] = []
         self.read_count = 0
         self.registrations: list[tuple[str, int, str, str]] = []
+        self.facts = FactDigests()
+
+    @property
+    def serials(self) -> list[tuple[str, str]]:
+        return [(cid, serial) for _office, _year, serial, cid in self.registrations]
 
     def read(self, complaints: Iterable[Complaint]) -> None:
         # a document that cannot be read is a finding: the reads of the desk skip it, the audit never does
@@ -113,6 +124,7 @@ class _Books:
             self.findings.extend(_complaint_findings(c))
             self.findings.extend(_entry_findings(c, *self.entry_window))
             self.findings.extend(_chain_findings(c))
+            self.facts.read(c)
             if c.serial is not None:  # the year of its registration; of its receipt where none is recorded
                 registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
                 self.registrations.append((c.office, registered_at.year, c.serial, c.id))
