@@ -81,6 +81,9 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
     (:func:`~complaint_engine.storage.windows.in_windows`), so only one window's complaints are in memory at
     once, and a few bytes for each serial."""
     books = _Books(policy)
+    for name in getattr(repository, "missing_safeguards", list)():  # a store's own guards of the log
+        books.findings.append(AuditFinding("P-7", None, None, f"the append-only trigger {name!r} of the transition "
+                                           "log is missing or disabled: its rows can be changed without a trace"))
     with repository.snapshot() as view:
         for batch in in_windows(view, office=office, window=window):
             books.read(batch)

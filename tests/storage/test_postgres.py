@@ -524,3 +524,25 @@ def test_a_bad_timeout_is_refused_naming_it(value: object) -> None:
     assert PG_DSN is not None
     with pytest.raises(ce.ValidationError, match=r"lock_timeout.*seconds in 0\.\.86400"):
         PostgresRepository(PG_DSN, lock_timeout=value)  # type: ignore[arg-type]
+
+
+@needs_server
+def test_the_audit_finds_the_append_only_trigger_disabled(repo_pg: object) -> None:
+    import psycopg
+
+    from complaint_engine.audit import audit
+
+    assert PG_DSN is not None
+    desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))  # type: ignore[arg-type]
+    desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
+                               summary="s").id, by=RECEPTION)
+    assert audit(repo_pg) == []  # type: ignore[arg-type]
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute("ALTER TABLE transitions DISABLE TRIGGER transitions_append_only")
+    try:
+        [finding] = audit(repo_pg)  # type: ignore[arg-type]
+        assert "'transitions_append_only' of the transition log is missing or disabled" in finding.problem
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute("ALTER TABLE transitions ENABLE TRIGGER transitions_append_only")
+    assert audit(repo_pg) == []  # type: ignore[arg-type]

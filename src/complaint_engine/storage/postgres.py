@@ -326,6 +326,16 @@ class PostgresRepository(SQLRepository):
             raise StorageError(f"cannot listen for events on PostgreSQL ({self.location}): {exc}".strip(),
                                location=self.location) from exc
 
+    def missing_safeguards(self) -> list[str]:
+        """The append-only trigger of the transition log, when it is missing or disabled (the audit reports it)."""
+        with self.pg_connection.cursor() as cur:
+            cur.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'transitions_append_only' "
+                        "AND tgrelid = 'transitions'::regclass")
+            row = cur.fetchone()
+        if self.pg_connection.info.transaction_status is psycopg.pq.TransactionStatus.INTRANS:
+            self.pg_connection.rollback()  # the check read the catalog only
+        return [] if row is not None and row[0] != "D" else ["transitions_append_only"]
+
     def in_transaction(self) -> bool:
         # UNKNOWN: the connection is gone, and its transaction with it (there is nothing to roll back)
         return self.pg_connection.info.transaction_status not in (psycopg.pq.TransactionStatus.IDLE,

@@ -236,6 +236,11 @@ class SQLiteRepository(SQLRepository):
         self._conn.execute(NO_UPDATE_TRIGGER)
         self._conn.execute("DROP TABLE complaint_facts")
 
+    def missing_safeguards(self) -> list[str]:
+        """The append-only triggers of the transition log that are not in the file (the audit reports them)."""
+        present = {name for (name,) in self._conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")}
+        return [name for name in ("transitions_no_update", "transitions_no_delete") if name not in present]
+
     def scrub(self) -> None:
         """After an erasure: the write-ahead log copied into the file and truncated, so no old image of a
         rewritten page stays in it (``secure_delete`` already zeroed the old content in the file's pages)."""
