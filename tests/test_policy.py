@@ -310,3 +310,8 @@ def test_recurrence_min_must_be_a_few_months() -> None:
     with pytest.raises(PolicyError, match=r"\$\.analysis\.recurrence_min.*1 is not between 2 and 120"):
         ce.Policy.from_dict({"analysis": {"recurrence_min": 1}})
     assert ce.Policy.from_dict({"analysis": {"recurrence_min": 6}}).analysis.recurrence_min == 6
+
+
+def test_a_time_zone_that_does_not_exist_is_refused_when_the_policy_loads() -> None:
+    with pytest.raises(ce.PolicyError, match=r"\$\.calendar\.tz: 'Mars/Base' is not an IANA zone"):
+        ce.Policy.from_dict({"calendar": {"tz": "Mars/Base"}})

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -20,6 +21,7 @@ from complaint_engine.errors import PolicyError, ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, frozen_share_map, frozen_text_map
 from complaint_engine.levels import CLOCK_RULES, DEFAULT_LEVEL, ServiceLevel, Subject, Threshold, parse_threshold
 from complaint_engine.model import Channel, Event, Role, Satisfaction, Severity, Urgency
+from complaint_engine.permissions import DEFAULT_PERMISSIONS
 from complaint_engine.rules.calendar import CalendarNotice, WorkingCalendar
 from complaint_engine.rules.deadlines import (
     CalendarDays,
@@ -46,52 +48,26 @@ __all__ = [
 ]
 
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+
+
+def _known_zone(name: object) -> bool:
+    try:
+        return isinstance(name, str) and ZoneInfo(name) is not None
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+
+
+def _display() -> Any:
+    import complaint_engine.display as display  # presentation, loaded when a notebook asks
+
+    return display
+
 REGION_LANGUAGES: Mapping[str, str] = FrozenDict({"CN": "zh-Hans", "HK": "zh-Hant", "MO": "zh-Hant", "TW": "zh-Hant"})
 """The report language of a calendar region when the policy names none."""
 OnProvisional = Literal["warn", "raise", "ignore"]
 
 # Every event a role may be granted. "record_breach" is the engine's own (Role.SYSTEM).
 COMPLAINT_EVENTS = tuple(e.value for e in Event)
-
-R = Role
-DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
-    "receive": frozenset({R.RECEPTION}),
-    "refer": frozenset({R.RECEPTION}),
-    "register": frozenset({R.RECEPTION}),
-    "dispatch": frozenset({R.RECEPTION}),
-    "reply": frozenset({R.RECEPTION}),
-    "escalate": frozenset({R.DEPARTMENT_MANAGER, R.RECEPTION}),
-    "decide": frozenset({R.GENERAL_MANAGER, R.SUPERVISOR}),  # narrowed to the escalation role by a guard
-    "start": frozenset({R.DEPARTMENT_MANAGER}),
-    "defer": frozenset({R.DEPARTMENT_MANAGER}),
-    "resolve": frozenset({R.DEPARTMENT_MANAGER, R.TECHNICIAN}),
-    "record_arrival": frozenset({R.TECHNICIAN, R.DEPARTMENT_MANAGER}),
-    "pause": frozenset({R.TECHNICIAN, R.DEPARTMENT_MANAGER}),
-    "resume": frozenset({R.TECHNICIAN, R.DEPARTMENT_MANAGER}),
-    "flag": frozenset({R.DEPARTMENT_MANAGER, R.RECEPTION, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "record_callback": frozenset({R.CALLBACK_OFFICER}),
-    "close": frozenset({R.CALLBACK_OFFICER}),
-    "reopen": frozenset({R.CALLBACK_OFFICER, R.RECEPTION, R.DEPARTMENT_MANAGER}),
-    "open_capa": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "link_capa": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "plan_capa": frozenset({R.DEPARTMENT_MANAGER}),
-    "implement_capa": frozenset({R.DEPARTMENT_MANAGER}),
-    "verify_capa": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "close_capa": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "inform": frozenset({R.RECEPTION, R.DEPARTMENT_MANAGER}),
-    "announce": frozenset({R.RECEPTION, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "record_breach": frozenset({R.SYSTEM}),
-    "record_action_overdue": frozenset({R.SYSTEM}),
-    "transfer": frozenset({R.RECEPTION, R.DEPARTMENT_MANAGER}),
-    "add_evidence": frozenset({R.RECEPTION, R.DEPARTMENT_MANAGER, R.TECHNICIAN, R.CALLBACK_OFFICER}),
-    "investigate": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "record_measure": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "complete_capa_action": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.TECHNICIAN}),
-    "merge": frozenset({R.RECEPTION, R.SUPERVISOR}),
-    "erase": frozenset({R.SUPERVISOR, R.GENERAL_MANAGER}),
-    "link_duplicate": frozenset({R.RECEPTION, R.SUPERVISOR}),
-})
-
 
 # KPI targets (docs/kpis.md): 100 % where the procedure promises it, published minimums elsewhere.
 DEFAULT_TARGETS: Mapping[str, float] = FrozenDict({
@@ -291,14 +267,10 @@ class Policy:
         return self.analysis.language or REGION_LANGUAGES.get(self.calendar_settings.region, "en")
 
     def _repr_markdown_(self) -> str:
-        from complaint_engine.display import policy_markdown
-
-        return policy_markdown(self)
+        return _display().policy_markdown(self)  # type: ignore[no-any-return]
 
     def _repr_html_(self) -> str:
-        from complaint_engine.display import policy_html
-
-        return policy_html(self)
+        return _display().policy_html(self)  # type: ignore[no-any-return]
 
     def calendar(self) -> WorkingCalendar:
         """The working-day calendar this policy counts on (built once per set of arguments)."""
@@ -348,6 +320,9 @@ class Policy:
     # ----------------------------------------------------------------------------- validation
     def _problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
+        if not _known_zone(self.calendar_settings.tz):
+            problems.append(("$.calendar.tz", f"{self.calendar_settings.tz!r} is not an IANA zone such as "
+                             "'Asia/Shanghai'"))
         if self.calendar_settings.on_provisional not in ("warn", "raise", "ignore"):
             problems.append(("$.calendar.on_provisional", f"{self.calendar_settings.on_provisional!r} is not "
                              "'warn', 'raise' or 'ignore'"))
