@@ -493,3 +493,30 @@ def test_a_read_only_open_takes_no_lock_and_writes_nothing(tmp_path: Path) -> No
         busy.execute("ROLLBACK")
         busy.close()
         repo.close()
+
+
+def test_a_correction_made_out_of_band_is_read_afresh_never_served_stale_and_overwritten(tmp_path: Path) -> None:
+    """The desk's cache is keyed on the stored row's content, not its version alone (#20 item 4)."""
+    import json
+    import sqlite3
+
+    from tests.conftest import MANAGER, MONDAY, RECEPTION, TECH
+
+    import complaint_engine as ce
+    from complaint_engine.storage import SQLiteRepository
+
+    path = tmp_path / "r.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    c = desk.receive(by=RECEPTION, owner="o", unit="3-1201", channel="phone", category="noise", summary="typo")
+    desk.register(c.id, by=RECEPTION)
+    assert desk.get(c.id).summary == "typo"  # cached now
+    conn = sqlite3.connect(path, isolation_level=None)  # another program corrects the summary, same version
+    doc = json.loads(conn.execute("SELECT doc FROM complaints WHERE id = ?", (c.id,)).fetchone()[0])
+    doc["summary"] = "corrected"
+    conn.execute("UPDATE complaints SET doc = ? WHERE id = ?", (json.dumps(doc, ensure_ascii=False), c.id))
+    conn.close()
+    assert desk.get(c.id).summary == "corrected"
+    desk.dispatch(c.id, by=RECEPTION, assignee=TECH.id)
+    desk.start(c.id, by=MANAGER)
+    assert desk.get(c.id).summary == "corrected"  # the next verbs saved on top of the correction
+    assert SQLiteRepository(path).get(c.id).summary == "corrected"

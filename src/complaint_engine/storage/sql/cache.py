@@ -25,32 +25,35 @@ def columns_to_set(row: Row, before: Complaint | None, before_row: Row | None) -
 
 
 class DocumentCache:
-    """Committed complaints by id, checked against the stored version on every read, each with its stored row
-    when this process wrote it.
+    """Committed complaints by id, each with the stored document text it was read from or written as (and its
+    stored row when this process wrote it), checked against the stored row on every read.
 
-    Parsing a document costs more than the rest of a desk verb. Objects are immutable and every change
-    bumps the version, so a cached object whose version equals the stored one *is* the stored content —
-    provided only committed content is cached: reads of rows this transaction wrote are not cached, and
-    saved objects enter the cache only when their transaction commits.
+    Parsing a document costs more than the rest of a desk verb, reading its text far less. A cached object is
+    served only when the stored version **and** the stored document text are the ones it came from: a
+    correction made out of band (another program, a repair by hand) that kept the version is read afresh,
+    never served stale and overwritten. Only committed content is cached: reads of rows this transaction
+    wrote are not, and saved objects enter the cache only when their transaction commits.
     """
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._items: dict[str, tuple[Complaint, Row | None]] = {}
+        self._items: dict[str, tuple[Complaint, Row | None, str]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._items
 
-    def get(self, key: str, version: int) -> Complaint | None:
-        found = self.entry(key, version)
-        return None if found is None else found[0]
+    def get(self, key: str, version: int, doc: str) -> Complaint | None:
+        """The cached complaint when the stored ``version`` and document text ``doc`` are its own."""
+        found = self._items.get(key)
+        return found[0] if found is not None and found[0].version == version and found[2] == doc else None
 
     def entry(self, key: str, version: int) -> tuple[Complaint, Row | None] | None:
-        """The cached complaint at ``version`` with its stored row (None when it was read, not written, here)."""
+        """The cached complaint at ``version`` with its stored row (None when it was read, not written, here);
+        for a save, whose versioned update is refused when the stored row moved on."""
         found = self._items.get(key)
-        return found if found is not None and found[0].version == version else None
+        return (found[0], found[1]) if found is not None and found[0].version == version else None
 
-    def put(self, complaint: Complaint, row: Row | None = None) -> None:
+    def put(self, complaint: Complaint, doc: str, row: Row | None = None) -> None:
         if len(self._items) >= self._size:
             self._items.pop(next(iter(self._items)))
-        self._items[complaint.id] = (complaint, row)
+        self._items[complaint.id] = (complaint, row, doc)

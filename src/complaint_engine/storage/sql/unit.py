@@ -39,6 +39,7 @@ from complaint_engine.storage.sql.statements import (
     INSERT_COMPLAINT_ONCE,
     OFFICES_SQL,
     SERIAL_AT,
+    VERSION_AT,
     Dialect,
     as_int,
     as_str,
@@ -189,10 +190,10 @@ class SQLUnit:
         statement when nothing of the complaint is cached)."""
         if complaint_id not in self._cache:
             return None
-        row = self._execute("SELECT version FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
+        row = self._execute("SELECT version, doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
         if row is None:
             raise NotFound("complaint", complaint_id)
-        return self._cache.get(complaint_id, as_int(row[0]))
+        return self._cache.get(complaint_id, as_int(row[0]), str(row[1]))
 
     def read_whole(self, complaint_id: str) -> Complaint:
         """The stored complaint read whole (document and transition rows, sent together) and parsed; cached as
@@ -202,7 +203,7 @@ class SQLUnit:
         if not docs:
             raise NotFound("complaint", complaint_id)
         [complaint] = assembled(docs, rows, skip_damaged=False)
-        self._cache.put(complaint)
+        self._cache.put(complaint, str(docs[0][1]))
         return complaint
 
     def _complaints(self, rows: list[Row]) -> Found[Complaint]:
@@ -284,7 +285,7 @@ class SQLUnit:
 
     def _committed(self) -> None:
         for complaint, row in self._written.values():
-            self._cache.put(complaint, row)
+            self._cache.put(complaint, str(row[VERSION_AT + 1]), row)
         self._written = {}
 
     # ----------------------------------------------------------------------------- reads
