@@ -25,11 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
 from complaint_engine.audit_facts import FactDigests
+from complaint_engine.commands.register import closed_year_key
 from complaint_engine.lifecycle import COMPLAINT_TABLE
 from complaint_engine.model import Complaint, Status
 from complaint_engine.numbering import format_serial
@@ -89,6 +90,8 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
             books.read(batch)
         # the analysis columns, read once, against the documents just read
         serials = dict(books.serials)
+        books.findings.extend(_closed_year_findings(books.registrations, books.policy.numbering.serial_format,
+                                                    view.cursor))
         for cid, columns in books.facts.differences(view.frame(office=office), view.get):
             books.findings.append(AuditFinding("P-7", cid, serials.get(cid), "the analysis columns "
                                                f"{', '.join(columns)} differ from the stored document"))
@@ -243,4 +246,20 @@ def _sequence_findings(registrations: list[tuple[str, int, str, str]], serial_fo
             findings.append(AuditFinding("P-6.1.3", complaint_id, serial,
                                          f"not one of the first {len(members)} numbers of sequence {office} {year} "
                                          f"in the format {serial_format!r}"))
+    return findings
+
+
+def _closed_year_findings(registrations: list[tuple[str, int, str, str]], serial_format: str,
+                          closed: Callable[[str], int]) -> list[AuditFinding]:
+    """Registrations numbered beyond what a closed register had issued when it was closed."""
+    findings = []
+    for office, year in sorted({(o, y) for o, y, _, _ in registrations}):
+        first_not_issued = closed(closed_year_key(office, year))
+        if not first_not_issued:
+            continue
+        issued = {format_serial(serial_format, office, dt.datetime(year, 1, 1), k) for k in range(1, first_not_issued)}
+        for o, y, serial, complaint_id in registrations:
+            if (o, y) == (office, year) and serial not in issued:
+                findings.append(AuditFinding("P-6.1.3", complaint_id, serial, f"registered in {office} {year} after "
+                                             f"that register was closed with {first_not_issued - 1} serials"))
     return findings

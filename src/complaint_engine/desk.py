@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from complaint_engine.clock import Clock, SystemClock, aware
 from complaint_engine.commands.fields import member
 from complaint_engine.commands.privacy import ErasePerson
+from complaint_engine.commands.register import CloseYear, YearClosed
 from complaint_engine.commands.verbs import (
     AddEvidence,
     Announce,
@@ -195,6 +196,8 @@ class ComplaintDesk(CAPAVerbs):
             return cases.merge(uow, command, actor, instant, outbox, recorded)
         if isinstance(command, ErasePerson):
             return cases.erase_person(uow, command, actor, instant, outbox, recorded)
+        if isinstance(command, CloseYear):
+            return cases.close_year(uow, command, actor, instant, outbox, recorded)
         if isinstance(command, ComplaintCommand):
             saved = cases.step(uow, command, actor, instant, outbox, recorded)
             return saved.notice if isinstance(command, Dispatch) else saved
@@ -355,6 +358,11 @@ class ComplaintDesk(CAPAVerbs):
         if scrub is not None:
             scrub()  # the store's old copies of the pages, where it keeps them, overwritten
         return erased
+
+    def close_year(self, year: int, *, by: Actor, at: dt.datetime | None = None) -> YearClosed:
+        """Close the actor's office's register of ``year`` once it is over: its last serial is recorded, and a
+        complaint received, registered or handled with a date in that year afterwards is refused."""
+        return self.execute(CloseYear(year=year), by=by, at=at)
 
     def get(self, complaint_id: str, *, by: Actor | None = None) -> Complaint:
         """The complaint by its id or by its register serial (``"A-2024-00001"``, what owners and staff quote);

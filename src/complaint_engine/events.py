@@ -42,7 +42,7 @@ _PAST: Mapping[Event, str] = {
     Event.VERIFY_CAPA: "capa.verified", Event.CLOSE_CAPA: "capa.closed",
     Event.RECORD_ACTION_OVERDUE: "capa.action_overdue",
 }
-KINDS = (*_PAST.values(), "announcement.published", "deadline.warning", "deadline.breached")
+KINDS = (*_PAST.values(), "announcement.published", "deadline.warning", "deadline.breached", "register.year_closed")
 _PAST = {**_PAST, Event.RECORD_BREACH: "deadline.breached"}
 """Every kind of event the engine records."""
 

@@ -89,6 +89,7 @@ class Event(enum.StrEnum):
     COMPLETE_CAPA_ACTION = "complete_capa_action"
     MERGE = "merge"  # a duplicate merged into its master
     LINK_DUPLICATE = "link_duplicate"  # the engine's step on the master of a merge
+    CLOSE_YEAR = "close_year"  # a year's register closed: nothing entered with a date in it afterwards
     ERASE = "erase"  # a person's data pseudonymised (PIPL arts. 46-47, GDPR arts. 16-17), at any state
     OPEN_CAPA = "open_capa"
     PLAN_CAPA = "plan_capa"

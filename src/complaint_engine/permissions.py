@@ -45,5 +45,6 @@ DEFAULT_PERMISSIONS: Mapping[str, frozenset[Role]] = FrozenDict({
     "complete_capa_action": frozenset({R.DEPARTMENT_MANAGER, R.SUPERVISOR, R.TECHNICIAN}),
     "merge": frozenset({R.RECEPTION, R.SUPERVISOR}),
     "erase": frozenset({R.SUPERVISOR, R.GENERAL_MANAGER}),
+    "close_year": frozenset({R.SUPERVISOR, R.GENERAL_MANAGER}),
     "link_duplicate": frozenset({R.RECEPTION, R.SUPERVISOR}),
 })

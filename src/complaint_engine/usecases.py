@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 
 from complaint_engine.commands.privacy import EraseComplaint, ErasePerson
+from complaint_engine.commands.register import CloseYear, YearClosed, closed_year_key
 from complaint_engine.commands.verbs import (
     Announce,
     CAPACommand,
@@ -65,6 +66,7 @@ class UseCases:
              outbox: list[DomainEvent], recorded: dt.datetime) -> Complaint:
         complaint = uow.get(command.complaint_id)
         self.not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
+        self.refuse_a_closed_year(uow, complaint.office, instant, recorded)
         # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
         serial = None
         policy, calendar = self._rules_for(complaint.office)
@@ -81,6 +83,7 @@ class UseCases:
                 outbox: list[DomainEvent], recorded: dt.datetime) -> Complaint:
         policy, calendar = self._rules_for(actor.office)
         authorize("receive", actor, policy, actor.office)
+        self.refuse_a_closed_year(uow, actor.office, instant, recorded)
         cat = policy.category(cmd.category)
         urgency = cmd.urgency
         if cat.repair and urgency is None:
@@ -194,3 +197,30 @@ class UseCases:
                                                    secrets=(*given, c.owner, c.unit), erase_unit=True,
                                                    reason=cmd.reason), actor, instant, outbox, recorded)
                      for c in found)
+
+    def close_year(self, uow: UnitOfWork, cmd: CloseYear, actor: Actor, instant: dt.datetime,
+                   outbox: list[DomainEvent], recorded: dt.datetime) -> YearClosed:
+        """Record the first serial number the year's register did not issue; later entries dated in it are refused."""
+        policy, _ = self._rules_for(actor.office)
+        authorize("close_year", actor, policy, actor.office)
+        zone = instant.tzinfo
+        if instant < dt.datetime(cmd.year + 1, 1, 1, tzinfo=zone):
+            raise ValidationError.of("year", cmd.year, f"a year that is over (it is {instant.date().isoformat()})")
+        key = closed_year_key(actor.office, cmd.year)
+        if uow.cursor(key):
+            raise ValidationError.of("year", cmd.year, "a year whose register is not closed yet")
+        last = uow.current_number(sequence_key("complaint", actor.office, cmd.year))
+        uow.set_cursor(key, last + 1)
+        serial = format_serial(policy.numbering.serial_format, actor.office, dt.datetime(cmd.year, 6, 1), last) \
+            if last else None
+        outbox.append(DomainEvent(kind="register.year_closed", office=actor.office, at=instant, actor=actor,
+                                  serial=serial, data={"year": cmd.year, "issued": last}))
+        return YearClosed(office=actor.office, year=cmd.year, last_serial=serial, closed_by=actor.id, closed_at=instant)
+
+    @staticmethod
+    def refuse_a_closed_year(uow: UnitOfWork, office: str, instant: dt.datetime, recorded: dt.datetime) -> None:
+        """An entry dated in an earlier year than it is entered in must not reach a closed register."""
+        if instant.year < recorded.astimezone(instant.tzinfo).year and uow.cursor(closed_year_key(office,
+                                                                                                 instant.year)):
+            raise ValidationError.of("instant", instant.isoformat(),
+                                     f"a date after the register of {office} {instant.year} was closed")

@@ -14,13 +14,14 @@ import cattrs
 from cattrs.errors import BaseValidationError
 
 from complaint_engine.commands.privacy import PRIVACY_COMMANDS
+from complaint_engine.commands.register import CloseYear
 from complaint_engine.commands.verbs import COMMANDS, Command
 from complaint_engine.errors import ValidationError
 from complaint_engine.serialization import JSONValue, describe_problems, make_converter
 
 __all__ = ["from_dict", "from_json", "to_dict", "to_json"]
 
-_BY_NAME = {cls.__name__: cls for cls in (*COMMANDS, *PRIVACY_COMMANDS)}
+_BY_NAME = {cls.__name__: cls for cls in (*COMMANDS, *PRIVACY_COMMANDS, CloseYear)}
 _CONVERTER: cattrs.Converter = make_converter()
 
 

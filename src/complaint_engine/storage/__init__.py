@@ -121,6 +121,10 @@ class UnitOfWork(Protocol):
         """The next number of a named sequence (1, 2, …), allocated in this transaction."""
         ...
 
+    def current_number(self, sequence: str) -> int:
+        """The last number a named sequence allocated (0 when none), allocating nothing."""
+        ...
+
     def offices(self) -> list[str]:
         """The offices that have complaints, sorted."""
         ...

@@ -80,6 +80,9 @@ class DirectCalls:
     def next_number(self, sequence: str) -> int:
         return self._write(lambda u: u.next_number(sequence))
 
+    def current_number(self, sequence: str) -> int:
+        return self._read(lambda u: u.current_number(sequence))
+
     def add_capa(self, report: CAPAReport) -> CAPAReport:
         return self._write(lambda u: u.add_capa(report))
 

@@ -168,6 +168,9 @@ class _MemoryUnit:
         self._staged.sequences[sequence] = current + 1
         return current + 1
 
+    def current_number(self, sequence: str) -> int:
+        return self._staged.sequences.get(sequence, self._store.sequences.get(sequence, 0))
+
     # CAPA and announcements
     def add_capa(self, report: CAPAReport) -> CAPAReport:
         if report.number in self._staged.capas or report.number in self._store.capas:

@@ -401,6 +401,10 @@ class SQLUnit:
                                location=self.location)
         return as_int(row[0])
 
+    def current_number(self, sequence: str) -> int:
+        row = self._execute("SELECT value FROM sequences WHERE name = ?", (sequence,)).fetchone()
+        return 0 if row is None else as_int(row[0])
+
     def history(self, complaint_id: str) -> list[Row]:
         """The append-only transition rows of a complaint, in order: (seq, event, source, target, actor, role,
         at, note, office, recorded_at, hash)."""
