@@ -615,3 +615,40 @@ def test_an_action_backdated_past_the_policys_max_backdate_is_refused(s: Scenari
                            at=at(2024, 12, 30, 10)).received_at == at(2024, 12, 30, 10)
     with pytest.raises(ce.PolicyError, match=r"\$\.limits\.max_backdate"):
         ce.Policy.from_dict({"limits": {"max_backdate": -1}})
+
+
+def test_a_verb_whose_clock_was_read_before_another_desk_committed_a_later_step_is_not_refused() -> None:
+    """Two desks on one store: desk A reads its clock, desk B then commits a later step of the same complaint,
+    and A's verb follows it — it happens after B's step, and is recorded so (#20: under load some verbs were
+    refused as "earlier than the last transition" though they were not)."""
+    import datetime as dt
+
+    from tests.conftest import MANAGER, MONDAY, RECEPTION, TECH
+
+    from complaint_engine.storage import InMemoryRepository
+
+    store = InMemoryRepository()
+    b_clock = ce.FixedClock(MONDAY)
+    desk_b = ce.ComplaintDesk(repository=store, clock=b_clock)
+    c = desk_b.receive(by=RECEPTION, owner="o", unit="3-1201", channel="phone", category="noise", summary="s")
+    desk_b.register(c.id, by=RECEPTION)
+
+    class ReadThenRace:
+        """A's clock: its first reading is taken, then B dispatches (a minute later), then time goes on."""
+
+        def __init__(self) -> None:
+            self.readings = 0
+
+        def now(self) -> dt.datetime:
+            self.readings += 1
+            if self.readings == 1:
+                b_clock.set(MONDAY + dt.timedelta(minutes=1))
+                desk_b.dispatch(c.id, by=RECEPTION, assignee=TECH.id)
+                return MONDAY + dt.timedelta(seconds=30)
+            return MONDAY + dt.timedelta(minutes=2)
+
+    desk_a = ce.ComplaintDesk(repository=store, clock=ReadThenRace())
+    started = desk_a.start(c.id, by=MANAGER)
+    assert started.status is ce.Status.IN_PROGRESS
+    assert started.history[-1].at == MONDAY + dt.timedelta(minutes=2)  # after B's dispatch, as it happened
+    assert [t.event for t in started.history][-2:] == ["dispatch", "start"]

@@ -114,7 +114,8 @@ class ComplaintDesk(CAPAVerbs):
         self.calendar = self.policy.calendar()
         self._calendars = {id(p): p.calendar() for p in self._office_policies.values()}
         self._new_id = id_factory or time_ordered_id
-        self._cases = UseCases(self._rules_for, lambda: self._new_id())  # read when called: tests swap it
+        self._cases = UseCases(self._rules_for, lambda: self._new_id(),  # read when called: tests swap it
+                               now=lambda: self._instant(None))
         self.hooks = Hooks()
 
     def policy_for(self, office: str) -> Policy:

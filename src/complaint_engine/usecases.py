@@ -52,9 +52,10 @@ class UseCases:
     """The steps of every command, given the rules of each office and the maker of complaint ids."""
 
     def __init__(self, rules_for: Callable[[str], tuple[Policy, WorkingCalendar]],
-                 new_id: Callable[[], str]) -> None:
+                 new_id: Callable[[], str], now: Callable[[], dt.datetime] | None = None) -> None:
         self._rules_for = rules_for
         self._new_id = new_id
+        self._now = now
 
     @staticmethod
     def not_before(last: dt.datetime, at: dt.datetime, subject: str) -> None:
@@ -65,6 +66,10 @@ class UseCases:
     def step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor, instant: dt.datetime,
              outbox: list[DomainEvent], recorded: dt.datetime) -> Complaint:
         complaint = uow.get(command.complaint_id)
+        if recorded is instant and instant < complaint.last_at and self._now is not None:
+            # a verb on the desk's own clock whose instant was read before another desk committed a later step of
+            # this complaint: the verb happens now, after the step just read, so the clock is read again
+            instant = recorded = self._now()
         self.not_before(complaint.last_at, instant, f"complaint {complaint.serial or complaint.id}")
         self.refuse_a_closed_year(uow, complaint.office, instant, recorded)
         # a serial is allocated inside the unit of work: if the lifecycle then refuses, the rollback returns it
