@@ -140,11 +140,19 @@ def find_widespread(frame: ComplaintFrame, window_days: int, min_units: int) -> 
         if len(np.unique(unit[group])) < min_units:
             continue
         spans: list[list[int]] = []
+        # a sliding window over the group's receipts, counting each unit in it: one pass, not a set per row
+        units, times = unit[group].tolist(), t[group].tolist()
+        in_window: dict[int, int] = {}
         start = 0
-        for end in range(len(group)):
-            while t[group[end]] - t[group[start]] > width:
+        for end, u in enumerate(units):
+            in_window[u] = in_window.get(u, 0) + 1
+            while times[end] - times[start] > width:
+                gone = units[start]
+                in_window[gone] -= 1
+                if not in_window[gone]:
+                    del in_window[gone]
                 start += 1
-            if len(set(unit[group[start:end + 1]].tolist())) >= min_units:
+            if len(in_window) >= min_units:
                 if spans and start <= spans[-1][1]:
                     spans[-1][1] = end
                 else:
