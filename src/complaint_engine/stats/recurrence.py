@@ -79,31 +79,46 @@ def repeat_mask(frame: ComplaintFrame, window_days: int) -> npt.NDArray[np.bool_
 
 def _groups(frame: ComplaintFrame, key: npt.NDArray[np.int64], valid: npt.NDArray[np.bool_],
             window_days: int) -> Iterable[npt.NDArray[np.int64]]:
-    """Runs of rows with the same key whose consecutive gaps are within the window."""
+    """Runs of rows with the same key whose consecutive gaps are within the window, each in time order (views
+    of one sorted index: no array is made for a run of one)."""
     t = frame["received_us"].astype(np.int64)
     order = np.lexsort((t, key))
     order = order[valid[order]]
     if len(order) < 2:
         return
     breaks = (key[order][1:] != key[order][:-1]) | ((t[order][1:] - t[order][:-1]) > window_days * DAY_US)
-    for run in np.split(order, np.flatnonzero(breaks) + 1):
-        if len(run) >= 2:
-            yield run
+    cuts = np.flatnonzero(breaks) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [len(order)]))
+    long = (ends - starts) >= 2
+    for start, end in zip(starts[long].tolist(), ends[long].tolist(), strict=True):
+        yield order[start:end]
 
 
-def _finding(frame: ComplaintFrame, kind: str, rows: npt.NDArray[np.int64], place: str) -> Finding:
-    cat = frame.labels["category"][frame.codes["category"][rows[0]]]
-    received = frame["received_us"][rows]
-    return Finding(kind=kind, category=cat, place=place, complaint_ids=tuple(str(x) for x in frame["id"][rows]),
-                   serials=tuple(str(x) for x in frame["serial"][rows] if x), first=received.min(),
-                   last=received.max())
+class _Rows:
+    """Builds findings from runs of rows: a run's ids and serials are gathered in one step each (``take`` and
+    ``tolist``), not element by element."""
+
+    def __init__(self, frame: ComplaintFrame) -> None:
+        self.frame = frame
+        self.category = frame.codes["category"]
+        self.ids, self.serials, self.received = frame["id"], frame["serial"], frame["received_us"]
+
+    def finding(self, kind: str, rows: npt.NDArray[np.int64], place: str) -> Finding:
+        """``rows`` in time order (as :func:`_groups` gives them)."""
+        serials = self.serials[rows].tolist()
+        return Finding(kind=kind, category=self.frame.labels["category"][self.category[rows[0]]], place=place,
+                       complaint_ids=tuple(map(str, self.ids[rows].tolist())),
+                       serials=tuple(str(x) for x in serials if x),
+                       first=self.received[rows[0]], last=self.received[rows[-1]])
 
 
 def find_recurring(frame: ComplaintFrame, window_days: int) -> list[Finding]:
     """Units that complained of the same category at least twice within the window (→ CAPA)."""
     n_cat = len(frame.labels["category"])
     key = frame.codes["unit"] * n_cat + frame.codes["category"]
-    return [_finding(frame, "repeat", run, frame.labels["unit"][frame.codes["unit"][run[0]]])
+    rows, units, unit_labels = _Rows(frame), frame.codes["unit"], frame.labels["unit"]
+    return [rows.finding("repeat", run, unit_labels[units[run[0]]])
             for run in _groups(frame, key, _valid(frame), window_days)]
 
 
@@ -115,12 +130,12 @@ def find_recurring_problems(frame: ComplaintFrame, window_days: int, min_periods
     location = frame.codes["location"]
     named = np.array([bool(label) for label in frame.labels["location"]], dtype=bool)[location]
     key = location * n_cat + frame.codes["category"]
+    months = frame.local_month_index()
+    rows = _Rows(frame)
     out = []
     for run in _groups(frame, key, _valid(frame) & named, window_days):
-        months = {(m.year, m.month) for m in (dt.datetime.fromtimestamp(int(us) / 1e6, frame.zone)
-                                              for us in frame["received_us"][run].astype(np.int64))}
-        if len(months) >= min_periods:
-            out.append(_finding(frame, "problem", run, frame.labels["location"][location[run[0]]]))
+        if len(np.unique(months[run])) >= min_periods:
+            out.append(rows.finding("problem", run, frame.labels["location"][location[run[0]]]))
     return out
 
 
@@ -135,8 +150,12 @@ def find_widespread(frame: ComplaintFrame, window_days: int, min_units: int) -> 
     order = np.lexsort((t, key))
     order = order[valid[order]]
     width = window_days * DAY_US
+    found = _Rows(frame)
     out = []
-    for group in np.split(order, np.flatnonzero(key[order][1:] != key[order][:-1]) + 1):
+    cuts = np.flatnonzero(key[order][1:] != key[order][:-1]) + 1
+    starts, ends = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(order)]))
+    big = (ends - starts) >= min_units  # fewer rows than units wanted: no finding possible
+    for group in (order[a:b] for a, b in zip(starts[big].tolist(), ends[big].tolist(), strict=True)):
         if len(np.unique(unit[group])) < min_units:
             continue
         spans: list[list[int]] = []
@@ -159,8 +178,8 @@ def find_widespread(frame: ComplaintFrame, window_days: int, min_units: int) -> 
                     spans.append([start, end])
         for first, last in spans:
             rows = group[first:last + 1]
-            out.append(_finding(frame, "widespread", rows,
-                                frame.labels["building"][frame.codes["building"][rows[0]]]))
+            out.append(found.finding("widespread", rows,
+                                     frame.labels["building"][frame.codes["building"][rows[0]]]))
     return out
 
 
