@@ -27,7 +27,7 @@ from complaint_engine.stats.pareto import ParetoTable, pareto
 if TYPE_CHECKING:
     from complaint_engine.policy import Policy
 
-__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "valid_mask"]
+__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "factorize", "valid_mask"]
 
 CATEGORICAL = ("office", "category", "channel", "department", "unit", "building", "status", "severity", "urgency",
                "satisfaction", "location")
@@ -42,7 +42,7 @@ def building_of(unit: str | None) -> str:
     return unit.split("-", 1)[0] if "-" in unit else unit
 
 
-def _factorize(values: Array) -> tuple[npt.NDArray[np.int64], tuple[str, ...]]:
+def factorize(values: Array) -> tuple[npt.NDArray[np.int64], tuple[str, ...]]:
     """Codes and sorted labels; None becomes the label ''."""
     text = np.array(["" if v is None else str(v) for v in values], dtype=str) if values.dtype == object else \
         values.astype(str)
@@ -73,7 +73,7 @@ class ComplaintFrame:
                                       dtype=object)
                 else:
                     source = self.columns[name]
-                codes[name], labels[name] = _factorize(source)
+                codes[name], labels[name] = factorize(source)
         self.codes = dict(codes)
         self.labels = dict(labels)
 
@@ -111,7 +111,7 @@ class ComplaintFrame:
         if name not in cache:
             if name not in self.columns:
                 raise ValidationError.of("column", name, f"one of {sorted(self.columns)}")
-            cache[name] = _factorize(self.columns[name])
+            cache[name] = factorize(self.columns[name])
         return cache[name]
 
     def __len__(self) -> int:

@@ -22,7 +22,7 @@ from complaint_engine.frozen import deep_frozen, frozen_count_map, frozen_dict
 from complaint_engine.instants import to_datetime64
 from complaint_engine.model import CAPAReport, Satisfaction, Status
 from complaint_engine.policy import Policy
-from complaint_engine.stats.frame import ComplaintFrame, valid_mask
+from complaint_engine.stats.frame import ComplaintFrame, factorize, valid_mask
 from complaint_engine.stats.recurrence import capa_recurrence, repeat_mask
 
 __all__ = ["KPI", "Durations", "KPIReport", "Rate", "compute_kpis"]
@@ -137,8 +137,20 @@ def _within(start: Instants, end: Instants, limit_us: npt.NDArray[np.int64], row
     return Rate(int(on_time.sum()), int(counted.sum()))
 
 
-def _count(values: npt.NDArray[np.object_]) -> dict[str, int]:
-    return dict(Counter(str(v) for v in values if v))
+def _count_codes(frame: ComplaintFrame, column: str, rows: Bool, none: str | None = None) -> dict[str, int]:
+    """How often each value of a text column occurs in ``rows``, counted on its codes (a missing value is left
+    out, or counted as ``none``); the most frequent first, ties by value."""
+    if column in frame.codes:  # a categorical column: its codes
+        codes, labels = frame.codes[column][rows], frame.labels[column]
+    else:  # only the rows counted are factorized
+        codes, labels = factorize(frame[column][rows])
+    counts = np.bincount(codes, minlength=len(labels))
+    found: dict[str, int] = {}
+    for k in np.flatnonzero(counts).tolist():
+        name = labels[k] or none
+        if name:
+            found[name] = int(counts[k])
+    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
 
 
 class OfficePolicies:
@@ -261,13 +273,12 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     person: Counter[str] = Counter()
     for clock in CLOCKS:
         late = f[f"{clock}_breached"] == 1
-        dept.update(str(d or "—") for d in f[f"{clock}_dept"][late])
-        person.update(str(p) for p in f[f"{clock}_person"][late] if p)
+        if late.any():
+            dept.update(_count_codes(f, f"{clock}_dept", late, none="—"))
+            person.update(_count_codes(f, f"{clock}_person", late))
     registered = valid & ~np.isnat(f["registered_us"])
-    volume = {"channel": _count(f["channel"][registered]), "category": _count(f["category"][registered]),
-              "building": _count(np.array([f.labels["building"][c] for c in f.codes["building"][registered]],
-                                          dtype=object)),
-              "status": _count(status)}
+    volume = {name: _count_codes(f, name, registered) for name in ("channel", "category", "building")}
+    volume["status"] = _count_codes(f, "status", np.ones(len(f), dtype=bool))
     return KPIReport(kpis=kpis, volume=volume,
                      time_to_reply=_durations(received, f["replied_us"], valid),
                      time_to_close=_durations(received, f["closed_us"], closed),
