@@ -90,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     _store(audit)
     audit.add_argument("--office", help="one office (default: all)")
     audit.add_argument("--lang", default=None, choices=LANGUAGES, help="the language of the summary line")
+    audit.add_argument("--export-heads", metavar="FILE",
+                       help="write each office's daily head of the hash chains, to be kept or countersigned elsewhere")
+    audit.add_argument("--verify-heads", metavar="FILE",
+                       help="heads exported earlier: any that differs now is a finding")
     audit.add_argument("--policy", help="the policy TOML file whose serial format numbered the register "
                                         "(default: Policy.default())")
 
@@ -347,15 +351,29 @@ def _audit(args: argparse.Namespace) -> int:
     repo = _open_existing(args)
     _check_office(repo, args.office)
     report = audit_report(repo, policy, office=args.office)
+    findings = [str(f) for f in report.findings]
+    if args.export_heads or args.verify_heads:
+        from complaint_engine.audit_heads import day_heads, read_heads, verify_heads, write_heads
+
+        zone = policy.calendar().tz
+        if args.verify_heads:
+            exported = Path(args.verify_heads)
+            if not exported.is_file():
+                raise CLIError("cli.no_file", path=args.verify_heads)
+            findings += [f"P-7 {p}" for p in verify_heads(repo, read_heads(exported.read_text(encoding="utf-8")),
+                                                          zone)]
+        if args.export_heads:
+            Path(args.export_heads).write_text(write_heads(day_heads(repo, zone, office=args.office)),
+                                               encoding="utf-8")
     scope = _say("cli.audit_scope_office", office=args.office) if args.office else _say("cli.audit_scope_all")
     read = _say("cli.audit_read", complaints=report.complaints, registered=report.registered, scope=scope,
                 location=repo.location)
-    if not report.findings:
+    if not findings:
         print(_say("cli.audit_sound", read=read))
         return 0
-    for finding in report.findings:
+    for finding in findings:
         print(finding)
-    print(_say("cli.audit_findings", n=len(report.findings), read=read))
+    print(_say("cli.audit_findings", n=len(findings), read=read))
     return 1
 
 
