@@ -55,9 +55,10 @@ def test_p_7_a_status_changed_in_the_document_is_found(tmp_path: Path) -> None:
     victim = next(c for c in registered if c.status is not ce.Status.CLOSED)
     _edit_document(tmp_path / "day.sqlite", victim.id, {"status": "closed"})
     found = audit(SQLiteRepository(tmp_path / "day.sqlite"))
-    assert _problems(found) == [("P-7", victim.id), ("P-7", victim.id)]
+    assert _problems(found) == [("P-7", victim.id)] * 3
     assert "status 'closed', but the last recorded transition" in found[0].problem
-    assert found[1].problem == "the analysis columns status differ from the stored document"  # edited around
+    assert "its digest differs from the hash chain's" in found[1].problem  # the document's digest
+    assert found[2].problem == "the analysis columns status differ from the stored document"  # edited around
 
 
 def test_p_7_a_change_saved_without_its_transition_is_found(tmp_path: Path) -> None:
@@ -65,8 +66,9 @@ def test_p_7_a_change_saved_without_its_transition_is_found(tmp_path: Path) -> N
     victim = registered[0]
     repo.save(ce.model.replace(victim, {"summary": "quietly rewritten"}))  # through the API, no transition
     found = audit(repo)
-    assert _problems(found) == [("P-7", victim.id)]
+    assert _problems(found) == [("P-7", victim.id)] * 2
     assert f"version {victim.version + 1}, but {len(victim.history)} transitions" in found[0].problem
+    assert "its digest differs from the hash chain's" in found[1].problem  # no save of the desk wrote it
 
 
 def test_p_7_a_rewritten_transition_is_found(tmp_path: Path) -> None:
@@ -171,8 +173,8 @@ def test_p_6_1_3_a_notice_number_that_differs_is_found(tmp_path: Path) -> None:
     notice = {**notice["notice"], "serial": "A-2024-99999"}
     _edit_document(path, victim.id, {"notice": notice})
     found = audit(SQLiteRepository(path))
-    assert _problems(found) == [("P-6.1.3", victim.id)]
-    assert "handling notice number 'A-2024-99999' differs" in found[0].problem
+    assert sorted(_problems(found)) == [("P-6.1.3", victim.id), ("P-7", victim.id)]
+    assert any("handling notice number 'A-2024-99999' differs" in f.problem for f in found)
 
 
 def test_p_6_1_3_a_serial_held_twice_is_found(tmp_path: Path) -> None:
@@ -367,3 +369,21 @@ def test_p_7_an_edit_no_lifecycle_rule_sees_breaks_the_hash_chain(tmp_path: Path
     found = audit(SQLiteRepository(path))
     assert ("P-7", victim.id) in _problems(found)
     assert any("hash chain" in f.problem for f in found)  # at the save's last row, whose link covers row 1
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"owner": "Someone Else"}, "owner"),
+    ({"summary": "quietly rewritten"}, "summary"),
+    ({"unit": "9-0909"}, "unit"),
+])
+def test_p_7_a_document_edit_no_lifecycle_rule_sees_is_found_by_its_digest(tmp_path: Path, change: dict[str, object],
+                                                                         field: str) -> None:
+    """The owner, the summary, the unit: edited in the stored document behind the desk, same length or not, the
+    lifecycle is still a valid one — the digest the last save's link carries is not the document's any more."""
+    path = tmp_path / "day.sqlite"
+    _, registered = _store(path)
+    victim = registered[0]
+    _edit_document(path, victim.id, change)
+    found = audit(SQLiteRepository(path))
+    assert ("P-7", victim.id) in _problems(found), field
+    assert any("its digest differs from the hash chain's" in f.problem for f in found)

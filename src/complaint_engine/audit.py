@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
@@ -37,7 +37,7 @@ from complaint_engine.numbering import format_serial
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
 from complaint_engine.storage.dbapi import Row
-from complaint_engine.storage.schema import link, transition_row
+from complaint_engine.storage.schema import link, link_digest, transition_row
 from complaint_engine.storage.windows import WEEK, in_windows
 
 __all__ = ["AuditFinding", "AuditReport", "audit", "audit_report", "findings_in"]
@@ -86,8 +86,9 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
         books.findings.append(AuditFinding("P-7", None, None, f"the append-only trigger {name!r} of the transition "
                                            "log is missing or disabled: its rows can be changed without a trace"))
     with repository.snapshot() as view:
+        digests = getattr(view, "document_digests", None)  # a SQL store's: what each document's text hashes to
         for batch in in_windows(view, office=office, window=window):
-            books.read(batch)
+            books.read(batch, None if digests is None else digests([c.id for c in batch]))
         # the analysis columns, read once, against the documents just read
         serials = dict(books.serials)
         books.findings.extend(_closed_year_findings(books.registrations, books.policy.numbering.serial_format,
@@ -121,7 +122,7 @@ class _Books:
     def serials(self) -> list[tuple[str, str]]:
         return [(cid, serial) for _office, _year, serial, cid in self.registrations]
 
-    def read(self, complaints: Iterable[Complaint]) -> None:
+    def read(self, complaints: Iterable[Complaint], digests: Mapping[str, str] | None = None) -> None:
         # a document that cannot be read is a finding: the reads of the desk skip it, the audit never does
         for damaged in getattr(complaints, "damaged", ()):
             self.findings.append(AuditFinding("P-7", damaged.complaint_id, None, damaged.problem))
@@ -129,7 +130,7 @@ class _Books:
             self.read_count += 1
             self.findings.extend(_complaint_findings(c))
             self.findings.extend(_entry_findings(c, *self.entry_window))
-            self.findings.extend(_chain_findings(c))
+            self.findings.extend(_chain_findings(c, None if digests is None else digests.get(c.id)))
             self.facts.read(c)
             if c.serial is not None:  # the year of its registration; of its receipt where none is recorded
                 registered_at = next((t.at for t in c.history if t.event == "register"), c.received_at)
@@ -141,11 +142,13 @@ class _Books:
         return AuditReport(tuple(findings), self.read_count, len(self.registrations))
 
 
-def _chain_findings(c: Complaint) -> Iterable[AuditFinding]:
+def _chain_findings(c: Complaint, stored_digest: str | None = None) -> Iterable[AuditFinding]:
     """The stored hash chain of the complaint's transition rows, recomputed. Each save's last row carries the
-    link of the rows it wrote; a row edited, deleted or moved behind the desk (even with the append-only trigger
-    lifted) breaks the link that covers it. Rows stored before the chain existed carry none; after the first
-    link, the history must end with one."""
+    link of the rows it wrote (and, since the chain covers documents, the digest of the document it wrote); a
+    row edited, deleted or moved behind the desk (even with the append-only trigger lifted) breaks the link
+    that covers it, and a document edited after its last save no longer has its last link's digest
+    (``stored_digest``: the stored document's, where the store can give it). Rows stored before the chain
+    existed carry none; after the first link, the history must end with one."""
     prev = ""
     group: list[Row] = []
     linked = False
@@ -154,7 +157,7 @@ def _chain_findings(c: Complaint) -> Iterable[AuditFinding]:
         if t.hash is None:
             continue
         linked = True
-        prev, expected = t.hash, link(prev, group)
+        prev, expected = t.hash, link(prev, group, link_digest(t.hash))
         group = []
         if t.hash != expected:
             yield AuditFinding("P-7", c.id, c.serial, f"transition {i} ({t.event!r}) does not match its link in the "
@@ -163,6 +166,11 @@ def _chain_findings(c: Complaint) -> Iterable[AuditFinding]:
     if linked and group:
         yield AuditFinding("P-7", c.id, c.serial, f"transitions {len(c.history) - len(group)}..{len(c.history) - 1} "
                            "follow the last link of the hash chain: they were not written by a desk")
+        return
+    carried = link_digest(prev) if linked else None
+    if carried is not None and stored_digest is not None and carried != stored_digest:
+        yield AuditFinding("P-7", c.id, c.serial, "the stored document is not the one its last save wrote (its "
+                           "digest differs from the hash chain's): it was changed behind the desk")
 
 
 def _entry_findings(c: Complaint, max_backdate: dt.timedelta, tolerance: dt.timedelta) -> Iterable[AuditFinding]:

@@ -39,10 +39,12 @@ __all__ = [
     "TRANSITION_COLUMNS",
     "chain_head",
     "complaint_row",
+    "document_digest",
     "event_of",
     "event_row",
     "facts_ddl",
     "link",
+    "link_digest",
     "move_to_version_3",
     "move_to_version_6",
     "next_due_us",
@@ -93,15 +95,16 @@ def complaint_row(c: Complaint) -> Row:
             to_document(c), *_extra_facts(facts_of(c)), c.owner, c.notice.assignee if c.notice else None)
 
 
-def transition_rows(c: Complaint, start: int) -> list[Row]:
-    """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order."""
+def transition_rows(c: Complaint, start: int, doc: str | None = None) -> list[Row]:
+    """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order; ``doc``: the stored text of
+    the document this save writes, whose digest the save's link covers."""
     # ``_value_``, not ``.value``: the enum property is a slow descriptor, and imports write millions of these
     rows = [transition_row(c.id, i, t) for i, t in enumerate(c.history[start:], start)]
     if not rows:
         return rows
     # the rows of one save are one link of the chain, carried by the save's last row: one hash a save (an import
     # writes a complaint's whole history with one)
-    head = link(chain_head(c, start), rows)
+    head = link(chain_head(c, start), rows, None if doc is None else document_digest(doc))
     _remember(c.history[-1], head)
     return [(*row, None) for row in rows[:-1]] + [(*rows[-1], head)]
 
@@ -115,11 +118,25 @@ def transition_row(complaint_id: str, i: int, t: Transition) -> Row:
             t.actor.role._value_, t.actor.office, at, t.note, recorded)
 
 
-def link(prev: str, rows: list[Row]) -> str:
-    """The link of a save's transition rows in their complaint's hash chain: SHA-256 of the link before them and
-    the rows' text (their repr: texts quoted and escaped, numbers and NULLs spelled out). A row changed, removed
-    or moved breaks the link that covers it and every link after it (the audit recomputes them)."""
-    return hashlib.sha256(f"{prev}{rows!r}".encode()).hexdigest()
+def link(prev: str, rows: list[Row], digest: str | None = None) -> str:
+    """The link of a save's transition rows in their complaint's hash chain: SHA-256 of the link before them,
+    the rows' text (their repr: texts quoted and escaped, numbers and NULLs spelled out) and — since the chain
+    covers documents — the digest of the document the save wrote, kept after the hash as ``hash:digest``. A row
+    changed, removed or moved breaks the link that covers it and every link after it, and a document changed
+    after its last save no longer has the digest its last link carries (the audit recomputes both)."""
+    if digest is None:  # a link of the first chains, over the rows alone
+        return hashlib.sha256(f"{prev}{rows!r}".encode()).hexdigest()
+    return hashlib.sha256(f"{prev}{rows!r}{digest}".encode()).hexdigest() + ":" + digest
+
+
+def document_digest(doc: str) -> str:
+    """The SHA-256 of a stored document's text."""
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
+def link_digest(stored: str) -> str | None:
+    """The document digest a stored link carries (None for links over rows alone)."""
+    return stored.partition(":")[2] or None
 
 
 _CHAINS: dict[int, tuple[Transition, str]] = {}  # a save's last transition object → the chain's link there

@@ -13,9 +13,9 @@ from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, Va
 from complaint_engine.events import DomainEvent
 from complaint_engine.facts import NAMES, FactColumns, columns
 from complaint_engine.instants import from_us, to_us
-from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, Transition, replace
+from complaint_engine.model import Complaint, Status, Transition, replace
 from complaint_engine.period import Period
-from complaint_engine.serialization import from_document, to_document
+from complaint_engine.serialization import from_document
 from complaint_engine.storage.damaged import Found, damage_of
 from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row, Value
 from complaint_engine.storage.query import Filters, Page
@@ -27,12 +27,14 @@ from complaint_engine.storage.schema import (
     LIVE,
     STILL_OPEN,
     complaint_row,
+    document_digest,
     event_of,
     event_row,
     transition_of,
     transition_rows,
 )
 from complaint_engine.storage.sql.cache import DocumentCache, columns_to_set
+from complaint_engine.storage.sql.records import RecordStatements
 from complaint_engine.storage.sql.statements import (
     HISTORY_SQL,
     IN_LIST,
@@ -51,6 +53,8 @@ __all__ = ["SQLUnit", "assembled"]
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+DOC_AT = VERSION_AT + 1  # the document's text follows the version in a complaint's row
 
 
 def assembled(docs: Iterable[Row], history_rows: Iterable[Row], *, skip_damaged: bool = True) -> Found[Complaint]:
@@ -72,7 +76,7 @@ def assembled(docs: Iterable[Row], history_rows: Iterable[Row], *, skip_damaged:
     return Found(out, damaged)
 
 
-class SQLUnit:
+class SQLUnit(RecordStatements):
     """The repository's operations on one connection; the caller owns the transaction."""
 
     location: str | None = None
@@ -130,7 +134,7 @@ class SQLUnit:
             if self._execute("SELECT 1 FROM complaints WHERE id = ?", (complaint.id,)).fetchone():
                 raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
             self._serial_taken(complaint)
-        self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0))
+        self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0, str(row[DOC_AT])))
         self._written[complaint.id] = (complaint, row)
         return complaint
 
@@ -141,7 +145,7 @@ class SQLUnit:
         transitions: list[Row] = []
         for c in complaints:
             rows.append(complaint_row(c))
-            transitions.extend(transition_rows(c, 0))
+            transitions.extend(transition_rows(c, 0, str(rows[-1][DOC_AT])))
         if not rows:
             return 0
         self._execute("SAVEPOINT add_many")
@@ -232,14 +236,14 @@ class SQLUnit:
         columns = columns_to_set(row, before, before_row)
         sets = (*(row[i] for i in columns), complaint.id, complaint.version, complaint.office,
                 *((saved.serial, saved.id) if SERIAL_AT in columns else ()))
-        rows = None if before is None else transition_rows(saved, len(before.history))
+        rows = None if before is None else transition_rows(saved, len(before.history), str(row[DOC_AT]))
         if rows is not None and len(rows) == 1 and self._save_with_its_transition(columns, sets, rows[0], saved):
             self._written[saved.id] = (saved, row)
             return saved
         self._update(update_statement(columns), sets, saved)
         if rows is None:
             found = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?", (complaint.id,)).fetchone()
-            rows = transition_rows(saved, as_int(found[0]) if found else 0)
+            rows = transition_rows(saved, as_int(found[0]) if found else 0, str(row[DOC_AT]))
         if len(rows) == 1:  # one verb, one transition: execute skips executemany's cursor set-up
             self._execute(INSERT_TRANSITION, rows[0])
         else:
@@ -401,6 +405,16 @@ class SQLUnit:
                                location=self.location)
         return as_int(row[0])
 
+    def document_digests(self, ids: list[str]) -> dict[str, str]:
+        """The digest of each stored document's text (for the audit: what its last link must carry)."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), IN_LIST):
+            chunk = ids[i:i + IN_LIST]
+            marks = ", ".join("?" for _ in chunk)
+            for cid, doc in self._execute(f"SELECT id, doc FROM complaints WHERE id IN ({marks})", chunk).fetchall():
+                out[str(cid)] = document_digest(str(doc))
+        return out
+
     def current_number(self, sequence: str) -> int:
         row = self._execute("SELECT value FROM sequences WHERE name = ?", (sequence,)).fetchone()
         return 0 if row is None else as_int(row[0])
@@ -451,49 +465,3 @@ class SQLUnit:
     def set_cursor(self, name: str, position: int) -> None:
         self._execute("INSERT INTO subscriptions (name, position) VALUES (?, ?) "
                       "ON CONFLICT (name) DO UPDATE SET position = excluded.position", (name, position))
-
-    # ----------------------------------------------------------------------------- CAPA and announcements
-    def add_capa(self, report: CAPAReport) -> CAPAReport:
-        if self._execute("INSERT INTO capas VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                         (report.number, report.office, report.version, to_document(report))).rowcount == 0:
-            raise ValidationError.of("CAPA number", report.number, "a number not already stored")
-        return report
-
-    def get_capa(self, number: str) -> CAPAReport:
-        row = self._execute("SELECT doc FROM capas WHERE number = ?", (number,)).fetchone()
-        if row is None:
-            raise NotFound("CAPA report", number)
-        return from_document(as_str(row[0]), CAPAReport, key=number)
-
-    def save_capa(self, report: CAPAReport) -> CAPAReport:
-        saved = replace(report, {"version": report.version + 1})
-        cur = self._execute("UPDATE capas SET version = ?, doc = ? WHERE number = ? AND version = ?",
-                            (saved.version, to_document(saved), report.number, report.version))
-        if cur.rowcount == 0:
-            found = self._execute("SELECT version FROM capas WHERE number = ?", (report.number,)).fetchone()
-            if found is None:
-                raise NotFound("CAPA report", report.number)
-            raise ConcurrencyError(report.number, expected=report.version, actual=as_int(found[0]))
-        return saved
-
-    def find_capas(self, *, office: str | None = None) -> list[CAPAReport]:
-        sql = "SELECT number, doc FROM capas"
-        args: tuple[str, ...] = ()
-        if office is not None:
-            sql, args = sql + " WHERE office = ?", (office,)
-        return [from_document(as_str(doc), CAPAReport, key=as_str(k))
-                for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]
-
-    def add_announcement(self, announcement: Announcement) -> Announcement:
-        if self._execute("INSERT INTO announcements VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                         (announcement.number, announcement.office, to_document(announcement))).rowcount == 0:
-            raise ValidationError.of("announcement number", announcement.number, "a number not already stored")
-        return announcement
-
-    def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
-        sql = "SELECT number, doc FROM announcements"
-        args: tuple[str, ...] = ()
-        if office is not None:
-            sql, args = sql + " WHERE office = ?", (office,)
-        return [from_document(as_str(doc), Announcement, key=as_str(k))
-                for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]
