@@ -387,3 +387,22 @@ def test_p_7_a_document_edit_no_lifecycle_rule_sees_is_found_by_its_digest(tmp_p
     found = audit(SQLiteRepository(path))
     assert ("P-7", victim.id) in _problems(found), field
     assert any("its digest differs from the hash chain's" in f.problem for f in found)
+
+
+@pytest.mark.parametrize(("change", "effect"), [(-1, "would repeat a serial"), (+2, "would leave a gap")])
+def test_p_6_1_3_a_sequence_row_changed_behind_the_desk_is_found(tmp_path: Path, change: int, effect: str) -> None:
+    """A sequence row lowered by one blocks every later registration of its office (the next serial is taken);
+    one raised leaves a gap: the audit reads the rows against the serials they issued."""
+    path = tmp_path / "r.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    for _ in range(3):
+        c = desk.receive(by=RECEPTION, owner="o", unit="3-1201", channel="phone", category="noise", summary="s")
+        desk.register(c.id, by=RECEPTION)
+    assert audit(SQLiteRepository(path)) == []
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE sequences SET value = value + ? WHERE name = 'complaint:A:2024'", (change,))
+    conn.close()
+    [finding] = audit(SQLiteRepository(path))
+    assert finding.rule == "P-6.1.3"
+    assert f"the sequence row of A 2024 says {3 + change}, but 3 serials were issued" in finding.problem
+    assert effect in finding.problem

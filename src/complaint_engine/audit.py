@@ -33,7 +33,7 @@ from complaint_engine.audit_facts import FactDigests
 from complaint_engine.commands.register import closed_year_key
 from complaint_engine.lifecycle import COMPLAINT_TABLE
 from complaint_engine.model import Complaint, Status
-from complaint_engine.numbering import format_serial
+from complaint_engine.numbering import format_serial, sequence_key
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
 from complaint_engine.storage.dbapi import Row
@@ -93,6 +93,7 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
         serials = dict(books.serials)
         books.findings.extend(_closed_year_findings(books.registrations, books.policy.numbering.serial_format,
                                                     view.cursor))
+        books.findings.extend(_sequence_row_findings(books.registrations, view.current_number))
         for cid, columns in books.facts.differences(view.frame(office=office), view.get):
             books.findings.append(AuditFinding("P-7", cid, serials.get(cid), "the analysis columns "
                                                f"{', '.join(columns)} differ from the stored document"))
@@ -270,4 +271,23 @@ def _closed_year_findings(registrations: list[tuple[str, int, str, str]], serial
             if (o, y) == (office, year) and serial not in issued:
                 findings.append(AuditFinding("P-6.1.3", complaint_id, serial, f"registered in {office} {year} after "
                                              f"that register was closed with {first_not_issued - 1} serials"))
+    return findings
+
+
+def _sequence_row_findings(registrations: list[tuple[str, int, str, str]],
+                           stored: Callable[[str], int]) -> list[AuditFinding]:
+    """Each sequence row against the serials it issued: a row lowered behind the desk makes the next registration
+    repeat a serial (every later one of the office is refused); a row raised leaves a gap at the next one."""
+    issued: dict[tuple[str, int], int] = defaultdict(int)
+    for office, year, _serial, _cid in registrations:
+        issued[office, year] += 1
+    findings = []
+    for (office, year), count in sorted(issued.items()):
+        value = stored(sequence_key("complaint", office, year))
+        # no row at all: a register imported with add_many, whose sequences start at its first registration
+        if value and value != count:
+            effect = ("the next registration would repeat a serial" if value < count
+                      else "the next registration would leave a gap")
+            findings.append(AuditFinding("P-6.1.3", None, None, f"the sequence row of {office} {year} says {value}, "
+                                         f"but {count} serials were issued: {effect}"))
     return findings
