@@ -652,3 +652,24 @@ def test_a_verb_whose_clock_was_read_before_another_desk_committed_a_later_step_
     assert started.status is ce.Status.IN_PROGRESS
     assert started.history[-1].at == MONDAY + dt.timedelta(minutes=2)  # after B's dispatch, as it happened
     assert [t.event for t in started.history][-2:] == ["dispatch", "start"]
+
+
+def test_an_instant_with_no_utc_reading_is_refused_clearly() -> None:
+    """Year 1 at +14:00 is year 0 in UTC: a clock giving it, or an ``at``, is a ValidationError, not an
+    OverflowError from deep inside."""
+    import datetime as dt
+
+    from tests.conftest import RECEPTION
+
+    early = dt.datetime(1, 1, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=14)))
+    with pytest.raises(ce.ValidationError, match=r"within years 1\.\.9999 in UTC"):
+        ce.FixedClock(early)
+
+    class Early:
+        def now(self) -> dt.datetime:
+            return early
+
+    desk = ce.ComplaintDesk(clock=Early())
+    with pytest.raises(ce.ValidationError, match=r"within years 1\.\.9999 in UTC"):
+        desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    assert desk.find() == []

@@ -16,6 +16,10 @@ def aware(name: str, value: object) -> dt.datetime:
     """``value`` if it is a timezone-aware datetime; otherwise ``ValidationError`` naming ``name``."""
     if not isinstance(value, dt.datetime) or value.utcoffset() is None:
         raise ValidationError.of(name, value, "a timezone-aware datetime")
+    try:  # an instant that has no UTC reading (year 1 at +14:00, year 9999 at -12:00) cannot be stored
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError.of(name, value.isoformat(), "an instant within years 1..9999 in UTC") from None
     return value
 
 
