@@ -673,3 +673,24 @@ def test_an_instant_with_no_utc_reading_is_refused_clearly() -> None:
     with pytest.raises(ce.ValidationError, match=r"within years 1\.\.9999 in UTC"):
         desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     assert desk.find() == []
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_registering_after_an_import_takes_the_next_free_serial(backend: str, tmp_path: object) -> None:
+    """A register imported with add_many has no sequence rows: the next registration takes the number after the
+    imported ones (it used to take 1, collide, and refuse every registration of that office and year)."""
+    from pathlib import Path
+
+    from complaint_engine.audit import audit
+    from complaint_engine.demo import run_scripted_day
+    from complaint_engine.storage import InMemoryRepository, SQLiteRepository
+
+    old = run_scripted_day()
+    imported = [c for c in old.find() if c.serial]
+    repo = InMemoryRepository() if backend == "memory" else SQLiteRepository(Path(str(tmp_path)) / "r.sqlite")
+    repo.add_many(old.find())
+    desk = ce.ComplaintDesk(repository=repo, clock=old.clock)
+    duty = ce.Actor("duty-li", ce.Role.RECEPTION, "A")
+    c = desk.receive(by=duty, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    assert desk.register(c.id, by=duty).serial == f"A-2024-{len(imported) + 1:05d}"
+    assert audit(repo) == []

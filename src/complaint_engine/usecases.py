@@ -76,8 +76,13 @@ class UseCases:
         serial = None
         policy, calendar = self._rules_for(complaint.office)
         if isinstance(command, Register):
-            seq = uow.next_number(sequence_key("complaint", complaint.office, instant.year))
+            key = sequence_key("complaint", complaint.office, instant.year)
+            seq = uow.next_number(key)
             serial = format_serial(policy.numbering.serial_format, complaint.office, instant, seq)
+            # a register imported with add_many has no sequence rows: the sequence's first number may be taken,
+            # and then the next free one is the one after the imported serials (checked once a sequence)
+            while seq == 1 and uow.id_of_serial(serial) is not None:
+                serial = format_serial(policy.numbering.serial_format, complaint.office, instant, uow.next_number(key))
         new, transition = step(complaint, command, actor, policy, calendar, instant, serial=serial,
                                recorded_at=recorded)
         saved = uow.save(new)

@@ -411,13 +411,18 @@ def test_reads_and_verbs_wait_for_the_server_as_few_times_as_documented(repo_pg:
     from complaint_engine.storage import PostgresRepository
 
     desk = ce.ComplaintDesk(repository=repo_pg, clock=ce.FixedClock(MONDAY))
+    # the first registration of an office's year also checks that its number is free (an imported register has
+    # no sequence rows): one wait more, once a year; the count below is of the registrations after it
+    first = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
+    desk.register(first.id, by=RECEPTION)
     c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     reader = PostgresRepository(str(PG_DSN))  # a repository that has not read the complaint yet
     try:
         for repo in (repo_pg, reader):
             repo.connection = repo.pg_connection = _CountingWaits(repo.pg_connection)
         waits: dict[str, int] = {}
-        for name, call in [("get, not cached", lambda: reader.get(c.id)), ("find", lambda: reader.find(office="A")),
+        for name, call in [("get, not cached", lambda: reader.get(c.id)),
+                           ("find", lambda: reader.find(office="A", status=ce.Status.RECEIVED)),
                            ("register", lambda: desk.register(c.id, by=RECEPTION)),
                            ("dispatch", lambda: desk.dispatch(c.id, by=RECEPTION))]:
             reader.pg_connection.waits = repo_pg.pg_connection.waits = 0
