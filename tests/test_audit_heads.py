@@ -32,13 +32,13 @@ def test_a_day_s_head_changes_when_a_link_of_that_day_is_changed_and_no_other_do
     heads = day_heads(SQLiteRepository(path), SHANGHAI)
     assert sorted(day for _, day in heads) == [dt.date(2024, 6, 3), dt.date(2024, 6, 4)]
     assert read_heads(write_heads(heads)) == heads
-    assert verify_heads(SQLiteRepository(path), heads, SHANGHAI) == []
+    assert verify_heads(day_heads(SQLiteRepository(path), SHANGHAI), heads) == []
     conn = sqlite3.connect(path, isolation_level=None)  # the second day's last link rewritten, trigger lifted
     conn.execute("DROP TRIGGER transitions_no_update")
     conn.execute("UPDATE transitions SET hash = ? WHERE hash IS NOT NULL AND at LIKE '2024-06-04%' "
                  "AND seq = (SELECT max(seq) FROM transitions)", ("0" * 64,))
     conn.close()
-    [problem] = verify_heads(SQLiteRepository(path), heads, SHANGHAI)
+    [problem] = verify_heads(day_heads(SQLiteRepository(path), SHANGHAI), heads)
     assert "office A on 2024-06-04" in problem
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from complaint_engine.facts import FACT_COLUMNS, FactRow, facts_of
+from complaint_engine.facts import FACT_COLUMNS, NULL_US, FactRow, facts_of
 from complaint_engine.model import Complaint
 
 __all__ = ["FactDigests"]
@@ -34,19 +34,24 @@ def _digest(row: FactRow) -> bytes:
     return hashlib.blake2b(repr(_canonical(row)).encode(), digest_size=12).digest()
 
 
+_CHUNK = 10_000  # rows turned into Python values at a time: the audit's memory stays that of the columns
+
+
 def _stored_rows(frame: Mapping[str, Any]) -> Iterator[tuple[str, FactRow]]:
-    """The rows of a store's columnar read, as fact rows (instants as int µs, NaT as None)."""
-    columns = []
-    for name, kind in FACT_COLUMNS:
-        values = frame[name]
-        if kind == "us":
-            ints = values.astype("datetime64[us]").view(np.int64)
-            columns.append([None if np.isnat(v) else int(i) for v, i in zip(values, ints, strict=True)])
-        else:
-            columns.append(values.tolist())
-    ids = frame["id"].tolist()
-    for k, cid in enumerate(ids):
-        yield str(cid), tuple(col[k] for col in columns)
+    """The rows of a store's columnar read, as fact rows (instants as int µs, NaT as None), a chunk at a time."""
+    for start in range(0, len(frame["id"]), _CHUNK):
+        part = slice(start, start + _CHUNK)
+        columns = []
+        for name, kind in FACT_COLUMNS:
+            values = frame[name][part]
+            if kind == "us":  # NaT's int64 reading is the minimum: one comparison for the whole chunk
+                ints = values.astype("datetime64[us]").view(np.int64)
+                columns.append([None if missing else i for i, missing in
+                                zip(ints.tolist(), (ints == NULL_US).tolist(), strict=True)])
+            else:
+                columns.append(values.tolist())
+        for k, cid in enumerate(frame["id"][part].tolist()):
+            yield str(cid), tuple(col[k] for col in columns)
 
 
 class FactDigests:

@@ -75,13 +75,12 @@ def read_heads(text: str) -> dict[Head, str]:
     return out
 
 
-def verify_heads(repository: Repository, exported: Mapping[Head, str], tz: dt.tzinfo) -> list[str]:
-    """The exported heads that no longer match the store (a problem per office and day, empty when all do)."""
-    now = day_heads(repository, tz)
+def verify_heads(current: Mapping[Head, str], exported: Mapping[Head, str]) -> list[str]:
+    """The exported heads that the ``current`` ones (:func:`day_heads` of the store now) no longer match: a
+    problem per office and day, empty when all do."""
     problems = []
     for (office, day), head in sorted(exported.items()):
-        current = now.get((office, day))
-        if current != head:
+        if current.get((office, day)) != head:
             problems.append(f"the links entered in office {office} on {day.isoformat()} differ from the exported "
                             f"head {head[:16]}…: a transition of that day was changed, removed or added since")
     return problems

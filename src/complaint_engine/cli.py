@@ -300,10 +300,7 @@ def _formatted(report: Any, fmt: str, lang: str) -> str:
     if fmt == "json":
         return json.dumps({**report.to_dict(), "language": lang}, ensure_ascii=False, indent=1, default=str)
     if fmt == "html":
-        try:
-            body = report.to_html(lang, charts=True)
-        except ImportError:
-            body = report.to_html(lang, charts=False)
+        body = report.to_html(lang)  # without matplotlib: the tables alone
         title = html.escape(f"{label('report.title', lang)} — {report.period.label}")
         return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title></head>'
                 f"<body>\n{body}\n</body></html>")
@@ -355,16 +352,15 @@ def _audit(args: argparse.Namespace) -> int:
     if args.export_heads or args.verify_heads:
         from complaint_engine.audit_heads import day_heads, read_heads, verify_heads, write_heads
 
-        zone = policy.calendar().tz
+        if args.verify_heads and not Path(args.verify_heads).is_file():
+            raise CLIError("cli.no_file", path=args.verify_heads)
+        heads = day_heads(repo, policy.calendar().tz)  # read once, for both
         if args.verify_heads:
-            exported = Path(args.verify_heads)
-            if not exported.is_file():
-                raise CLIError("cli.no_file", path=args.verify_heads)
-            findings += [f"P-7 {p}" for p in verify_heads(repo, read_heads(exported.read_text(encoding="utf-8")),
-                                                          zone)]
+            exported = read_heads(Path(args.verify_heads).read_text(encoding="utf-8"))
+            findings += [f"P-7 {p}" for p in verify_heads(heads, exported)]
         if args.export_heads:
-            Path(args.export_heads).write_text(write_heads(day_heads(repo, zone, office=args.office)),
-                                               encoding="utf-8")
+            mine = {key: head for key, head in heads.items() if args.office in (None, key[0])}
+            Path(args.export_heads).write_text(write_heads(mine), encoding="utf-8")
     scope = _say("cli.audit_scope_office", office=args.office) if args.office else _say("cli.audit_scope_all")
     read = _say("cli.audit_read", complaints=report.complaints, registered=report.registered, scope=scope,
                 location=repo.location)
