@@ -32,6 +32,7 @@ import attrs
 from complaint_engine.audit_facts import FactDigests
 from complaint_engine.commands.register import closed_year_key
 from complaint_engine.lifecycle import COMPLAINT_TABLE
+from complaint_engine.messages import Message, render
 from complaint_engine.model import Complaint, Status
 from complaint_engine.numbering import format_serial, sequence_key
 from complaint_engine.policy import Policy
@@ -55,8 +56,12 @@ class AuditFinding:
     problem: str
 
     def __str__(self) -> str:
-        who = self.serial or self.complaint_id or "register"
-        return f"{self.rule} {who}: {self.problem}"
+        return self.message("en")
+
+    def message(self, lang: str) -> str:
+        """This finding in ``lang`` (zh-Hans, zh-Hant or en)."""
+        who = self.serial or self.complaint_id or render(Message("register"), lang)
+        return f"{self.rule} {who}: {render(self.problem, lang)}"
 
 
 def audit(repository: Repository, policy: Policy | None = None, *, office: str | None = None) -> list[AuditFinding]:
@@ -83,8 +88,10 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
     once, and a few bytes for each serial."""
     books = _Books(policy)
     for name in getattr(repository, "missing_safeguards", list)():  # a store's own guards of the log
-        books.findings.append(AuditFinding("P-7", None, None, f"the append-only trigger {name!r} of the transition "
-                                           "log is missing or disabled: its rows can be changed without a trace"))
+        books.findings.append(AuditFinding("P-7", None, None, Message("the append-only trigger {name!r} of the "
+                                                                      "transition log is missing or disabled: its "
+                                                                      "rows can be changed without a trace",
+                                                                      name=name)))
     with repository.snapshot() as view:
         digests = getattr(view, "document_digests", None)  # a SQL store's: what each document's text hashes to
         for batch in in_windows(view, office=office, window=window):
@@ -95,8 +102,9 @@ def audit_report(repository: Repository, policy: Policy | None = None, *, office
                                                     view.cursor))
         books.findings.extend(_sequence_row_findings(books.registrations, view.current_number))
         for cid, columns in books.facts.differences(view.frame(office=office), view.get):
-            books.findings.append(AuditFinding("P-7", cid, serials.get(cid), "the analysis columns "
-                                               f"{', '.join(columns)} differ from the stored document"))
+            books.findings.append(AuditFinding("P-7", cid, serials.get(cid), Message("the analysis columns {0} "
+                                                                                     "differ from the stored document",
+                                                                                     ', '.join(columns))))
     return books.report()
 
 
@@ -161,12 +169,14 @@ def _chain_findings(c: Complaint, stored_digest: str | None = None) -> Iterable[
         prev, expected = t.hash, link(prev, group, link_digest(t.hash))
         group = []
         if t.hash != expected:
-            yield AuditFinding("P-7", c.id, c.serial, f"transition {i} ({t.event!r}) does not match its link in the "
-                               "hash chain: it, or a row it covers, was changed behind the desk")
+            yield AuditFinding("P-7", c.id, c.serial, Message("transition {i} ({event!r}) does not match its link in "
+                                                              "the hash chain: it, or a row it covers, was changed "
+                                                              "behind the desk", i=i, event=t.event))
             return  # every later link follows from this one
     if linked and group:
-        yield AuditFinding("P-7", c.id, c.serial, f"transitions {len(c.history) - len(group)}..{len(c.history) - 1} "
-                           "follow the last link of the hash chain: they were not written by a desk")
+        yield AuditFinding("P-7", c.id, c.serial, Message("transitions {0}..{1} follow the last link of the hash "
+                                                          "chain: they were not written by a desk",
+                                                          len(c.history) - len(group), len(c.history) - 1))
         return
     carried = link_digest(prev) if linked else None
     if carried is not None and stored_digest is not None and carried != stored_digest:
@@ -181,11 +191,13 @@ def _entry_findings(c: Complaint, max_backdate: dt.timedelta, tolerance: dt.time
         if t.recorded_at is None:  # written before entries were stamped
             continue
         if t.recorded_at - t.at > max_backdate:
-            yield AuditFinding("P-7", c.id, c.serial, f"transition {i} ({t.event!r}) took effect at {t.at.isoformat()} "
-                               f"but was entered at {t.recorded_at.isoformat()}, more than {max_backdate} later")
+            yield AuditFinding("P-7", c.id, c.serial, Message(
+                "transition {i} ({event!r}) took effect at {0} but was entered at {1}, more than {max_backdate} later",
+                t.at.isoformat(), t.recorded_at.isoformat(), i=i, event=t.event, max_backdate=max_backdate))
         elif t.at - t.recorded_at > tolerance:
-            yield AuditFinding("P-7", c.id, c.serial, f"transition {i} ({t.event!r}) is dated {t.at.isoformat()}, "
-                               f"after it was entered at {t.recorded_at.isoformat()}")
+            yield AuditFinding("P-7", c.id, c.serial, Message(
+                "transition {i} ({event!r}) is dated {0}, after it was entered at {1}", t.at.isoformat(),
+                t.recorded_at.isoformat(), i=i, event=t.event))
 
 
 def _complaint_findings(c: Complaint) -> Iterable[AuditFinding]:
@@ -239,7 +251,7 @@ def _sequence_findings(registrations: list[tuple[str, int, str, str]], serial_fo
     for serial, ids in sorted(holders.items()):
         if len(ids) > 1:
             findings.append(AuditFinding("P-6.1.3", None, serial,
-                                         f"held by {len(ids)} complaints: {', '.join(sorted(ids))}"))
+                                         Message("held by {0} complaints: {1}", len(ids), ', '.join(sorted(ids)))))
     # a sequence is an office and the local year of registration (numbering.sequence_key)
     sequences: dict[tuple[str, int], list[tuple[str, str]]] = defaultdict(list)
     for office, year, serial, complaint_id in registrations:
@@ -249,12 +261,13 @@ def _sequence_findings(registrations: list[tuple[str, int, str, str]], serial_fo
         expected = {format_serial(serial_format, office, at, k) for k in range(1, len(members) + 1)}
         for serial in sorted(expected - {serial for serial, _ in members}):
             findings.append(AuditFinding("P-6.1.3", None, serial,
-                                         f"missing from sequence {office} {year}: a gap among its {len(members)} "
-                                         "registrations"))
+                                         Message("missing from sequence {office} {year}: a gap among its {0} "
+                                                 "registrations", len(members), office=office, year=year)))
         for serial, complaint_id in sorted(m for m in members if m[0] not in expected):
             findings.append(AuditFinding("P-6.1.3", complaint_id, serial,
-                                         f"not one of the first {len(members)} numbers of sequence {office} {year} "
-                                         f"in the format {serial_format!r}"))
+                                         Message("not one of the first {0} numbers of sequence {office} {year} in "
+                                                 "the format {serial_format!r}",
+                                                 len(members), office=office, year=year, serial_format=serial_format)))
     return findings
 
 
@@ -269,8 +282,9 @@ def _closed_year_findings(registrations: list[tuple[str, int, str, str]], serial
         issued = {format_serial(serial_format, office, dt.datetime(year, 1, 1), k) for k in range(1, first_not_issued)}
         for o, y, serial, complaint_id in registrations:
             if (o, y) == (office, year) and serial not in issued:
-                findings.append(AuditFinding("P-6.1.3", complaint_id, serial, f"registered in {office} {year} after "
-                                             f"that register was closed with {first_not_issued - 1} serials"))
+                findings.append(AuditFinding("P-6.1.3", complaint_id, serial, Message(
+                    "registered in {office} {year} after that register was closed with {0} serials",
+                    first_not_issued - 1, office=office, year=year)))
     return findings
 
 
@@ -288,6 +302,7 @@ def _sequence_row_findings(registrations: list[tuple[str, int, str, str]],
         if value and value != count:
             effect = ("the next registration would repeat a serial" if value < count
                       else "the next registration would leave a gap")
-            findings.append(AuditFinding("P-6.1.3", None, None, f"the sequence row of {office} {year} says {value}, "
-                                         f"but {count} serials were issued: {effect}"))
+            findings.append(AuditFinding("P-6.1.3", None, None, Message(
+                "the sequence row of {office} {year} says {value}, but {count} serials were issued: {effect}",
+                office=office, year=year, value=value, count=count, effect=effect)))
     return findings

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.instants import fixed_offset
+from complaint_engine.messages import Message
 from complaint_engine.model import Complaint
 from complaint_engine.storage import Repository
 from complaint_engine.storage.windows import in_windows
@@ -71,16 +72,18 @@ def read_heads(text: str) -> dict[Head, str]:
             office, day, head = parts
             out[office, dt.date.fromisoformat(day)] = head
         except ValueError:
-            raise ValidationError.of(f"heads line {number}", line[:60], "office<TAB>YYYY-MM-DD<TAB>head") from None
+            raise ValidationError.of(Message("heads line {number}",
+                                             number=number), line[:60], "office<TAB>YYYY-MM-DD<TAB>head") from None
     return out
 
 
 def verify_heads(current: Mapping[Head, str], exported: Mapping[Head, str]) -> list[str]:
     """The exported heads that the ``current`` ones (:func:`day_heads` of the store now) no longer match: a
     problem per office and day, empty when all do."""
-    problems = []
+    problems: list[str] = []
     for (office, day), head in sorted(exported.items()):
         if current.get((office, day)) != head:
-            problems.append(f"the links entered in office {office} on {day.isoformat()} differ from the exported "
-                            f"head {head[:16]}…: a transition of that day was changed, removed or added since")
+            problems.append(Message("the links entered in office {office} on {0} differ from the exported head {1}…: "
+                                    "a transition of that day was changed, removed or added since",
+                                    day.isoformat(), head[:16], office=office))
     return problems

@@ -50,6 +50,7 @@ from complaint_engine.errors import NotFound, PermissionDenied, ValidationError
 from complaint_engine.events import DomainEvent
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.instants import fixed_offset
+from complaint_engine.messages import Message
 from complaint_engine.model import (
     Actor,
     CallbackMethod,
@@ -105,7 +106,8 @@ class ComplaintDesk(CAPAVerbs):
             if not isinstance(office, str) or not office.strip():
                 raise ValidationError.of("office in office_policies", office, "an office code (non-empty text)")
             if not isinstance(own, Policy):
-                raise ValidationError.of(f"office_policies[{office!r}]", type(own).__name__, "a Policy")
+                raise ValidationError.of(Message("office_policies[{office!r}]",
+                                                 office=office), type(own).__name__, "a Policy")
         # offices without a policy of their own are refused when only office policies are given
         self._only_listed = policy is None and bool(self._office_policies)
         self.policy = policy if policy is not None else Policy.default()
@@ -126,7 +128,7 @@ class ComplaintDesk(CAPAVerbs):
             return own
         if self._only_listed:
             raise ValidationError.of("office", office,
-                                     f"one of the offices with a policy {sorted(self._office_policies)}")
+                                     Message("one of the offices with a policy {0}", sorted(self._office_policies)))
         return self.policy
 
     def _rules_for(self, office: str) -> tuple[Policy, WorkingCalendar]:
@@ -144,11 +146,13 @@ class ComplaintDesk(CAPAVerbs):
             return fixed_offset(now, self.calendar.tz)
         aware("instant", at)
         if at > now + self.policy.limits.clock_tolerance:
-            raise ValidationError.of("instant", at.isoformat(), f"not later than the desk's clock {now.isoformat()} "
-                                     f"plus {self.policy.limits.clock_tolerance}")
+            raise ValidationError.of("instant", at.isoformat(),
+                                     Message("not later than the desk's clock {0} plus {1}", now.isoformat(),
+                                             self.policy.limits.clock_tolerance))
         if at < now - self.policy.limits.max_backdate:  # a closed period's register is not rewritten afterwards
-            raise ValidationError.of("instant", at.isoformat(), f"not earlier than the desk's clock {now.isoformat()} "
-                                     f"minus the policy's max_backdate {self.policy.limits.max_backdate}")
+            raise ValidationError.of("instant", at.isoformat(),
+                                     Message("not earlier than the desk's clock {0} minus the policy's max_backdate "
+                                             "{1}", now.isoformat(), self.policy.limits.max_backdate))
         return fixed_offset(at, self.calendar.tz)
 
     def _stamps(self, at: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
@@ -376,7 +380,8 @@ class ComplaintDesk(CAPAVerbs):
                 raise
             complaint = self.repository.get(found)
         if by is not None and self._actor(by).office != complaint.office:
-            raise PermissionDenied(str(by), "read", [], reason=f"the complaint belongs to office {complaint.office!r}")
+            raise PermissionDenied(str(by), "read", [], reason=Message("the complaint belongs to office {office!r}",
+                                                                       office=complaint.office))
         return complaint
 
     def find(self, *, office: str | None = None, status: Status | str | None = None,

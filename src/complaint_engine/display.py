@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.labels import LANGUAGES, label
+from complaint_engine.messages import Message
 
 if TYPE_CHECKING:
     from complaint_engine.model import Complaint
@@ -31,7 +32,7 @@ _HEAD = 5  # rows a frame shows
 def set_display_language(lang: str) -> None:
     """The language complaints, policies and frames show themselves in (reports use their policy's)."""
     if lang not in LANGUAGES:
-        raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
+        raise ValidationError.of("language", lang, Message("one of {0}", list(LANGUAGES)))
     _language[0] = lang
 
 

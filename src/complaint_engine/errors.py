@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Self
 
+from complaint_engine.messages import Joined, Message, Verbatim, error_language, render
+
 
 def _show(values: Iterable[object]) -> str:
-    return "[" + ", ".join(repr(v) for v in values) + "]"
+    return Verbatim("[" + ", ".join(repr(v) for v in values) + "]")
 
 
 # Fields whose values may hold personal data (an owner's name, phone, unit, or free text that can repeat them):
@@ -39,12 +41,22 @@ def is_personal(path: str) -> bool:
 def shown(path: str, value: object) -> str:
     """How an error shows a value: its repr, or — for a field that may hold personal data — that it is withheld."""
     if is_personal(path):
-        return f"(a {type(value).__name__} withheld: personal data)"
-    return repr(value)
+        return Message("(a {0} withheld: personal data)", Verbatim(type(value).__name__))
+    return Verbatim(repr(value))
 
 
 class ComplaintEngineError(Exception):
-    """Root of every error raised by complaint_engine."""
+    """Root of every error raised by complaint_engine. ``str(error)`` is in the error language
+    (:func:`complaint_engine.set_error_language`); ``error.message(lang)`` in any of zh-Hans, zh-Hant and en."""
+
+    def message(self, lang: str) -> str:
+        """This error's message in ``lang``."""
+        if len(self.args) == 1:
+            return render(self.args[0], lang)
+        return super().__str__()
+
+    def __str__(self) -> str:
+        return self.message(error_language())
 
 
 class ValidationError(ComplaintEngineError, ValueError):
@@ -61,24 +73,25 @@ class ValidationError(ComplaintEngineError, ValueError):
     def of(cls, what: str, value: object, allowed: str) -> Self:
         """``invalid <what> <value!r>; allowed: <allowed>`` (the value withheld for a personal field)."""
         show = shown(what, value)
-        return cls(f"invalid {what} {show}; allowed: {allowed}", value=value, allowed=allowed,
-                   problems=((what, f"{show} is not {allowed}"),))
+        return cls(Message("invalid {0} {1}; allowed: {2}", what, show, allowed), value=value, allowed=allowed,
+                   problems=((what, Message("{0} is not {1}", show, allowed)),))
 
     @classmethod
     def collect(cls, what: str, problems: Sequence[tuple[str, str]]) -> Self:
         """One error listing every ``(path, message)`` problem, so callers fix them all at once. A problem at a
         personal field keeps its path and loses its message, which may repeat the value."""
-        problems = [(path, "invalid value (withheld: personal data)" if is_personal(path) else msg)
+        problems = [(path, Message("invalid value (withheld: personal data)") if is_personal(path) else msg)
                     for path, msg in problems]
-        lines = "; ".join(f"{path}: {msg}" for path, msg in problems)
-        return cls(f"invalid {what}: {lines}", problems=problems)
+        lines = Joined([Message("{0}: {1}", Verbatim(path), msg) for path, msg in problems])
+        return cls(Message("invalid {0}: {1}", what, lines), problems=problems)
 
 
 def office_changed(complaint_id: str, office: str, stored_office: str) -> ValidationError:
     """The refusal of a save that would move a complaint to another office: its serial, sequences and every
     office-scoped query belong to the office that received it."""
     return ValidationError.of("complaint office", office,
-                              f"{stored_office!r}, the office complaint {complaint_id!r} is stored under")
+                              Message("{0!r}, the office complaint {1!r} is stored under", stored_office,
+                                      complaint_id))
 
 
 class PolicyError(ValidationError):
@@ -99,8 +112,11 @@ class InvalidTransition(ComplaintEngineError):
         self.state = state
         self.allowed = tuple(allowed)
         self.reason = reason
-        msg = f"cannot {event!r} {subject} in state {state!r}"
-        msg += f": {reason}" if reason else f"; allowed: {_show(self.allowed)}"
+        if reason:
+            msg = Message("cannot {0!r} {1} in state {2!r}: {3}", event, subject, state, reason)
+        else:
+            msg = Message("cannot {0!r} {1} in state {2!r}; allowed: {3}", event, subject, state,
+                          _show(self.allowed))
         super().__init__(msg)
 
 
@@ -112,8 +128,10 @@ class PermissionDenied(ComplaintEngineError):
         self.event = event
         self.allowed = tuple(allowed)
         self.reason = reason
-        msg = f"actor {actor} may not {event!r}"
-        msg += f": {reason}" if reason else f"; allowed roles: {_show(self.allowed)}"
+        if reason:
+            msg = Message("actor {0} may not {1!r}: {2}", Verbatim(actor), event, reason)
+        else:
+            msg = Message("actor {0} may not {1!r}; allowed roles: {2}", Verbatim(actor), event, _show(self.allowed))
         super().__init__(msg)
 
 
@@ -123,7 +141,7 @@ class NotFound(ComplaintEngineError, LookupError):
     def __init__(self, kind: str, key: str) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"no {kind} {key!r}")
+        super().__init__(Message("no {0} {1!r}", kind, key))
 
 
 class ConcurrencyError(ComplaintEngineError):
@@ -133,7 +151,8 @@ class ConcurrencyError(ComplaintEngineError):
         self.key = key
         self.expected = expected
         self.actual = actual
-        super().__init__(f"stale version of {key!r}: saved from version {expected}, stored is {actual}")
+        super().__init__(Message("stale version of {0!r}: saved from version {1}, stored is {2}", key, expected,
+                                 actual))
 
 
 class StorageError(ComplaintEngineError):

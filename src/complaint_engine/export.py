@@ -10,6 +10,7 @@ from typing import TextIO
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.labels import label
+from complaint_engine.messages import Message
 from complaint_engine.model import CAPAReport, Complaint
 from complaint_engine.policy import Policy
 
@@ -113,7 +114,7 @@ def table_rows(what: str, complaints: Sequence[Complaint], capas: Sequence[CAPAR
                  "" if r.verification is None else label("yes" if r.verification.effective else "no", lang)]
                 for r in capas]
         return header, rows
-    raise ValidationError.of("record type", what, f"one of {list(WHAT)}")
+    raise ValidationError.of("record type", what, Message("one of {0}", list(WHAT)))
 
 
 def export_table(what: str, fmt: str, complaints: Sequence[Complaint], capas: Sequence[CAPAReport],
@@ -130,7 +131,7 @@ def write_table(what: str, fmt: str, batches: Iterable[Sequence[Complaint]], cap
     ``storage.windows.in_windows``), so no more than one batch of complaints is held; returns the number of
     rows written. The same text as :func:`export_table` of all the batches at once."""
     if fmt not in FORMATS:
-        raise ValidationError.of("format", fmt, f"one of {list(FORMATS)}")
+        raise ValidationError.of("format", fmt, Message("one of {0}", list(FORMATS)))
     header, capa_rows = table_rows(what, (), capas, policy, lang)  # checks ``what`` before anything is written
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")

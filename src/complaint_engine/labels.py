@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.messages import Message
 
 __all__ = ["LANGUAGES", "label"]
 
@@ -328,6 +329,6 @@ _L: dict[str, tuple[str, str, str]] = {
 def label(key: str, lang: str) -> str:
     """The label of ``key`` in ``lang``; an unknown key falls back to the key itself."""
     if lang not in LANGUAGES:
-        raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
+        raise ValidationError.of("language", lang, Message("one of {0}", list(LANGUAGES)))
     found = _L.get(key)
     return key.split(".", 1)[-1] if found is None else found[LANGUAGES.index(lang)]

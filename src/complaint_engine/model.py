@@ -15,6 +15,7 @@ import attrs
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, replace
+from complaint_engine.messages import Message
 from complaint_engine.records import Evidence, EvidenceKind, Investigation, Measure, Remark, Transfer
 from complaint_engine.rules.sla import Deadline
 
@@ -232,7 +233,7 @@ def _actor_role(value: object) -> Role:
             return Role(value)
         except ValueError:
             pass
-    raise ValidationError.of("actor role", value, f"one of {[r.value for r in Role]}")
+    raise ValidationError.of("actor role", value, Message("one of {0}", [r.value for r in Role]))
 
 
 @attrs.frozen

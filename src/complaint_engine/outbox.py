@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.events import KINDS, DomainEvent
+from complaint_engine.messages import Message
 from complaint_engine.storage import Repository
 
 __all__ = ["HookFailed", "Hooks", "Subscription", "check_kinds", "check_position"]
@@ -37,7 +38,7 @@ def check_kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
     chosen = frozenset([kinds] if isinstance(kinds, str) else kinds)
     unknown = sorted(k for k in chosen if k not in KINDS)
     if unknown:
-        raise ValidationError.of("event kind", unknown[0], f"one of {list(KINDS)}")
+        raise ValidationError.of("event kind", unknown[0], Message("one of {0}", list(KINDS)))
     return chosen
 
 
@@ -47,7 +48,8 @@ class Subscription:
 
     def __init__(self, repository: Repository, name: str) -> None:
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-            raise ValidationError.of("subscription name", name, f"a non-empty name of at most {MAX_NAME} characters")
+            raise ValidationError.of("subscription name", name, Message("a non-empty name of at most {MAX_NAME} "
+                                                                        "characters", MAX_NAME=MAX_NAME))
         self.repository = repository
         self.name = name
 

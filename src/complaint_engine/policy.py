@@ -20,6 +20,7 @@ import attrs
 from complaint_engine.errors import PolicyError, ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, frozen_share_map, frozen_text_map
 from complaint_engine.levels import CLOCK_RULES, DEFAULT_LEVEL, ServiceLevel, Subject, Threshold, parse_threshold
+from complaint_engine.messages import Message
 from complaint_engine.model import Channel, Event, Role, Satisfaction, Severity, Urgency
 from complaint_engine.permissions import DEFAULT_PERMISSIONS
 from complaint_engine.rules.calendar import CalendarNotice, WorkingCalendar
@@ -231,7 +232,7 @@ class Policy:
     def __attrs_post_init__(self) -> None:
         problems = self._problems()
         if problems:
-            raise PolicyError.collect(f"policy {self.name!r}", problems)
+            raise PolicyError.collect(Message("policy {name!r}", name=self.name), problems)
 
     # ----------------------------------------------------------------------------- presets
     @classmethod
@@ -290,13 +291,13 @@ class Policy:
         for cat in self.categories:
             if cat.code == code:
                 return cat
-        raise ValidationError.of("category", code, f"one of {[c.code for c in self.categories]}")
+        raise ValidationError.of("category", code, Message("one of {0}", [c.code for c in self.categories]))
 
     def department(self, code: str) -> Department:
         for dep in self.departments:
             if dep.code == code:
                 return dep
-        raise ValidationError.of("department", code, f"one of {[d.code for d in self.departments]}")
+        raise ValidationError.of("department", code, Message("one of {0}", [d.code for d in self.departments]))
 
     def allowed_roles(self, event: str) -> frozenset[Role]:
         return self.permissions.get(event, frozenset())
@@ -321,48 +322,54 @@ class Policy:
     def _problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         if not _known_zone(self.calendar_settings.tz):
-            problems.append(("$.calendar.tz", f"{self.calendar_settings.tz!r} is not an IANA zone such as "
-                             "'Asia/Shanghai'"))
+            problems.append(("$.calendar.tz", Message("{tz!r} is not an IANA zone such as 'Asia/Shanghai'",
+                                                      tz=self.calendar_settings.tz)))
         if self.calendar_settings.on_provisional not in ("warn", "raise", "ignore"):
-            problems.append(("$.calendar.on_provisional", f"{self.calendar_settings.on_provisional!r} is not "
-                             "'warn', 'raise' or 'ignore'"))
+            problems.append(("$.calendar.on_provisional", Message("{0!r} is not 'warn', 'raise' or 'ignore'",
+                                                                  self.calendar_settings.on_provisional)))
         cb = self.callbacks
         if not 1 <= cb.attempts <= 20:
-            problems.append(("$.callbacks.attempts", f"{cb.attempts!r} is not an integer in 1..20"))
+            problems.append(("$.callbacks.attempts", Message("{attempts!r} is not an integer in 1..20",
+                                                             attempts=cb.attempts)))
         if not 0 < cb.target <= 1:
-            problems.append(("$.callbacks.target", f"{cb.target!r} is not a fraction in (0, 1]"))
+            problems.append(("$.callbacks.target", Message("{target!r} is not a fraction in (0, 1]", target=cb.target)))
         a = self.analysis
         if a.language is not None and a.language not in LANGUAGES:
-            problems.append(("$.analysis.language", f"{a.language!r} is not one of {list(LANGUAGES)}"))
+            problems.append(("$.analysis.language", Message("{language!r} is not one of {0}",
+                                                            list(LANGUAGES), language=a.language)))
         if self.escalation_role not in (Role.GENERAL_MANAGER, Role.SUPERVISOR):
-            problems.append(("$.escalation_role", f"{self.escalation_role.value!r} is not 'general_manager' or "
-                             "'supervisor'"))
+            problems.append(("$.escalation_role", Message("{value!r} is not 'general_manager' or 'supervisor'",
+                                                          value=self.escalation_role.value)))
         if self.limits.clock_tolerance < dt.timedelta(0):
-            problems.append(("$.limits.clock_tolerance", f"{self.limits.clock_tolerance} is negative"))
+            problems.append(("$.limits.clock_tolerance", Message("{clock_tolerance} is negative",
+                                                                 clock_tolerance=self.limits.clock_tolerance)))
         if not dt.timedelta(0) <= self.limits.max_backdate <= dt.timedelta(days=3653):
-            problems.append(("$.limits.max_backdate", f"{self.limits.max_backdate} is not between 0 and about ten "
-                             "years"))
+            problems.append(("$.limits.max_backdate", Message("{max_backdate} is not between 0 and about ten years",
+                                                              max_backdate=self.limits.max_backdate)))
         # upper bounds of about ten years: a huge window loads, then overflows the first timedelta built from it
         if not 2 <= a.recurrence_min <= 120:
-            problems.append(("$.analysis.recurrence_min", f"{a.recurrence_min!r} is not between 2 and 120 months"))
+            problems.append(("$.analysis.recurrence_min", Message("{recurrence_min!r} is not between 2 and 120 months",
+                                                                  recurrence_min=a.recurrence_min)))
         for key, most in (("repeat_window_days", 3653), ("recurrence_window_days", 3653),
                           ("widespread_units", 1_000_000), ("widespread_window_days", 3653),
                           ("acknowledge_within_minutes", 3653 * 24 * 60), ("dispatch_within_minutes", 3653 * 24 * 60),
                           ("escalate_within_hours", 3653 * 24)):
             value = getattr(a, key)
             if value < 1:
-                problems.append((f"$.analysis.{key}", f"{value!r} is not >= 1"))
+                problems.append((f"$.analysis.{key}", Message("{value!r} is not >= 1", value=value)))
             elif value > most:
-                problems.append((f"$.analysis.{key}", f"{value!r} is not <= {most}"))
+                problems.append((f"$.analysis.{key}", Message("{value!r} is not <= {most}", value=value, most=most)))
         for kpi, share in a.targets.items():
             if not 0 <= share <= 1:  # NaN fails this too
-                problems.append((f"$.analysis.targets.{kpi}", f"{share!r} is not a share in [0, 1]"))
+                problems.append((f"$.analysis.targets.{kpi}", Message("{share!r} is not a share in [0, 1]",
+                                                                      share=share)))
         problems += self._taxonomy_problems()
         problems += self._level_problems()
         problems += self._warning_problems()
         for event in self.permissions:
             if event not in COMPLAINT_EVENTS:
-                problems.append((f"$.permissions.{event}", f"unknown event; allowed: {list(COMPLAINT_EVENTS)}"))
+                problems.append((f"$.permissions.{event}", Message("unknown event; allowed: {0}",
+                                                                   list(COMPLAINT_EVENTS))))
         for key in ("serial_format", "capa_format", "announcement_format"):
             problem = _format_problem(getattr(self.numbering, key))
             if problem:
@@ -402,7 +409,8 @@ class Policy:
             if not level.name.strip():
                 problems.append((f"{path}.name", "a level needs a name"))
             elif level.name in seen or level.name == DEFAULT_LEVEL:
-                problems.append((f"{path}.name", f"{level.name!r} is repeated (or the policy's own 'default')"))
+                problems.append((f"{path}.name", Message("{name!r} is repeated (or the policy's own 'default')",
+                                                         name=level.name)))
             seen.add(level.name)
             for field, values in allowed.items():
                 problems += [(f"{path}.when.{field}", f"{v!r} is not one of {values}")
@@ -414,8 +422,9 @@ class Policy:
             shadow = next((earlier.name for earlier in self.service_levels[:i] if earlier.when.covers(level.when)),
                           None)
             if shadow is not None:
-                problems.append((f"{path}.when", f"level {level.name!r} can never match: every complaint it "
-                                 f"would take matches {shadow!r} first"))
+                problems.append((f"{path}.when", Message("level {name!r} can never match: every complaint it would "
+                                                         "take matches {shadow!r} first",
+                                                         name=level.name, shadow=shadow)))
         return problems
 
     def _taxonomy_problems(self) -> list[tuple[str, str]]:
@@ -424,13 +433,15 @@ class Policy:
         if len(set(deps)) != len(deps):
             problems.append(("$.departments", "department codes are not unique"))
         if self.reception_department not in deps:
-            problems.append(("$.reception_department", f"{self.reception_department!r} is not one of {deps}"))
+            problems.append(("$.reception_department", Message("{0!r} is not one of {1}", self.reception_department,
+                                                               deps)))
         codes = [c.code for c in self.categories]
         if len(set(codes)) != len(codes):
             problems.append(("$.categories", "category codes are not unique"))
         for i, cat in enumerate(self.categories):
             if cat.department not in deps:
-                problems.append((f"$.categories[{i}].department", f"{cat.department!r} is not one of {deps}"))
+                problems.append((f"$.categories[{i}].department", Message("{department!r} is not one of {deps}",
+                                                                          department=cat.department, deps=deps)))
             for lang in LANGUAGES:
                 if not cat.labels.get(lang):
                     problems.append((f"$.categories[{i}].labels.{lang}", "missing"))

@@ -33,6 +33,7 @@ from cattrs.v import format_exception
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import replace
+from complaint_engine.messages import Message
 from complaint_engine.model import (
     Announcement,
     Callback,
@@ -239,7 +240,8 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError.of(f"{cls.__name__} JSON", str(text)[:60], f"valid JSON ({exc})") from None
+        raise ValidationError.of(Message("{0} JSON", cls.__name__), str(text)[:60],
+                                 Message("valid JSON ({0})", exc)) from None
     return from_dict(data, cls)
 
 
@@ -319,14 +321,18 @@ def _read_document(text: str | bytes, cls: type[T], key: str, expected: int) -> 
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError.of(f"stored {cls.__name__} {key!r}", str(text)[:60], f"valid JSON ({exc})") from None
+        raise ValidationError.of(Message("stored {0} {1!r}", cls.__name__, key), str(text)[:60],
+                                 Message("valid JSON ({0})", exc)) from None
     if not isinstance(data, dict):
-        raise ValidationError.of(f"stored {cls.__name__} {key!r}", type(data).__name__, "a JSON object")
+        raise ValidationError.of(Message("stored {kind} {key!r}",
+                                         kind=cls.__name__, key=key), type(data).__name__, "a JSON object")
     version = data.pop("schema_version", None)
     if version != expected:
-        raise ValidationError.of(f"schema_version of stored {cls.__name__} {key!r}", version,
-                                 f"{expected} (this library's document schema)")
+        raise ValidationError.of(Message("schema_version of stored {kind} {key!r}",
+                                         kind=cls.__name__, key=key), version,
+                                 Message("{expected} (this library's document schema)", expected=expected))
     try:
         return from_dict(data, cls)
     except ValidationError as exc:
-        raise ValidationError.collect(f"stored {cls.__name__} {key!r}", exc.problems) from None
+        raise ValidationError.collect(Message("stored {kind} {key!r}",
+                                              kind=cls.__name__, key=key), exc.problems) from None

@@ -23,6 +23,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from complaint_engine.errors import CalendarError, PolicyError, ValidationError
 from complaint_engine.levels import CLOCK_RULES, Condition, ServiceLevel
+from complaint_engine.messages import Message
 from complaint_engine.policy import (
     AnalysisSettings,
     CalendarSettings,
@@ -146,38 +147,40 @@ def _levels(raw: object, problems: list[tuple[str, str]]) -> list[ServiceLevel]:
     """The ``[[service_levels]]`` tables as levels, every problem named by its path (a level that does not
     load is left out: the policy is refused anyway)."""
     if not isinstance(raw, list):
-        problems.append(("$.service_levels", f"{raw!r} is not a list of level tables"))
+        problems.append(("$.service_levels", Message("{raw!r} is not a list of level tables", raw=raw)))
         return []
     fields = [f.name for f in attrs.fields(Condition)]
     out = []
     for i, item in enumerate(raw):
         path = f"$.service_levels[{i}]"
         if not isinstance(item, Mapping):
-            problems.append((path, f"{item!r} is not a table"))
+            problems.append((path, Message("{item!r} is not a table", item=item)))
             continue
         found = len(problems)
         name = item.get("name")
         if not isinstance(name, str):
-            problems.append((f"{path}.name", f"{name!r} is not a level's name (text)"))
+            problems.append((f"{path}.name", Message("{name!r} is not a level's name (text)", name=name)))
         when = item.get("when", {})
         if not isinstance(when, Mapping):
-            problems.append((f"{path}.when", f"{when!r} is not a table of conditions"))
+            problems.append((f"{path}.when", Message("{when!r} is not a table of conditions", when=when)))
             when = {}
         for key, value in when.items():
             if key not in fields:
-                problems.append((f"{path}.when.{key}", f"unknown field; allowed: {fields}"))
+                problems.append((f"{path}.when.{key}", Message("unknown field; allowed: {fields}", fields=fields)))
             elif not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
-                problems.append((f"{path}.when.{key}", f"{value!r} is not a value or a list of values"))
+                problems.append((f"{path}.when.{key}", Message("{value!r} is not a value or a list of values",
+                                                               value=value)))
         rules: dict[str, DeadlineRule | None] = {}
         warn_at = item.get("warn_at")
         if warn_at is not None and not (isinstance(warn_at, list) and all(isinstance(t, str) for t in warn_at)):
-            problems.append((f"{path}.warn_at", f"{warn_at!r} is not a list of thresholds"))
+            problems.append((f"{path}.warn_at", Message("{warn_at!r} is not a list of thresholds", warn_at=warn_at)))
             warn_at = None
         for key, value in item.items():
             if key in ("name", "when", "warn_at"):
                 continue
             if key not in CLOCK_RULES:
-                problems.append((f"{path}.{key}", f"unknown setting; allowed: {['name', 'when', *CLOCK_RULES]}"))
+                problems.append((f"{path}.{key}", Message("unknown setting; allowed: {0}",
+                                                          ['name', 'when', *CLOCK_RULES])))
                 continue
             try:
                 rules[key] = _optional_rule(value, None)
@@ -362,7 +365,7 @@ def policy_from_dict(data: Mapping[str, object], *, folder: Path | None = None) 
     given = dict(data)
     preset = given.pop("preset", "default")
     if not isinstance(preset, str) or preset not in PRESETS:
-        problems.append(("$.preset", f"{preset!r} is not one of {sorted(PRESETS)}"))
+        problems.append(("$.preset", Message("{preset!r} is not one of {0}", sorted(PRESETS), preset=preset)))
         preset = "default"
     nested, where = _nested(given, problems)
     _shapes(nested, where, problems)
@@ -414,12 +417,13 @@ def _nested(given: Plain, problems: list[tuple[str, str]]) -> tuple[Plain, dict[
     for key, value in given.items():
         if key in TABLES:
             if not isinstance(value, Mapping):
-                problems.append((f"$.{key}", f"{value!r} is not a table"))
+                problems.append((f"$.{key}", Message("{value!r} is not a table", value=value)))
                 continue
             allowed = [f.name for f in attrs.fields(TABLES[key][0])]
             for inner in value:
                 if inner not in allowed:
-                    problems.append((f"$.{key}.{inner}", f"unknown setting; allowed: {allowed}"))
+                    problems.append((f"$.{key}.{inner}", Message("unknown setting; allowed: {allowed}",
+                                                                 allowed=allowed)))
             table = nested.setdefault(key, {})
             assert isinstance(table, dict)
             table.update((k, v) for k, v in value.items() if k in allowed)
@@ -435,7 +439,7 @@ def _nested(given: Plain, problems: list[tuple[str, str]]) -> tuple[Plain, dict[
             nested[key] = value
         else:
             allowed = sorted([*TABLES, *TOP, *RULES, "preset"])
-            problems.append((f"$.{key}", f"unknown setting; allowed: {allowed}"))
+            problems.append((f"$.{key}", Message("unknown setting; allowed: {allowed}", allowed=allowed)))
     if moved:
         warnings.warn("flat policy settings are deprecated; put them in their tables: " + ", ".join(moved),
                       DeprecationWarning, stacklevel=4)
@@ -448,7 +452,7 @@ def _shapes(nested: Plain, where: dict[str, str], problems: list[tuple[str, str]
     for path, table, key, wanted in (("$.permissions", nested, "permissions", "a table of event = [roles]"),
                                      ("$.analysis.targets", analysis, "targets", "a table of kpi = share")):
         if isinstance(table, dict) and key in table and not isinstance(table[key], Mapping):
-            problems.append((where.get(path, path), f"{table[key]!r} is not {wanted}"))
+            problems.append((where.get(path, path), Message("{0!r} is not {wanted}", table[key], wanted=wanted)))
             del table[key]
 
 

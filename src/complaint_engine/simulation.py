@@ -26,6 +26,7 @@ from complaint_engine.clock import FixedClock
 from complaint_engine.desk import ComplaintDesk
 from complaint_engine.errors import ValidationError
 from complaint_engine.labels import LANGUAGES, label
+from complaint_engine.messages import Message
 from complaint_engine.model import Actor, AnnouncementChannel, Role, Satisfaction, Status
 from complaint_engine.policy import Policy
 from complaint_engine.storage import Repository
@@ -302,7 +303,7 @@ def simulate_year(repository: Repository, *, year: int = 2024, seed: int = 7, po
     policy = policy or Policy.default()
     lang = lang or policy.language
     if lang not in LANGUAGES:
-        raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
+        raise ValidationError.of("language", lang, Message("one of {0}", list(LANGUAGES)))
     rng = random.Random(seed)
     clock = FixedClock(dt.datetime(year, 1, 1, tzinfo=TZ))
     ids = count(1)

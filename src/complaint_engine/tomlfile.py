@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.messages import Message
 
 __all__ = ["read_toml"]
 
@@ -26,11 +27,11 @@ def read_toml(path: str | Path, what: str, error: type[ValidationError]) -> dict
         with p.open("rb") as f:
             data = f.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
-            raise error.of(what, str(p), f"a settings file of at most {MAX_BYTES} bytes")
+            raise error.of(what, str(p), Message("a settings file of at most {MAX_BYTES} bytes", MAX_BYTES=MAX_BYTES))
         return tomllib.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise error.of(what, str(p), f"a readable UTF-8 TOML file ({exc})") from exc
+        raise error.of(what, str(p), Message("a readable UTF-8 TOML file ({exc})", exc=exc)) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise error.of(what, str(p), f"valid TOML ({exc})") from exc
+        raise error.of(what, str(p), Message("valid TOML ({exc})", exc=exc)) from exc
     except RecursionError as exc:  # tomllib parses nested arrays and tables recursively
         raise error.of(what, str(p), "TOML nested less deeply") from exc

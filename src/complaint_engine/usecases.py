@@ -27,6 +27,7 @@ from complaint_engine.events import DomainEvent, capa_event, capa_events, compla
 from complaint_engine.lifecycle import authorize, step, step_capa
 from complaint_engine.lifecycle.clocks import started
 from complaint_engine.lifecycle.erasure import ERASED
+from complaint_engine.messages import Message
 from complaint_engine.model import (
     Actor,
     Announcement,
@@ -60,8 +61,8 @@ class UseCases:
     @staticmethod
     def not_before(last: dt.datetime, at: dt.datetime, subject: str) -> None:
         if at < last:
-            raise ValidationError.of(f"instant for {subject}", at.isoformat(),
-                                     f"not earlier than its last transition {last.isoformat()}")
+            raise ValidationError.of(Message("instant for {subject}", subject=subject), at.isoformat(),
+                                     Message("not earlier than its last transition {0}", last.isoformat()))
 
     def step(self, uow: UnitOfWork, command: ComplaintCommand[object], actor: Actor, instant: dt.datetime,
              outbox: list[DomainEvent], recorded: dt.datetime) -> Complaint:
@@ -99,7 +100,8 @@ class UseCases:
         if cat.repair and urgency is None:
             urgency = Urgency.MINOR
         if not cat.repair and urgency is not None:
-            raise ValidationError.of("urgency", urgency.value, f"None for the non-repair category {cmd.category!r}")
+            raise ValidationError.of("urgency", urgency.value, Message("None for the non-repair category {category!r}",
+                                                                       category=cmd.category))
         complaint = Complaint(
             id=self._new_id(), office=actor.office, owner=cmd.owner, unit=cmd.unit, channel=cmd.channel,
             category=cat.code, summary=cmd.summary, received_at=instant, status=Status.RECEIVED,
@@ -122,9 +124,11 @@ class UseCases:
         duplicate, master = uow.get(cmd.complaint_id), uow.get(cmd.into)
         name = master.serial or master.id
         if master.status.ended:
-            raise ValidationError.of("into", name, f"an open complaint (it is {master.status.value})")
+            raise ValidationError.of("into", name, Message("an open complaint (it is {value})",
+                                                           value=master.status.value))
         if master.office != duplicate.office:
-            raise ValidationError.of("into", name, f"a complaint of the duplicate's office {duplicate.office!r}")
+            raise ValidationError.of("into", name, Message("a complaint of the duplicate's office {office!r}",
+                                                           office=duplicate.office))
         # the values compared are personal data: the error names the complaints, never the owner or the unit
         if (master.owner, master.unit) != (duplicate.owner, duplicate.unit):
             raise ValidationError.of("into", name, "a complaint of the same owner and unit (complaints of "
@@ -142,7 +146,8 @@ class UseCases:
         for c in complaints:
             if c.office != actor.office:
                 raise PermissionDenied(str(actor), "open_capa", [],
-                                       reason=f"complaint {c.serial or c.id} belongs to office {c.office!r}")
+                                       reason=Message("complaint {0} belongs to office {office!r}",
+                                                      c.serial or c.id, office=c.office))
             if c.status is Status.REFERRED:
                 raise ValidationError.of("complaint for a CAPA", c.id, "a registered complaint, not a referral")
         # closed complaints are final quality records: the CAPA report lists them, their notices stay as closed
@@ -215,7 +220,8 @@ class UseCases:
         authorize("close_year", actor, policy, actor.office)
         zone = instant.tzinfo
         if instant < dt.datetime(cmd.year + 1, 1, 1, tzinfo=zone):
-            raise ValidationError.of("year", cmd.year, f"a year that is over (it is {instant.date().isoformat()})")
+            raise ValidationError.of("year", cmd.year, Message("a year that is over (it is {0})",
+                                                               instant.date().isoformat()))
         key = closed_year_key(actor.office, cmd.year)
         if uow.cursor(key):
             raise ValidationError.of("year", cmd.year, "a year whose register is not closed yet")
@@ -233,4 +239,5 @@ class UseCases:
         if instant.year < recorded.astimezone(instant.tzinfo).year and uow.cursor(closed_year_key(office,
                                                                                                  instant.year)):
             raise ValidationError.of("instant", instant.isoformat(),
-                                     f"a date after the register of {office} {instant.year} was closed")
+                                     Message("a date after the register of {office} {year} was closed",
+                                             office=office, year=instant.year))

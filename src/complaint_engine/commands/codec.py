@@ -17,6 +17,7 @@ from complaint_engine.commands.privacy import PRIVACY_COMMANDS
 from complaint_engine.commands.register import CloseYear
 from complaint_engine.commands.verbs import COMMANDS, Command
 from complaint_engine.errors import ValidationError
+from complaint_engine.messages import Message
 from complaint_engine.serialization import JSONValue, describe_problems, make_converter
 
 __all__ = ["from_dict", "from_json", "to_dict", "to_json"]
@@ -28,7 +29,7 @@ _CONVERTER: cattrs.Converter = make_converter()
 def to_dict(command: Command[object]) -> dict[str, JSONValue]:
     """Plain data for a command: its ``type`` tag and its fields (those equal to their default left out)."""
     if type(command) not in _BY_NAME.values():
-        raise ValidationError.of("command", command, f"a command ({sorted(_BY_NAME)})")
+        raise ValidationError.of("command", command, Message("a command ({0})", sorted(_BY_NAME)))
     data: dict[str, JSONValue] = _CONVERTER.unstructure(command, type(command))
     return {"type": type(command).__name__, **data}
 
@@ -41,13 +42,13 @@ def from_dict(data: Mapping[str, JSONValue]) -> Command[object]:
     name = fields.pop("type", None)
     cls = _BY_NAME.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ValidationError.of("command type", name, f"one of {sorted(_BY_NAME)}")
+        raise ValidationError.of("command type", name, Message("one of {0}", sorted(_BY_NAME)))
     try:
         command: Command[object] = _CONVERTER.structure(fields, cls)
     except ValidationError:
         raise  # the command's own check, naming its field
     except (BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ValidationError.collect(f"{name} command", describe_problems(exc)) from None
+        raise ValidationError.collect(Message("{name} command", name=name), describe_problems(exc)) from None
     return command
 
 
@@ -59,5 +60,5 @@ def from_json(text: str | bytes) -> Command[object]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError.of("command JSON", str(text)[:60], f"valid JSON ({exc})") from None
+        raise ValidationError.of("command JSON", str(text)[:60], Message("valid JSON ({exc})", exc=exc)) from None
     return from_dict(data)

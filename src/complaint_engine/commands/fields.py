@@ -10,6 +10,7 @@ from typing import TypeVar
 import attrs
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.messages import Message
 from complaint_engine.model import (
     AnnouncementChannel,
     CallbackMethod,
@@ -115,7 +116,7 @@ def member(kind: type[E], value: object, what: str) -> E:
             return kind(value)
         except ValueError:
             pass
-    raise ValidationError.of(what, value, f"one of {[m.value for m in kind]}")
+    raise ValidationError.of(what, value, Message("one of {0}", [m.value for m in kind]))
 
 
 # attrs converters: enum fields take their members or their values
@@ -167,7 +168,8 @@ def ids(value: object) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)) and value and all(isinstance(i, str) and i for i in value):
         repeated = sorted({i for i in value if value.count(i) > 1})
         if repeated:
-            raise ValidationError.of("complaint_ids", value, f"distinct complaint ids ({repeated} repeated)")
+            raise ValidationError.of("complaint_ids", value, Message("distinct complaint ids ({repeated} repeated)",
+                                                                     repeated=repeated))
         return tuple(value)
     raise ValidationError.of("complaint_ids", value, "one or more complaint ids")
 
@@ -181,7 +183,7 @@ def attachments(value: object) -> tuple[str, ...]:
     refs = tuple(value)
     for i, ref in enumerate(refs):
         if not isinstance(ref, str) or not ref.strip():
-            raise ValidationError.of(f"attachments[{i}]", ref, "a non-empty string")
+            raise ValidationError.of(Message("attachments[{i}]", i=i), ref, "a non-empty string")
         refuse_unstorable_text(f"attachments[{i}]", ref)
     return refs
 
@@ -197,7 +199,7 @@ def actions(value: object) -> tuple[tuple[str, dt.datetime, str | None], ...]:
         if not (isinstance(item, (tuple, list)) and len(item) in (2, 3) and isinstance(item[0], str)
                 and item[0].strip() and isinstance(item[1], dt.datetime) and item[1].utcoffset() is not None
                 and (len(item) == 2 or item[2] is None or (isinstance(item[2], str) and item[2].strip()))):
-            raise ValidationError.of(f"actions[{i}]", item, "(description, timezone-aware due, owner)")
+            raise ValidationError.of(Message("actions[{i}]", i=i), item, "(description, timezone-aware due, owner)")
         out.append((item[0], item[1], item[2] if len(item) == 3 else None))
     return tuple(out)
 

@@ -51,6 +51,7 @@ from complaint_engine.commands.fields import (
     urgency,
 )
 from complaint_engine.errors import ValidationError
+from complaint_engine.messages import Message
 from complaint_engine.model import (
     Announcement,
     AnnouncementChannel,
@@ -266,7 +267,7 @@ class RecordCallback(ComplaintCommand[Complaint]):
 
     def __attrs_post_init__(self) -> None:
         if self.reached and self.satisfaction is None:
-            raise ValidationError.of("satisfaction", None, f"one of {[s.value for s in Satisfaction]}")
+            raise ValidationError.of("satisfaction", None, Message("one of {0}", [s.value for s in Satisfaction]))
         if not self.reached and self.satisfaction is not None:
             raise ValidationError.of("satisfaction", self.satisfaction, "None when the owner was not reached")
 

@@ -17,6 +17,7 @@ from complaint_engine.commands.verbs import (
 from complaint_engine.errors import ValidationError
 from complaint_engine.lifecycle.common import authorize, transition_note
 from complaint_engine.lifecycle.table import Changes, Context, Edge, Effect, TransitionTable
+from complaint_engine.messages import Message
 from complaint_engine.model import Actor, CAPAAction, CAPAReport, CAPAStatus, Transition, Verification, replace
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ def all_actions_done(ctx: Ctx) -> str | None:
 def _plan_capa(r: CAPAReport, cmd: PlanCAPA, ctx: Ctx) -> Changes:
     for i, (description, due, _owner) in enumerate(cmd.actions):
         if due <= ctx.at:
-            raise ValidationError.of(f"actions[{i}]", (description, due),
-                                     f"(description, aware due after {ctx.at.isoformat()})")
+            raise ValidationError.of(Message("actions[{i}]", i=i), (description, due),
+                                     Message("(description, aware due after {0})", ctx.at.isoformat()))
     # an action nobody was named for is owned by the person who planned it
     return {"cause": cmd.cause,
             "actions": tuple(CAPAAction(description=text, due=due, owner=owner or ctx.actor.id)
@@ -64,16 +65,17 @@ def _complete_capa_action(r: CAPAReport, cmd: CompleteCAPAAction, ctx: Ctx) -> C
     names = [a.description for a in r.actions]
     if isinstance(cmd.action, int):
         if cmd.action >= len(r.actions):
-            raise ValidationError.of("action", cmd.action, f"a position below {len(r.actions)} (the report's actions)")
+            raise ValidationError.of("action", cmd.action, Message("a position below {0} (the report's actions)",
+                                                                   len(r.actions)))
         index = cmd.action
     elif cmd.action in names:
         index = names.index(cmd.action)
     else:
-        raise ValidationError.of("action", cmd.action, f"one of the report's actions {names}")
+        raise ValidationError.of("action", cmd.action, Message("one of the report's actions {names}", names=names))
     completed = r.actions[index].done_at
     if completed is not None:
-        raise ValidationError.of("action", cmd.action, f"an action not completed yet (completed at "
-                                 f"{completed.isoformat()})")
+        raise ValidationError.of("action", cmd.action, Message("an action not completed yet (completed at {0})",
+                                                               completed.isoformat()))
     done = replace(r.actions[index], {"done_at": ctx.at, "done_by": ctx.actor.id})
     return {"actions": (*r.actions[:index], done, *r.actions[index + 1:])}
 

@@ -8,6 +8,7 @@ import attrs
 
 from complaint_engine.commands.verbs import Command
 from complaint_engine.errors import PermissionDenied
+from complaint_engine.messages import Message
 from complaint_engine.model import Actor
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def authorize(event: str, actor: Actor, policy: Policy, office: str) -> None:
         raise PermissionDenied(str(actor), str(event), sorted(r.value for r in allowed))
     if actor.office != office:
         raise PermissionDenied(str(actor), str(event), sorted(r.value for r in allowed),
-                               reason=f"the complaint belongs to office {office!r}")
+                               reason=Message("the complaint belongs to office {office!r}", office=office))
 
 
 def transition_note(command: Command[object]) -> str | None:

@@ -75,6 +75,7 @@ from complaint_engine.lifecycle.guards import (
     paused,
 )
 from complaint_engine.lifecycle.table import Changes, Context, Edge, Effect, Guard, TransitionTable
+from complaint_engine.messages import Message
 from complaint_engine.model import (
     Actor,
     Callback,
@@ -200,7 +201,8 @@ def _resume(c: Complaint, cmd: Resume, ctx: Ctx) -> Changes:
 
 def _defer(c: Complaint, cmd: Defer, ctx: Ctx) -> Changes:
     if cmd.planned_for <= ctx.at:
-        raise ValidationError.of("planned_for", cmd.planned_for, f"an aware datetime after {ctx.at.isoformat()}")
+        raise ValidationError.of("planned_for", cmd.planned_for, Message("an aware datetime after {0}",
+                                                                         ctx.at.isoformat()))
     minutes = max(1, math.ceil((cmd.planned_for - ctx.at) / dt.timedelta(minutes=1)))
     clocks = meet(c.deadlines, ctx.at, "reply")  # the owner was answered with the plan (E-defer)
     clocks["plan"] = Deadline(name="plan", rule=ClockMinutes(minutes), started_at=ctx.at, due=cmd.planned_for,
@@ -255,7 +257,7 @@ def _flag(c: Complaint, cmd: Flag, ctx: Ctx) -> Changes:
 
 def _link_capa(c: Complaint, cmd: LinkCAPA, ctx: Ctx) -> Changes:
     if c.notice is None:
-        raise InvalidTransition("link_capa", f"complaint {c.serial or c.id}", c.status.value, [],
+        raise InvalidTransition("link_capa", Message("complaint {0}", c.serial or c.id), c.status.value, [],
                                 reason="it has no handling notice yet; dispatch it first")
     if cmd.number in c.notice.capa_numbers:
         return {}
@@ -315,7 +317,8 @@ def _investigate(c: Complaint, cmd: Investigate, ctx: Ctx) -> Changes:
 def _record_measure(c: Complaint, cmd: RecordMeasure, ctx: Ctx) -> Changes:
     breached = sorted({d.name for d in (*c.deadlines.values(), *c.past_deadlines) if d.breached})
     if cmd.clock not in breached:
-        raise ValidationError.of("clock", cmd.clock, f"one of the complaint's breached clocks {breached}")
+        raise ValidationError.of("clock", cmd.clock, Message("one of the complaint's breached clocks {breached}",
+                                                             breached=breached))
     measure = Measure(clock=cmd.clock, person=cmd.person, measure=cmd.measure, by=ctx.actor.id, at=ctx.at)
     return {"measures": (*c.measures, measure)}
 

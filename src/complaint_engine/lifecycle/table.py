@@ -18,6 +18,7 @@ import attrs
 
 from complaint_engine.commands.verbs import Command
 from complaint_engine.errors import InvalidTransition
+from complaint_engine.messages import Message
 from complaint_engine.model import Actor
 
 if TYPE_CHECKING:
@@ -111,19 +112,20 @@ class TransitionTable(Generic[S, Sub]):
     def problems(self) -> list[str]:
         """One initial state, nothing leaves a final state, every state reaches a final state; every event has
         exactly one effect, whose command class carries that event."""
-        problems = []
+        problems: list[str] = []
         states = set(self.states)
         if self.initial not in states:
-            problems.append(f"initial state {self.initial!r} is not a state")
+            problems.append(Message("initial state {initial!r} is not a state", initial=self.initial))
         if not self.finals:
             problems.append("no final state")
         for edge in self.edges:
             # a final state may be annotated (evidence appended to a closed record) but never left
             if edge.source in self.finals and edge.target != edge.source:
-                problems.append(f"final state {edge.source.value!r} has exit {edge.event!r}")
+                problems.append(Message("final state {value!r} has exit {event!r}",
+                                        value=edge.source.value, event=edge.event))
         targets = {e.target for e in self.edges}
         for state in sorted(states - targets - {self.initial}, key=lambda s: s.value):
-            problems.append(f"state {state.value!r} is unreachable")
+            problems.append(Message("state {value!r} is unreachable", value=state.value))
         reaches = set(self.finals)
         changed = True
         while changed:
@@ -133,23 +135,23 @@ class TransitionTable(Generic[S, Sub]):
                     reaches.add(edge.source)
                     changed = True
         for state in sorted(states - reaches, key=lambda s: s.value):
-            problems.append(f"state {state.value!r} cannot reach a final state")
+            problems.append(Message("state {value!r} cannot reach a final state", value=state.value))
         return problems + self._effect_problems()
 
     def _effect_problems(self) -> list[str]:
-        problems = []
+        problems: list[str] = []
         events = sorted({str(e.event) for e in self.edges})
         bound: dict[str, int] = {}
         for effect in self.effects:
             bound[str(effect.event)] = bound.get(str(effect.event), 0) + 1
             if effect.command.event != effect.event:
-                problems.append(f"effect of {str(effect.event)!r} takes {effect.command.__name__}, a command of "
-                                f"{str(effect.command.event)!r}")
+                problems.append(Message("effect of {0!r} takes {kind}, a command of {1!r}",
+                                        str(effect.event), str(effect.command.event), kind=effect.command.__name__))
         for event in events:
             if bound.get(event, 0) != 1:
-                problems.append(f"event {event!r} has {bound.get(event, 0)} effects, not one")
+                problems.append(Message("event {event!r} has {0} effects, not one", bound.get(event, 0), event=event))
         for event in sorted(set(bound) - set(events)):
-            problems.append(f"effect of {event!r}, an event no edge takes")
+            problems.append(Message("effect of {event!r}, an event no edge takes", event=event))
         return problems
 
     def events_from(self, state: S) -> list[str]:

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.errors import CalendarError
+from complaint_engine.messages import Message
 from complaint_engine.rules.days import (
     DayArray,
     DayTable,
@@ -128,10 +129,11 @@ class WorkingCalendar:
         problems: list[tuple[str, str]] = []
         supported = holidays.list_supported_countries()
         if not isinstance(code, str) or code not in supported:
-            raise CalendarError.of("region code", code, f"a python-holidays country code, one of "
-                                   f"{sorted(supported)}")
+            raise CalendarError.of("region code", code, Message("a python-holidays country code, one of {0}",
+                                                                sorted(supported)))
         if subdivision is not None and subdivision not in supported[code]:
-            raise CalendarError.of("subdivision", subdivision, f"one of {sorted(supported[code])} for {code}")
+            raise CalendarError.of("subdivision", subdivision, Message("one of {0} for {code}",
+                                                                       sorted(supported[code]), code=code))
         if on_provisional not in ("warn", "raise", "ignore"):
             raise CalendarError.of("on_provisional", on_provisional, "'warn', 'raise' or 'ignore'")
         first, last = years
@@ -145,7 +147,8 @@ class WorkingCalendar:
         extra_off = [to_date(d, "extra holiday") for d in extra_holidays] + list(notice.holidays)
         extra_on = [to_date(d, "extra workday") for d in extra_workdays] + list(notice.workdays)
         for d in sorted(set(extra_off) & set(extra_on)):
-            problems.append(("extra_holidays/extra_workdays", f"{d} is listed as both a holiday and a workday"))
+            problems.append(("extra_holidays/extra_workdays", Message("{d} is listed as both a holiday and a workday",
+                                                                      d=d)))
         hours = cls._business_hours(business_hours or (), problems)
         if problems:
             raise CalendarError.collect("calendar", problems)
@@ -170,7 +173,8 @@ class WorkingCalendar:
             return tz
         name = tz if tz is not None else DEFAULT_ZONES.get(code)
         if name is None:
-            raise CalendarError.of("tz", tz, f"an IANA zone name; region {code!r} has no default zone")
+            raise CalendarError.of("tz", tz, Message("an IANA zone name; region {code!r} has no default zone",
+                                                     code=code))
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -184,12 +188,13 @@ class WorkingCalendar:
             try:
                 start, end = (_parse_clock_time(x) for x in pair)
             except (CalendarError, TypeError, ValueError):
-                problems.append((f"business_hours[{i}]", f"{pair!r} is not a pair of 'HH:MM' times"))
+                problems.append((f"business_hours[{i}]", Message("{pair!r} is not a pair of 'HH:MM' times", pair=pair)))
                 continue
             if start >= end:
-                problems.append((f"business_hours[{i}]", f"{pair!r} does not start before it ends"))
+                problems.append((f"business_hours[{i}]", Message("{pair!r} does not start before it ends", pair=pair)))
             elif out and start < out[-1][1]:
-                problems.append((f"business_hours[{i}]", f"{pair!r} overlaps or precedes the interval before"))
+                problems.append((f"business_hours[{i}]", Message("{pair!r} overlaps or precedes the interval before",
+                                                                 pair=pair)))
             out.append((start, end))
         return tuple(out)
 

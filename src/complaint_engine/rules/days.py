@@ -23,6 +23,7 @@ import numpy.typing as npt
 from complaint_engine.errors import CalendarError
 from complaint_engine.frozen import readonly_bool, readonly_int
 from complaint_engine.instants import EPOCH, fixed_offset, from_us, to_us
+from complaint_engine.messages import Message
 from complaint_engine.rules.notice import CalendarNotice, default_published_through
 
 __all__ = ["DayArray", "DayTable", "IntArray", "OnProvisional", "ProvisionalCalendarError",
@@ -157,8 +158,9 @@ class DayTable:
         return i
 
     def out_of_range(self, value: object) -> CalendarError:
-        return CalendarError.of("date", value, f"a date in {self.first_year}-01-01..{self.last_year}-12-31 "
-                                "(build the calendar with years=(first, last) to cover it)")
+        return CalendarError.of("date", value, Message("a date in {first_year}-01-01..{last_year}-12-31 (build the "
+                                                       "calendar with years=(first, last) to cover it)",
+                                                       first_year=self.first_year, last_year=self.last_year))
 
     def day_indices(self, days: DayArray) -> IntArray:
         """Indices of a ``datetime64[D]`` array; refuses NaT and dates outside the calendar's years."""

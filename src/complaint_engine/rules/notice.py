@@ -15,6 +15,7 @@ import attrs
 
 from complaint_engine.errors import CalendarError
 from complaint_engine.frozen import FrozenDict, frozen_dict
+from complaint_engine.messages import Message
 
 __all__ = ["CalendarNotice", "YearNotice", "default_published_through", "to_date"]
 
@@ -68,9 +69,9 @@ class CalendarNotice:
         if not replace and published is not None and year <= published:
             differ = differing_days(year, arrangement, _official_working_days(region, year))
             if differ:
-                raise CalendarError.of(f"notice for {year}", [d.isoformat() for d in differ],
-                                       f"the official days the calendar has for {year} (pass replace=True to "
-                                       "replace them)")
+                raise CalendarError.of(Message("notice for {year}", year=year), [d.isoformat() for d in differ],
+                                       Message("the official days the calendar has for {year} (pass replace=True to "
+                                               "replace them)", year=year))
         return cls(notices={year: arrangement}, published_through=year)
 
 

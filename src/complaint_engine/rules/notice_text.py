@@ -19,6 +19,7 @@ import attrs
 
 from complaint_engine.errors import CalendarError
 from complaint_engine.labels import label
+from complaint_engine.messages import Message
 
 if TYPE_CHECKING:
     from complaint_engine.rules.calendar import WorkingCalendar
@@ -64,7 +65,8 @@ def _festivals(name: str, sentence: str) -> tuple[str, ...]:
     names = tuple(part.strip() for part in name.split("、"))
     unknown = [n for n in names if n not in FESTIVALS]
     if unknown:
-        raise CalendarError.of(f"festival in {sentence!r}", unknown[0], f"one of {list(FESTIVALS)}")
+        raise CalendarError.of(Message("festival in {sentence!r}",
+                                       sentence=sentence), unknown[0], Message("one of {0}", list(FESTIVALS)))
     return names
 
 
@@ -72,17 +74,20 @@ def _date(match: re.Match[str], p: str, year: int, month: int | None, sentence: 
     y = int(match.group(f"{p}y") or year)
     m = match.group(f"{p}m")
     if m is None and month is None:
-        raise CalendarError.of(f"date in {sentence!r}", match.group(0), "a date with its month ('1月28日')")
+        raise CalendarError.of(Message("date in {sentence!r}",
+                                       sentence=sentence), match.group(0), "a date with its month ('1月28日')")
     try:
         day = dt.date(y, int(m) if m is not None else month, int(match.group(f"{p}d")))  # type: ignore[arg-type]
     except ValueError:
-        raise CalendarError.of(f"date in {sentence!r}", match.group(0), "a real calendar date") from None
+        raise CalendarError.of(Message("date in {sentence!r}",
+                                       sentence=sentence), match.group(0), "a real calendar date") from None
     weekday = _WEEKDAY.search(match.group(f"{p}note") or "")
     if weekday is not None and _WEEKDAYS[weekday.group(1)] != day.weekday():
-        raise CalendarError.of(f"weekday in {sentence!r}", match.group(0),
-                               f"the weekday of {day.isoformat()} ({'一二三四五六日'[day.weekday()]})")
+        raise CalendarError.of(Message("weekday in {sentence!r}", sentence=sentence), match.group(0),
+                               Message("the weekday of {0} ({1})", day.isoformat(), '一二三四五六日'[day.weekday()]))
     if day.year != year:
-        raise CalendarError.of(f"date in {sentence!r}", day.isoformat(), f"a date of {year}, the notice's year")
+        raise CalendarError.of(Message("date in {sentence!r}", sentence=sentence), day.isoformat(),
+                               Message("a date of {year}, the notice's year", year=year))
     return day
 
 
@@ -99,12 +104,14 @@ def _item(festival: str, body: str, year: int) -> NoticeItem:
             first = _date(off, "a", year, None, sentence)
             last = _date(off, "b", year, first.month, sentence) if off.group("bd") else first
             if last < first:
-                raise CalendarError.of(f"range in {sentence!r}", off.group(0), "a last day not before the first")
+                raise CalendarError.of(Message("range in {sentence!r}",
+                                               sentence=sentence), off.group(0), "a last day not before the first")
             days_off = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
             count = _COUNT.search(sentence)
             if count is not None and int(count.group(1) or count.group(2)) != len(days_off):
-                raise CalendarError.of(f"day count in {sentence!r}", count.group(0),
-                                       f"the {len(days_off)} days from {first.isoformat()} to {last.isoformat()}")
+                raise CalendarError.of(Message("day count in {sentence!r}", sentence=sentence), count.group(0),
+                                       Message("the {0} days from {1} to {2}",
+                                               len(days_off), first.isoformat(), last.isoformat()))
             no_makeup = "不调休" in sentence
             rest = sentence[off.end():]
             if "上班" in rest:
@@ -112,9 +119,10 @@ def _item(festival: str, body: str, year: int) -> NoticeItem:
         elif "上班" in sentence and re.search(r"\d日", sentence.split("上班")[0]):
             workdays += _workdays(sentence, year)
     if not days_off:
-        raise CalendarError.of(f"item {festival!r}", body.strip()[:60], "days off ('…放假')")
+        raise CalendarError.of(Message("item {festival!r}", festival=festival), body.strip()[:60], "days off ('…放假')")
     if no_makeup and workdays:
-        raise CalendarError.of(f"item {festival!r}", body.strip()[:60], "no make-up working day (it says 不调休)")
+        raise CalendarError.of(Message("item {festival!r}",
+                                       festival=festival), body.strip()[:60], "no make-up working day (it says 不调休)")
     return NoticeItem(festival=festival, days_off=tuple(days_off), workdays=tuple(workdays))
 
 
@@ -127,7 +135,7 @@ def _workdays(sentence: str, year: int) -> list[dt.date]:
         day = _date(match, "a", year, month, sentence)
         month = day.month
         if day.weekday() < 5:
-            raise CalendarError.of(f"make-up working day in {sentence!r}", day.isoformat(),
+            raise CalendarError.of(Message("make-up working day in {sentence!r}", sentence=sentence), day.isoformat(),
                                    "a Saturday or Sunday (a weekday is a working day anyway)")
         out.append(day)
     return out
@@ -156,8 +164,8 @@ def parse_notice_text(text: str) -> tuple[int, tuple[NoticeItem, ...]]:
     for item in items:
         for day in item.days_off:
             if day in seen:
-                raise CalendarError.of(f"day off of {item.festival!r}", day.isoformat(),
-                                       f"a day no other item ({seen[day]!r}) gives")
+                raise CalendarError.of(Message("day off of {festival!r}", festival=item.festival), day.isoformat(),
+                                       Message("a day no other item ({0!r}) gives", seen[day]))
             seen[day] = item.festival
     return year, tuple(items)
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import replace
 from complaint_engine.instants import as_utc_us, to_datetime64
+from complaint_engine.messages import Message
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.deadlines import DeadlineRule, Pause
 
@@ -76,7 +77,8 @@ class Deadline:
 
     def _require(self, state: ClockState, verb: str) -> None:
         if self.state is not state:
-            raise ValidationError.of(f"clock {self.name!r} to {verb}", self.state.value, f"a {state.value} clock")
+            raise ValidationError.of(Message("clock {0!r} to {1}", self.name, verb), self.state.value,
+                                     Message("a {0} clock", state.value))
 
     def check(self, at: dt.datetime) -> Deadline:
         """Mark breached if still running (or paused after the due instant) and past due at ``at``."""
@@ -129,7 +131,7 @@ def breached(due: npt.ArrayLike, met: npt.ArrayLike, now: dt.datetime | np.datet
     d = np.asarray(due).astype("datetime64[us]")
     m = np.asarray(met).astype("datetime64[us]")
     if d.shape != m.shape:
-        raise ValidationError.of("met shape", m.shape, f"the shape of due {d.shape}")
+        raise ValidationError.of("met shape", m.shape, Message("the shape of due {shape}", shape=d.shape))
     t = _now64(now)
     running = np.isnat(m)
     return np.asarray((running & (d < t)) | (~running & (m > d)), dtype=bool)

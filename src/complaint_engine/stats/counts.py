@@ -8,6 +8,7 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import readonly_float, readonly_int
+from complaint_engine.messages import Message
 
 __all__ = ["PeriodCounts", "crosstab", "period_label"]
 
@@ -39,11 +40,11 @@ def crosstab(rows: IntArray, cols: IntArray, n_rows: int, n_cols: int) -> IntArr
         flat += c
         if c.min() < 0 or c.max() >= n_cols or r.min() < 0:
             if c.max() >= n_cols:
-                raise ValidationError.of("column codes", int(c.max()), f"codes < {n_cols}")
+                raise ValidationError.of("column codes", int(c.max()), Message("codes < {n_cols}", n_cols=n_cols))
             flat = flat[(r >= 0) & (c >= 0)]
         counts = np.bincount(flat, minlength=cells)
         if len(counts) > cells:
-            raise ValidationError.of("row codes", int(r.max()), f"codes < {n_rows}")
+            raise ValidationError.of("row codes", int(r.max()), Message("codes < {n_rows}", n_rows=n_rows))
         total += counts
     return total.reshape(n_rows, n_cols)
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from complaint_engine.errors import ValidationError
 from complaint_engine.facts import columns, default_location, facts_of
 from complaint_engine.instants import to_datetime64
+from complaint_engine.messages import Message
 from complaint_engine.model import Complaint, Status
 from complaint_engine.period import Period
 from complaint_engine.stats.pareto import ParetoTable, pareto
@@ -110,7 +111,7 @@ class ComplaintFrame:
         cache: dict[str, tuple[npt.NDArray[np.int64], tuple[str, ...]]] = self.__dict__.setdefault("_factorized", {})
         if name not in cache:
             if name not in self.columns:
-                raise ValidationError.of("column", name, f"one of {sorted(self.columns)}")
+                raise ValidationError.of("column", name, Message("one of {0}", sorted(self.columns)))
             cache[name] = factorize(self.columns[name])
         return cache[name]
 
@@ -170,7 +171,7 @@ class ComplaintFrame:
     def period_index(self, freq: str, name: str = "received_us") -> npt.NDArray[np.int64]:
         """Period number per row: months, quarters, half-years or years since year 0 (−1 for NaT)."""
         if freq not in FREQS:
-            raise ValidationError.of("freq", freq, f"one of {list(FREQS)}")
+            raise ValidationError.of("freq", freq, Message("one of {0}", list(FREQS)))
         m = self.local_month_index(name)
         div = {"month": 1, "quarter": 3, "half": 6, "year": 12}[freq]
         return np.where(m < 0, -1, m // div)
@@ -178,7 +179,7 @@ class ComplaintFrame:
     # ------------------------------------------------------------------------------------------ analysis
     def pareto(self, by: str = "category", *, cutoff: float = 0.8, other: float | None = None) -> ParetoTable:
         if by not in self.codes:
-            raise ValidationError.of("by", by, f"one of {list(self.codes)}")
+            raise ValidationError.of("by", by, Message("one of {0}", list(self.codes)))
         codes, labels = self.codes[by], self.labels[by]
         return pareto(codes, labels=[lab or "—" for lab in labels], cutoff=cutoff, other=other)
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from complaint_engine.errors import ValidationError
 from complaint_engine.facts import FACT_COLUMNS, NULL_US
 from complaint_engine.labels import LANGUAGES, label
+from complaint_engine.messages import Message
 
 if TYPE_CHECKING:
     from complaint_engine.policy import Policy
@@ -49,7 +50,7 @@ def _label_table(frame: ComplaintFrame, column: str, lang: str | None, policy: P
     if lang is None:
         return codes
     if lang not in LANGUAGES:
-        raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
+        raise ValidationError.of("language", lang, Message("one of {0}", list(LANGUAGES)))
     names: Mapping[str, Mapping[str, str]] = {}
     if policy is not None and column == "category":
         names = {c.code: c.labels for c in policy.categories}
@@ -147,7 +148,7 @@ def to_parquet(frame: ComplaintFrame, path: str | Path, *, partition_by: Sequenc
 
     unknown = [p for p in partition_by if p not in PARTITIONS]
     if unknown:
-        raise ValidationError.of("partition_by", unknown, f"any of {list(PARTITIONS)}")
+        raise ValidationError.of("partition_by", unknown, Message("any of {0}", list(PARTITIONS)))
     table = to_arrow(frame)
     table = table.append_column("year", pa.array(_local_years(frame), type=pa.int32()))
     root = Path(path)

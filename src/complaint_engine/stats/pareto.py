@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import readonly_float, readonly_int
+from complaint_engine.messages import Message
 
 __all__ = ["ParetoTable", "pareto"]
 
@@ -69,7 +70,7 @@ def _counts_by_label(values: npt.ArrayLike, counts: npt.ArrayLike | None,
         names = [str(v) for v in np.asarray(values, dtype=object).ravel()]
         raw = np.asarray(counts)
         if raw.ndim != 1 or len(raw) != len(names):
-            raise ValidationError.of("counts", f"{raw.shape}", f"one count per value ({len(names)})")
+            raise ValidationError.of("counts", f"{raw.shape}", Message("one count per value ({0})", len(names)))
         if raw.dtype.kind == "f":
             if np.isnan(raw).any() or (raw != np.round(raw)).any():
                 raise ValidationError.of("counts", raw.tolist(), "non-negative integers")
@@ -87,9 +88,9 @@ def _counts_by_label(values: npt.ArrayLike, counts: npt.ArrayLike | None,
         try:
             freq = np.bincount(arr, minlength=len(labels))
         except ValueError:
-            raise ValidationError.of("codes", int(arr.min()), f"codes in 0..{len(labels) - 1}") from None
+            raise ValidationError.of("codes", int(arr.min()), Message("codes in 0..{0}", len(labels) - 1)) from None
         if len(freq) > len(labels):
-            raise ValidationError.of("codes", len(freq) - 1, f"codes in 0..{len(labels) - 1}")
+            raise ValidationError.of("codes", len(freq) - 1, Message("codes in 0..{0}", len(labels) - 1))
         return list(labels), freq.astype(np.int64, copy=False)
     if arr.dtype.kind in "iu":
         uniq, cnt = np.unique(arr, return_counts=True)

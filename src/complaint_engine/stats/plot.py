@@ -25,6 +25,7 @@ import numpy as np
 from complaint_engine.display import as_figure
 from complaint_engine.errors import ValidationError
 from complaint_engine.labels import label
+from complaint_engine.messages import Message
 from complaint_engine.stats.report import AnalysisReport
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def plot_trend(report: AnalysisReport, *, lang: str | None = None, ax: Any = Non
 def plot_chart(report: AnalysisReport, chart: str, *, lang: str | None = None, ax: Any = None) -> Any:
     """The report's chart named ``chart`` (one of :data:`CHARTS`) as a ``Figure``."""
     if chart not in CHARTS:
-        raise ValidationError.of("chart", chart, f"one of {list(CHARTS)}")
+        raise ValidationError.of("chart", chart, Message("one of {0}", list(CHARTS)))
     lang = lang or report.language
     lang, _font = _language(lang)  # the titles below in the language the chart can show
     if chart == "trend":

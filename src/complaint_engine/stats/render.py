@@ -8,6 +8,7 @@ from collections.abc import Callable
 from complaint_engine.display import as_html, as_markdown, markdown_to_html
 from complaint_engine.errors import ValidationError
 from complaint_engine.labels import LANGUAGES, label
+from complaint_engine.messages import Message
 from complaint_engine.stats.pareto import ParetoTable
 from complaint_engine.stats.report import AnalysisReport
 
@@ -19,7 +20,7 @@ def render_markdown(report: AnalysisReport, lang: str | None = None) -> str:
     """The report as Markdown in ``lang`` (default: the report's language, from its policy)."""
     lang = lang or report.language
     if lang not in LANGUAGES:
-        raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
+        raise ValidationError.of("language", lang, Message("one of {0}", list(LANGUAGES)))
 
     def t(key: str) -> str:
         return label(key, lang)

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from complaint_engine.errors import ValidationError
 from complaint_engine.instants import to_us
 from complaint_engine.levels import Subject
+from complaint_engine.messages import Message
 from complaint_engine.model import Channel, Severity, Urgency
 from complaint_engine.policy import Policy
 from complaint_engine.rules.deadlines import DeadlineRule
@@ -168,7 +169,7 @@ def replay_frame_clock(frame: ComplaintFrame, name: str, policy: Policy, as_of: 
     for them the replayed due (int64 µs; NAT where ``policy`` has it off), whether it breached, and whether it
     breached as recorded (running clocks judged at ``as_of``). None when no row ran it."""
     if name not in FRAME_CLOCKS:
-        raise ValidationError.of("clock", name, f"one of {list(FRAME_CLOCKS)}")
+        raise ValidationError.of("clock", name, Message("one of {0}", list(FRAME_CLOCKS)))
     now = to_us(as_of)
     recorded_due = frame[f"{name}_due_us"].view(np.int64)
     ran = recorded_due != NAT

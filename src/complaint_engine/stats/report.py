@@ -12,6 +12,7 @@ import numpy as np
 from complaint_engine.display import as_figure, as_html, as_markdown
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import FrozenDict, deep_frozen
+from complaint_engine.messages import Message
 from complaint_engine.model import CAPAReport, CAPAStatus, Status
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
@@ -53,7 +54,8 @@ def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequenc
     if households is not None:
         exposure = np.asarray(households, dtype=np.float64)
         if exposure.shape != (n,):
-            raise ValidationError.of("households", f"{len(exposure)} values", f"one per {freq} ({n})")
+            raise ValidationError.of("households", f"{len(exposure)} values", Message("one per {freq} ({n})",
+                                                                                      freq=freq, n=n))
         if np.isnan(exposure).any() or (exposure <= 0).any():
             raise ValidationError.of("households", exposure.tolist(), "positive numbers")
     return PeriodCounts(freq=freq, periods=tuple(period_label(first + i, freq) for i in range(n)),

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import readonly_float
+from complaint_engine.messages import Message
 
 __all__ = ["ControlChart", "MannKendall", "c_chart", "mann_kendall", "u_chart"]
 
@@ -99,7 +100,8 @@ class ControlChart:
         else:
             scale = _series(exposure, "exposure")
         if scale.shape != self.values.shape:
-            raise ValidationError.of("exposure", f"{len(scale)} values", f"one per point ({len(self.values)})")
+            raise ValidationError.of("exposure", f"{len(scale)} values", Message("one per point ({0})",
+                                                                                 len(self.values)))
         return self.center * scale, self.ucl * scale, self.lcl * scale
 
     def to_dict(self) -> dict[str, object]:
@@ -131,7 +133,7 @@ def u_chart(counts: npt.ArrayLike, exposure: npt.ArrayLike) -> ControlChart:
     c = _counts(counts)
     n = _series(exposure, "exposure")
     if len(n) != len(c):
-        raise ValidationError.of("exposure length", len(n), f"one exposure per count ({len(c)})")
+        raise ValidationError.of("exposure length", len(n), Message("one exposure per count ({0})", len(c)))
     if (n <= 0).any():
         raise ValidationError.of("exposure", n.tolist(), "positive values (households, units in service)")
     u = c / n

@@ -29,6 +29,7 @@ from complaint_engine.frozen import deep_frozen
 from complaint_engine.instants import to_us
 from complaint_engine.labels import LANGUAGES, label
 from complaint_engine.levels import Subject
+from complaint_engine.messages import Message
 from complaint_engine.model import Complaint, Severity, Urgency
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
@@ -407,7 +408,7 @@ def render_what_if(result: WhatIfResult, lang: str | None = None) -> str:
     """The comparison as Markdown in ``lang`` (default: the new policy's language)."""
     lang = lang or result.policy.language
     if lang not in LANGUAGES:
-        raise ValidationError.of("language", lang, f"one of {list(LANGUAGES)}")
+        raise ValidationError.of("language", lang, Message("one of {0}", list(LANGUAGES)))
 
     def t(key: str) -> str:
         return label(key, lang)

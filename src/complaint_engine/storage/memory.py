@@ -17,6 +17,7 @@ from complaint_engine.clock import aware, aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError, office_changed
 from complaint_engine.events import DomainEvent
 from complaint_engine.facts import FactColumns, columns, facts_of
+from complaint_engine.messages import Message
 from complaint_engine.model import Announcement, CAPAReport, Complaint, Status, replace
 from complaint_engine.period import Period
 from complaint_engine.rules.sla import ClockState
@@ -69,8 +70,9 @@ class _MemoryUnit:
             seen.add(c.id)
             if c.serial is not None:
                 if c.serial in serials:
-                    raise ValidationError.of("complaint serial", c.serial, f"a serial not repeated in the batch "
-                                             f"(complaints {serials[c.serial]} and {c.id})")
+                    raise ValidationError.of("complaint serial", c.serial, Message("a serial not repeated in the "
+                                                                                   "batch (complaints {0} and {id})",
+                                                                                   serials[c.serial], id=c.id))
                 self._check_serial(c)
                 serials[c.serial] = c.id
         self._staged.complaints.update((c.id, c) for c in batch)
@@ -83,7 +85,8 @@ class _MemoryUnit:
         owner = self._staged.serials.get(c.serial) or self._store.serials.get(c.serial)
         if owner is not None and owner != c.id and self.get(owner).serial == c.serial:
             raise ValidationError.of("complaint serial", c.serial,
-                                     f"a serial not already stored (complaint {c.id}; {owner} holds it)")
+                                     Message("a serial not already stored (complaint {id}; {owner} holds it)",
+                                             id=c.id, owner=owner))
 
     def _complaints(self) -> dict[str, Complaint]:
         """Stored complaints as this unit sees them, its staged ones over the store's. Always a copy: direct

@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from complaint_engine.errors import ConnectionLost, StorageError, ValidationError
 from complaint_engine.events import DomainEvent
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.model import Complaint
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Cursor, Params, Row
@@ -142,9 +143,9 @@ class _PgUnit(SQLUnit):
 
     def _failure(self, exc: BaseException, statement: str) -> StorageError:
         if isinstance(self._conn, psycopg.Connection) and self._conn.broken:
-            return ConnectionLost(f"the connection to the database was lost: {str(exc).strip()}; nothing of the "
-                                  "unit of work in progress was committed (if it was lost during the commit, the "
-                                  "server may have committed it); the next call connects again",
+            return ConnectionLost(Message("the connection to the database was lost: {0}; nothing of the unit of work "
+                                          "in progress was committed (if it was lost during the commit, the server "
+                                          "may have committed it); the next call connects again", str(exc).strip()),
                                   location=self.location)
         return super()._failure(exc, statement)
 
@@ -285,14 +286,15 @@ class PostgresRepository(SQLRepository):
             uow.run("SELECT pg_advisory_xact_lock(?)", (LOCK_KEY,))
             conn = self.pg_connection
             if not create and conn.execute("SELECT to_regclass('complaint_engine_schema')").fetchone() == (None,):
-                raise StorageError(f"database ({self.location}) holds no complaint register; open it with create=True "
-                                   "to make one", location=self.location)
+                raise StorageError(Message("database ({location}) holds no complaint register; open it with "
+                                           "create=True to make one", location=self.location), location=self.location)
             conn.execute("CREATE TABLE IF NOT EXISTS complaint_engine_schema (version INTEGER NOT NULL)")
             row = conn.execute("SELECT version FROM complaint_engine_schema").fetchone()
             current = 0 if row is None else int(row[0])
             if current > SCHEMA_VERSION:
-                raise StorageError(f"database ({self.location}) has schema version {current}; this library supports "
-                                   f"up to {SCHEMA_VERSION} — upgrade complaint_engine", location=self.location)
+                raise StorageError(Message("database {0} has schema version {1}; this library supports up to {2} — "
+                                           "upgrade complaint_engine", Verbatim(f"({self.location})"), current,
+                                           SCHEMA_VERSION), location=self.location)
             for version in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[version]:
                     conn.execute(statement)

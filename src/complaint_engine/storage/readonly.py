@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import NoReturn
 
 from complaint_engine.errors import StorageError
+from complaint_engine.messages import Message
 from complaint_engine.model import Announcement, CAPAReport, Complaint
 
 __all__ = ["ReadOnly"]
@@ -17,8 +18,8 @@ class ReadOnly:
     location: str | None = None
 
     def _refuse(self, what: str) -> NoReturn:
-        raise StorageError(f"a snapshot is read-only: {what} refused; write through the repository or one of "
-                           "its units of work", location=self.location)
+        raise StorageError(Message("a snapshot is read-only: {what} refused; write through the repository or one of "
+                                   "its units of work", what=what), location=self.location)
 
     def add(self, complaint: Complaint) -> NoReturn:
         self._refuse(f"add of complaint {complaint.id!r}")

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.storage.schema import (
     facts_ddl,
     move_to_version_3,
@@ -104,11 +105,12 @@ class SQLiteRepository(SQLRepository):
         if self.path != ":memory:":
             p = Path(self.path)
             if p.is_dir():
-                raise StorageError(f"database path {self.path!r} is a directory; give a file path", location=self.path)
+                raise StorageError(Message("database path {path!r} is a directory; give a file path",
+                                           path=self.path), location=self.path)
             if not p.parent.exists():
-                raise StorageError(f"database folder {str(p.parent)!r} does not exist", location=self.path)
+                raise StorageError(Message("database folder {0!r} does not exist", str(p.parent)), location=self.path)
             if (not create or read_only) and not p.is_file():
-                raise StorageError(f"database {self.path!r} does not exist", location=self.path)
+                raise StorageError(Message("database {path!r} does not exist", path=self.path), location=self.path)
         self.read_only = read_only
         if self.path != ":memory:" and Path(self.path).is_file() and Path(self.path).stat().st_size > 0:
             # read through a read-only probe first: a file that is not to become a register keeps every byte
@@ -121,8 +123,9 @@ class SQLiteRepository(SQLRepository):
                 version = int(conn.execute("PRAGMA user_version").fetchone()[0])
                 if version != SCHEMA_VERSION:
                     conn.close()
-                    raise StorageError(f"database {self.path!r} is at schema version {version}; read-only opens read "
-                                       f"version {SCHEMA_VERSION} — open it once for writing to migrate it",
+                    raise StorageError(Message("database {path!r} is at schema version {version}; read-only opens "
+                                               "read version {SCHEMA_VERSION} — open it once for writing to migrate it",
+                                               path=self.path, version=version, SCHEMA_VERSION=SCHEMA_VERSION),
                                        location=self.path)
                 super().__init__(conn, SQLITE)
                 self._conn = conn
@@ -138,7 +141,8 @@ class SQLiteRepository(SQLRepository):
             # in free space or unused parts of pages (docs/privacy.md)
             conn.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {self.path!r}: {exc}", location=self.path) from exc
+            raise StorageError(Message("cannot open database {path!r}: {exc}",
+                                       path=self.path, exc=exc), location=self.path) from exc
         super().__init__(conn, SQLITE)
         self._conn = conn
         self._migrate()
@@ -156,7 +160,8 @@ class SQLiteRepository(SQLRepository):
             finally:
                 probe.close()
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot read database {self.path!r}: {exc}", location=self.path) from exc
+            raise StorageError(Message("cannot read database {path!r}: {exc}",
+                                       path=self.path, exc=exc), location=self.path) from exc
         # a register of this library: its application id, or (written before it had one) a schema version and
         # the tables of a register
         if app == APPLICATION_ID or (app == 0 and version > 0 and {"complaints", "transitions"} <= tables):
@@ -164,7 +169,8 @@ class SQLiteRepository(SQLRepository):
         if any_register_file and app == 0:
             return
         what = f"another application's database (application_id {app:#x})" if app else "no complaint register"
-        raise StorageError(f"database {self.path!r} holds {what}; nothing was changed", location=self.path)
+        raise StorageError(Message("database {path!r} holds {what}; nothing was changed",
+                                   path=self.path, what=what), location=self.path)
 
     def _migrate(self) -> None:
         try:
@@ -175,13 +181,15 @@ class SQLiteRepository(SQLRepository):
             current = self._conn.execute("PRAGMA user_version").fetchone()[0]
             app = int(self._conn.execute("PRAGMA application_id").fetchone()[0])
             if app not in (0, APPLICATION_ID):
-                raise StorageError(f"database {self.path!r} holds another application's database (application_id "
-                                   f"{app:#x}); nothing was changed", location=self.path)
+                raise StorageError(Message("database {path!r} holds another application's database (application_id "
+                                           "{app:#x}); nothing was changed",
+                                           path=self.path, app=app), location=self.path)
             if app == 0:  # this library's mark, in the file's header: a tool tells a register from other files
                 self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if current > SCHEMA_VERSION:
-                raise StorageError(f"database {self.path!r} has schema version {current}; this library supports "
-                                   f"up to {SCHEMA_VERSION} — upgrade complaint_engine", location=self.path)
+                raise StorageError(Message("database {0} has schema version {1}; this library supports up to {2} — "
+                                           "upgrade complaint_engine", Verbatim(repr(self.path)), current,
+                                           SCHEMA_VERSION), location=self.path)
             for version in range(current, SCHEMA_VERSION):
                 if version == 0:
                     for statement in MIGRATIONS[version].split(";\n"):
@@ -208,13 +216,14 @@ class SQLiteRepository(SQLRepository):
         except BaseException as exc:
             self._conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot prepare database {self.path!r}: {exc}", location=self.path) from exc
+                raise StorageError(Message("cannot prepare database {path!r}: {exc}",
+                                           path=self.path, exc=exc), location=self.path) from exc
             raise
 
     def _cannot_begin(self, exc: sqlite3.Error) -> str:
         """Why opening failed; when the write lock stayed taken, say who most likely holds it. (A reader is
         not blocked by a writer in WAL mode, so the schema version can still be read.)"""
-        message = f"cannot open database {self.path!r}: {exc}"
+        message = Message("cannot open database {0!r}: {1}", self.path, Verbatim(str(exc)))
         if "locked" not in str(exc):
             return message
         try:
@@ -222,10 +231,11 @@ class SQLiteRepository(SQLRepository):
         except sqlite3.Error:
             return message
         if version < SCHEMA_VERSION:
-            return (f"{message} — the file is at schema version {version} and another process has held its write "
-                    f"lock past the busy timeout, most likely migrating it to version {SCHEMA_VERSION} (about 0.2 ms "
-                    f"per complaint); open it again when that is done, or give a longer busy_timeout_ms")
-        return f"{message} — another process has held its write lock past the busy timeout"
+            return Message("{0} — the file is at schema version {1} and another process has held its write lock past "
+                           "the busy timeout, most likely migrating it to version {2} (about 0.2 ms per complaint); "
+                           "open it again when that is done, or give a longer busy_timeout_ms", message, version,
+                           SCHEMA_VERSION)
+        return Message("{0} — another process has held its write lock past the busy timeout", message)
 
     def _migrate_to_version_3(self) -> None:
         """Version 3: facts into the complaint row, history out of the documents (see storage/schema.py)."""

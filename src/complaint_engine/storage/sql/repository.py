@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Self, TypeVar
 
 from complaint_engine.errors import ConnectionLost, StorageError
+from complaint_engine.messages import Message
 from complaint_engine.model import Complaint, Status
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Connection
@@ -44,8 +45,9 @@ class SQLTransaction(SQLUnit):
 
     def commit(self) -> None:
         if self.repository.unit_failed():  # never report a commit the server turned into a rollback
-            raise StorageError(f"a statement of this unit of work failed on {self.location}, so the server "
-                               "rolled the whole unit back: nothing of it is committed", location=self.location)
+            raise StorageError(Message("a statement of this unit of work failed on {location}, so the server rolled "
+                                       "the whole unit back: nothing of it is committed",
+                                       location=self.location), location=self.location)
         self._execute("COMMIT")
         self.committed = True
         self._committed()
@@ -64,7 +66,8 @@ class SQLTransaction(SQLUnit):
                 self._conn.execute(self.begin)
         except self._dialect.driver_error as exc:
             repo.lock.release()
-            raise StorageError(f"cannot start a transaction on {self.location}: {exc}", location=self.location) from exc
+            raise StorageError(Message("cannot start a transaction on {location}: {exc}",
+                                       location=self.location, exc=exc), location=self.location) from exc
         except BaseException:  # an interrupt while beginning: leave no transaction and no lock behind
             try:
                 if repo.in_transaction():
@@ -150,7 +153,8 @@ class SQLRepository(DirectCalls):
 
     def _require_open(self) -> None:
         if self.closed:
-            raise StorageError(f"the repository of {self.location} is closed; open a new one", location=self.location)
+            raise StorageError(Message("the repository of {location} is closed; open a new one",
+                                       location=self.location), location=self.location)
 
     def in_transaction(self) -> bool:
         """Whether the connection has a transaction open (each backend asks its driver)."""

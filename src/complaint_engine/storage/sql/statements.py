@@ -8,6 +8,7 @@ import functools
 import attrs
 
 from complaint_engine.errors import StorageError
+from complaint_engine.messages import Message
 from complaint_engine.storage.dbapi import Value
 from complaint_engine.storage.schema import (
     COMPLAINT_COLUMNS,
@@ -39,7 +40,7 @@ def as_int(value: Value) -> int:
     """A column that holds an integer (a version, a count, microseconds)."""
     if isinstance(value, int):
         return value
-    raise StorageError(f"the database returned {value!r} where an integer is stored")
+    raise StorageError(Message("the database returned {value!r} where an integer is stored", value=value))
 
 
 def as_str(value: Value) -> str:
@@ -48,7 +49,7 @@ def as_str(value: Value) -> str:
         return value
     if isinstance(value, bytes):
         return value.decode("utf-8")
-    raise StorageError(f"the database returned {value!r} where text is stored")
+    raise StorageError(Message("the database returned {value!r} where text is stored", value=value))
 
 
 @attrs.frozen

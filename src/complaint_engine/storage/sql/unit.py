@@ -13,6 +13,7 @@ from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, Va
 from complaint_engine.events import DomainEvent
 from complaint_engine.facts import NAMES, FactColumns, columns
 from complaint_engine.instants import from_us, to_us
+from complaint_engine.messages import Message
 from complaint_engine.model import Complaint, Status, Transition, replace
 from complaint_engine.period import Period
 from complaint_engine.serialization import from_document
@@ -108,8 +109,9 @@ class SQLUnit(RecordStatements):
         disk, a damaged file, a statement timeout…), never its parameters (they hold owners' personal data)."""
         # what the statement does ("UPDATE complaints"), the inner statement's for one inside WITH
         kind = " ".join((statement.split("(", 1)[1] if statement.startswith("WITH") else statement).split()[:2])
-        return StorageError(f"the database {self.location} failed a statement ({kind} …): {str(exc).strip()}; the "
-                            "unit of work in progress is not committed", location=self.location)
+        return StorageError(Message("the database {location} failed a statement ({kind} …): {0}; the unit of work in "
+                                    "progress is not committed",
+                                    str(exc).strip(), location=self.location, kind=kind), location=self.location)
 
     def run(self, statement: str, args: Params = ()) -> Cursor:
         """A statement of the backend's own (a migration step, maintenance) inside this unit, with ``?``
@@ -166,14 +168,16 @@ class SQLUnit(RecordStatements):
             seen: set[Value] = set()
             for value in values:
                 if value in seen:
-                    return ValidationError.of(f"complaint {name}", value, f"a {name} not repeated in the batch")
+                    return ValidationError.of(Message("complaint {0}", name), value,
+                                              Message("a {0} not repeated in the batch", name))
                 seen.add(value)
             for i in range(0, len(values), IN_LIST):
                 chunk = values[i:i + IN_LIST]
                 found = self._execute(f"SELECT {name} FROM complaints WHERE {name} IN "
                                       f"({', '.join('?' for _ in chunk)})", chunk).fetchone()
                 if found is not None:
-                    return ValidationError.of(f"complaint {name}", found[0], f"a {name} not already stored")
+                    return ValidationError.of(Message("complaint {0}", name), found[0],
+                                              Message("a {0} not already stored", name))
         return ValidationError.of("complaints", f"{len(rows)} rows", "rows the store's constraints accept")
 
     def get(self, complaint_id: str) -> Complaint:
@@ -281,7 +285,7 @@ class SQLUnit(RecordStatements):
     @staticmethod
     def _serial_taken(complaint: Complaint) -> NoReturn:
         raise ValidationError.of("complaint serial", complaint.serial,
-                                 f"a serial not already stored (complaint {complaint.id})")
+                                 Message("a serial not already stored (complaint {id})", id=complaint.id))
 
     def commit(self) -> None:
         """Statements outside a transaction commit on their own: a unit of work's transaction commits it."""
@@ -401,7 +405,8 @@ class SQLUnit(RecordStatements):
             "INSERT INTO sequences (name, value) VALUES (?, 1) "
             "ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value", (sequence,)).fetchone()
         if row is None:
-            raise StorageError(f"the database {self.location} allocated no number for {sequence!r}",
+            raise StorageError(Message("the database {location} allocated no number for {sequence!r}",
+                                       location=self.location, sequence=sequence),
                                location=self.location)
         return as_int(row[0])
 
