@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.messages import Message
 
 __all__ = ["Period"]
 
-_FORMS = "'2024' (year), '2024H1'/'2024H2' (half-year), '2024Q1'..'2024Q4' (quarter) or '2024-05' (month)"
+_FORMS = Message("'2024' (year), '2024H1'/'2024H2' (half-year), '2024Q1'..'2024Q4' (quarter) or '2024-05' (month)")
 _PATTERN = re.compile(r"^(\d{4})(?:(H[12])|(Q[1-4])|-(0[1-9]|1[0-2]))?$")
 
 

@@ -20,7 +20,7 @@ import attrs
 from complaint_engine.errors import PolicyError, ValidationError
 from complaint_engine.frozen import FrozenDict, frozen_dict, frozen_share_map, frozen_text_map
 from complaint_engine.levels import CLOCK_RULES, DEFAULT_LEVEL, ServiceLevel, Subject, Threshold, parse_threshold
-from complaint_engine.messages import Message
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.model import Channel, Event, Role, Satisfaction, Severity, Urgency
 from complaint_engine.permissions import DEFAULT_PERMISSIONS
 from complaint_engine.rules.calendar import CalendarNotice, WorkingCalendar
@@ -394,7 +394,7 @@ class Policy:
                 try:
                     parse_threshold(text)
                 except ValidationError as exc:
-                    problems.append((f"{path}[{j}]", str(exc)))
+                    problems.append((f"{path}[{j}]", exc.args[0]))
         problems += [(f"$.warn_at_by_clock.{c}", f"unknown clock; allowed: {list(CLOCK_RULES)}")
                      for c in self.warn_at_by_clock if c not in CLOCK_RULES]
         return problems
@@ -476,11 +476,11 @@ def _format_problem(fmt: str) -> str | None:
     try:
         sample = fmt.format(office="A", year=2024, seq=17)
     except (KeyError, IndexError, ValueError) as exc:
-        return f"{fmt!r} does not format with office, year, seq ({exc})"
+        return Message("{0!r} does not format with office, year, seq ({1})", fmt, Verbatim(str(exc)))
     if "{seq" not in fmt or not sample.endswith("17"):
-        return f"{fmt!r} must end with the sequence number {{seq...}}"
+        return Message("{0!r} must end with the sequence number {{seq...}}", fmt)
     # each office and year has a sequence of its own: a number that names neither repeats across them
     if len({fmt.format(office=o, year=y, seq=17) for o in ("A", "B") for y in (2024, 2025)}) < 4:
-        return (f"{fmt!r} must name the office and the year ({{office}}, {{year}}): each office and year numbers "
-                "from 1, so without them two get one number")
+        return Message("{0!r} must name the office and the year ({{office}}, {{year}}): each office and year numbers "
+                       "from 1, so without them two get one number", fmt)
     return None

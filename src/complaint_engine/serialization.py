@@ -33,7 +33,7 @@ from cattrs.v import format_exception
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.frozen import replace
-from complaint_engine.messages import Message
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.model import (
     Announcement,
     Callback,
@@ -77,17 +77,17 @@ CAPA_PREFIX = "capa:"
 
 def _instant(value: object, _: object) -> dt.datetime:
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not an ISO 8601 string")
+        raise TypeError(Message("{0!r} is not an ISO 8601 string", value))
     parsed = dt.datetime.fromisoformat(value)
     if parsed.utcoffset() is None:
-        raise ValueError(f"{value!r} has no UTC offset")
+        raise ValueError(Message("{0!r} has no UTC offset", value))
     return parsed
 
 
 def _strict(kind: type[T]) -> Callable[[object, object], T]:
     def check(value: object, _: object) -> T:
         if type(value) is not kind:
-            raise TypeError(f"{value!r} is not {kind.__name__}")
+            raise TypeError(Message("{0!r} is not {1}", value, kind.__name__))
         return value
 
     return check
@@ -95,7 +95,7 @@ def _strict(kind: type[T]) -> Callable[[object, object], T]:
 
 def _state(value: object, _: object) -> Status | CAPAStatus:
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not a state")
+        raise TypeError(Message("{0!r} is not a state", value))
     if value.startswith(CAPA_PREFIX):
         return CAPAStatus(value[len(CAPA_PREFIX):])
     return Status(value)
@@ -107,20 +107,20 @@ def _state_out(value: Status | CAPAStatus) -> str:
 
 def _enum_hook(value: object, kind: type[enum.Enum]) -> enum.Enum:
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not one of {[m.value for m in kind]}")
+        raise TypeError(Message("{0!r} is not one of {1}", value, [m.value for m in kind]))
     try:
         return kind(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not one of {[m.value for m in kind]}") from None
+        raise ValueError(Message("{0!r} is not one of {1}", value, [m.value for m in kind])) from None
 
 
 def _rule(value: object, _: object) -> DeadlineRule:
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not a deadline rule's text")
+        raise TypeError(Message("{0!r} is not a deadline rule's text", value))
     try:
         return _cached_parse_rule(value)
     except ValidationError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(exc.args[0]) from None
 
 
 @functools.lru_cache(maxsize=256)
@@ -170,7 +170,7 @@ def _is_variadic_tuple(t: object) -> bool:
 def _arrays_only(inner: Callable[[object, type], T]) -> Callable[[object, type], T]:
     def structure(value: object, t: type) -> T:
         if not isinstance(value, (list, tuple)):
-            raise TypeError(f"{value!r} is not a list")
+            raise TypeError(Message("{0!r} is not a list", value))
         return inner(value, t)
 
     return structure
@@ -194,24 +194,36 @@ _CONVERTER = make_converter()
 _FAST = make_converter(detailed_validation=False)  # reading: fast path; on failure the detailed one explains
 
 
-def _described(exc: BaseException, kind: type | None) -> str:
+def _described(exc: BaseException, kind: type | None, said: dict[str, str]) -> str:
     """cattrs' wording of a problem, with the value and what was wanted from our hooks' own message
-    ("invalid value for type, expected datetime: 1717376400 is not an ISO 8601 string")."""
-    said = format_exception(exc, kind)
-    if isinstance(exc, (TypeError, ValueError)) and exc.args and said.startswith("invalid value"):
-        return f"{said}: {exc}"
-    return said
+    ("invalid value for type, expected datetime: 1717376400 is not an ISO 8601 string"), as a :class:`Message`
+    (kept in ``said`` by its English text: cattrs joins it with its path into plain text)."""
+    message: str
+    if isinstance(exc, KeyError):
+        message = Message("required field missing")
+    elif isinstance(exc, (TypeError, ValueError)) and kind is not None:
+        expected = Verbatim(getattr(kind, "__name__", repr(kind)))
+        message = (Message("invalid value for type, expected {0}: {1}", expected, exc.args[0]) if exc.args
+                   else Message("invalid value for type, expected {0}", expected))
+    elif isinstance(exc, ValueError):  # a command's own check, raised from plain data
+        message = Message("invalid value: {0}", exc.args[0]) if exc.args else Message("invalid value")
+    else:  # cattrs' own wording of a rarer problem (extra fields, an iterable expected…)
+        message = Verbatim(format_exception(exc, kind))
+    said[str(message)] = message
+    return str(message)
 
 
 def describe_problems(exc: BaseException) -> list[tuple[str, str]]:
     """``(path, message)`` for every problem of a structuring error (``$.notice.capa_numbers[0]``)."""
     if isinstance(exc, BaseValidationError):
         out = []
-        for line in cattrs.transform_error(exc, path="$", format_exception=_described):
+        said: dict[str, str] = {}
+        for line in cattrs.transform_error(exc, path="$",
+                                           format_exception=functools.partial(_described, said=said)):
             message, _, path = line.rpartition(" @ ")
-            out.append((path or "$", message or line))
+            out.append((path or "$", said.get(message, message or line)))
         return out
-    return [("$", str(exc))]
+    return [("$", exc.args[0] if isinstance(exc, ValidationError) else str(exc))]
 
 
 def to_dict(obj: object) -> JSONValue:

@@ -90,13 +90,13 @@ def _optional_rule(value: object, _: object) -> DeadlineRule | None:
     if value is None or value == "none":
         return None
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not a deadline rule's text")
+        raise TypeError(Message("{0!r} is not a deadline rule's text", value))
     return parse_rule(value)
 
 
 def _seconds(value: object, _: object) -> dt.timedelta:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{value!r} is not a whole number of seconds")
+        raise TypeError(Message("{0!r} is not a whole number of seconds", value))
     return dt.timedelta(seconds=value)
 
 
@@ -104,7 +104,7 @@ def _notice(value: object, _: object) -> CalendarNotice | None:
     if value is None or value == "none" or isinstance(value, CalendarNotice):
         return value if isinstance(value, CalendarNotice) else None
     if not isinstance(value, Mapping):
-        raise TypeError(f"{value!r} is not a notice table or the path of a notice file")
+        raise TypeError(Message("{0!r} is not a notice table or the path of a notice file", value))
     return calendar_notice_from_dict(value)
 
 
@@ -123,13 +123,13 @@ def _notice_data(notice: CalendarNotice | None) -> JSONValue:
 
 def _text_value(value: object, _: object) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not text")
+        raise TypeError(Message("{0!r} is not text", value))
     return value
 
 
 def _made_level(value: object, _: object) -> ServiceLevel:
     if not isinstance(value, ServiceLevel):
-        raise TypeError(f"{value!r} is not a service level")
+        raise TypeError(Message("{0!r} is not a service level", value))
     return value
 
 
@@ -185,7 +185,7 @@ def _levels(raw: object, problems: list[tuple[str, str]]) -> list[ServiceLevel]:
             try:
                 rules[key] = _optional_rule(value, None)
             except (TypeError, ValidationError) as exc:
-                problems.append((f"{path}.{key}", str(exc)))
+                problems.append((f"{path}.{key}", exc.args[0] if exc.args else str(exc)))
         if len(problems) == found and isinstance(name, str):
             out.append(ServiceLevel(name=name, when=Condition(**{k: when[k] for k in fields if k in when}),
                                     rules=rules, warn_at=None if warn_at is None else tuple(warn_at)))
@@ -250,13 +250,13 @@ def _date(value: object, _: object) -> dt.date:
 
 
 def _not_a_date(value: object) -> dt.date:
-    raise ValueError(f"{value!r} is not a date YYYY-MM-DD")
+    raise ValueError(Message("{0!r} is not a date YYYY-MM-DD", value))
 
 
 def _year(value: object, _: object) -> int | None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise TypeError(f"{value!r} is not a year")
+    raise TypeError(Message("{0!r} is not a year", value))
 
 
 def _notice_converter() -> cattrs.Converter:
@@ -267,7 +267,7 @@ def _notice_converter() -> cattrs.Converter:
 
     def date_list(value: object, kind: type) -> tuple[dt.date, ...]:
         if not isinstance(value, list):
-            raise TypeError(f"{value!r} is not a list of dates")
+            raise TypeError(Message("{0!r} is not a list of dates", value))
         days: tuple[dt.date, ...] = dates(value, kind)
         return days
 
@@ -276,7 +276,7 @@ def _notice_converter() -> cattrs.Converter:
 
     def year_days(value: object, kind: type) -> YearDays:
         if not isinstance(value, Mapping):
-            raise TypeError("must be a table with 'holidays' and 'workdays'")
+            raise TypeError(Message("must be a table with 'holidays' and 'workdays'"))
         return days(value, kind)
 
     conv.register_structure_hook(YearDays, year_days)
@@ -284,7 +284,7 @@ def _notice_converter() -> cattrs.Converter:
 
     def year_tables(value: object, kind: type) -> dict[str, YearDays]:
         if not isinstance(value, Mapping):
-            raise TypeError("must be a table of years")
+            raise TypeError(Message("must be a table of years"))
         tables: dict[str, YearDays] = years(value, kind)
         return tables
 

@@ -47,7 +47,7 @@ def capa_verified_ineffective(ctx: Ctx) -> str | None:
 def all_actions_done(ctx: Ctx) -> str | None:
     """Every planned action is completed (complete_capa_action) before the report is implemented."""
     undone = [a.description for a in ctx.subject.actions if a.done_at is None]
-    return f"actions not completed yet: {undone}" if undone else None
+    return Message("actions not completed yet: {0}", undone) if undone else None
 
 
 def _plan_capa(r: CAPAReport, cmd: PlanCAPA, ctx: Ctx) -> Changes:
@@ -135,7 +135,7 @@ def step_capa(report: CAPAReport, command: CAPACommand, actor: Actor, policy: Po
     event = command.event
     authorize(event, actor, policy, report.office)
     ctx = Context(report, command, actor, policy, calendar, at)
-    edge = CAPA_TABLE.resolve(event, report.status, ctx, lambda: f"CAPA {report.number}")
+    edge = CAPA_TABLE.resolve(event, report.status, ctx, lambda: Message("CAPA {0}", report.number))
     changes = CAPA_TABLE.effect(command).apply(report, ctx)
     transition = Transition(event=event._value_, source=report.status, target=edge.target, actor=actor, at=at,
                             note=transition_note(command), recorded_at=recorded_at)

@@ -75,7 +75,7 @@ from complaint_engine.lifecycle.guards import (
     paused,
 )
 from complaint_engine.lifecycle.table import Changes, Context, Edge, Effect, Guard, TransitionTable
-from complaint_engine.messages import Message
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.model import (
     Actor,
     Callback,
@@ -287,8 +287,9 @@ def _transfer(c: Complaint, cmd: Transfer, ctx: Ctx) -> Changes:
     assert notice is not None  # the has_notice guard
     ctx.policy.department(cmd.department)  # refuses unknown codes
     if (cmd.department, cmd.assignee) == (notice.department, notice.assignee):
-        raise ValidationError.of("department", cmd.department, f"a department or assignee other than the current "
-                                 f"{notice.department!r}" + (f" / {notice.assignee!r}" if notice.assignee else ""))
+        current = repr(notice.department) + (f" / {notice.assignee!r}" if notice.assignee else "")
+        raise ValidationError.of("department", cmd.department,
+                                 Message("a department or assignee other than the current {0}", Verbatim(current)))
     new_owner = Responsible(cmd.department, cmd.assignee)
     clocks = {}
     for name, clock in c.deadlines.items():
@@ -455,7 +456,8 @@ def step(complaint: Complaint, command: ComplaintCommand[object], actor: Actor, 
     authorize(event, actor, policy, complaint.office)
     ctx = Context(complaint, command, actor, policy, calendar, at, serial)
     edge = COMPLAINT_TABLE.resolve(event, complaint.status, ctx,
-                                   lambda: f"complaint {complaint.serial or complaint.id}")
+                                   lambda: Message("complaint {0}",
+                                                                   complaint.serial or complaint.id))
     changes = COMPLAINT_TABLE.effect(command).apply(complaint, ctx)
     changes["deadlines"] = _checked(cast(Mapping[str, Deadline], changes.get("deadlines", complaint.deadlines)), at)
     transition = Transition.record(event._value_, complaint.status, edge.target, actor, at, transition_note(command),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from complaint_engine.commands.verbs import Dispatch, RecordCallback
 from complaint_engine.lifecycle.clocks import subject_of
 from complaint_engine.lifecycle.table import Context
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.model import Complaint, Satisfaction, Severity, Status
 
 Ctx = Context[Complaint]
@@ -21,8 +22,8 @@ def major_escalated_and_decided(ctx: Ctx) -> str | None:
 def actor_is_escalation_target(ctx: Ctx) -> str | None:
     """Only the policy's escalation role decides (P-6.2.2 general manager / E-major supervisor)."""
     if ctx.actor.role is not ctx.policy.escalation_role:
-        return (f"only the escalation role {ctx.policy.escalation_role.value!r} decides; "
-                f"actor is {ctx.actor.role.value!r}")
+        return Message("only the escalation role {0!r} decides; actor is {1!r}", ctx.policy.escalation_role.value,
+                       ctx.actor.role.value)
     return None
 
 
@@ -37,10 +38,10 @@ def agreed_reply_within_policy(ctx: Ctx) -> str | None:
         return None
     limit = rule.due(ctx.subject.received_at, ctx.calendar)
     if agreed > limit:
-        return (f"agreed reply time {agreed.isoformat()} is later than the policy maximum "
-                f"{limit.isoformat()} ({rule.describe()})")
+        return Message("agreed reply time {0} is later than the policy maximum {1} ({2})", agreed.isoformat(),
+                       limit.isoformat(), Verbatim(rule.describe()))
     if agreed < ctx.at:
-        return f"agreed reply time {agreed.isoformat()} is in the past"
+        return Message("agreed reply time {0} is in the past", agreed.isoformat())
     return None
 
 
@@ -88,8 +89,8 @@ def callback_done_or_not_required(ctx: Ctx) -> str | None:
         return None
     if c.unreached_attempts >= ctx.policy.callbacks.attempts:
         return None
-    return (f"no callback reached the owner ({c.unreached_attempts} unreachable attempt(s) of "
-            f"{ctx.policy.callbacks.attempts} allowed)")
+    return Message("no callback reached the owner ({0} unreachable attempt(s) of {1} allowed)",
+                   c.unreached_attempts, ctx.policy.callbacks.attempts)
 
 
 def capa_number_if_needed(ctx: Ctx) -> str | None:
@@ -121,4 +122,4 @@ def paused(ctx: Ctx) -> str | None:
 def not_a_master(ctx: Ctx) -> str | None:
     """Complaints were not merged into this one (merging it would make a chain)."""
     merged = ctx.subject.merged
-    return f"{len(merged)} complaint(s) were merged into it; merge into it instead" if merged else None
+    return Message("{0} complaint(s) were merged into it; merge into it instead", len(merged)) if merged else None

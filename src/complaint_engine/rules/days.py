@@ -23,7 +23,7 @@ import numpy.typing as npt
 from complaint_engine.errors import CalendarError
 from complaint_engine.frozen import readonly_bool, readonly_int
 from complaint_engine.instants import EPOCH, fixed_offset, from_us, to_us
-from complaint_engine.messages import Message
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.rules.notice import CalendarNotice, default_published_through
 
 __all__ = ["DayArray", "DayTable", "IntArray", "OnProvisional", "ProvisionalCalendarError",
@@ -237,10 +237,12 @@ class DayTable:
         if latest < limit:
             return
         day = self.date_of(latest)
-        msg = (f"deadline on {day} lies in {day.year}, after the last official {self.region} holiday notice "
-               f"in the data ({self.published_through}); load the notice with CalendarNotice")
+        msg = Message("deadline on {0} lies in {1}, after the last official {2} holiday notice in the data ({3}); "
+                      "load the notice with CalendarNotice", day.isoformat(), day.year, Verbatim(self.region),
+                      self.published_through)
         if self.on_provisional == "raise":
-            raise ProvisionalCalendarError(msg, value=day, allowed=f"dates up to {self.published_through}-12-31")
+            raise ProvisionalCalendarError(msg, value=day,
+                                           allowed=Message("dates up to {0}-12-31", self.published_through))
         warnings.warn(msg, ProvisionalCalendarWarning, stacklevel=4)
 
     # ----------------------------------------------------------------------------- instants

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from complaint_engine.errors import ValidationError
 from complaint_engine.instants import as_utc_us
+from complaint_engine.messages import Message
 from complaint_engine.rules.calendar import WorkingCalendar
 from complaint_engine.rules.days import IntArray
 
@@ -55,7 +56,7 @@ MAX_DAYS = 3653
 def _positive_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     most: int | None = getattr(type(instance), "max_n", None)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1 or (most is not None and value > most):
-        allowed = "an integer >= 1" if most is None else f"an integer in 1..{most}"
+        allowed = Message("an integer >= 1") if most is None else Message("an integer in 1..{0}", most)
         raise ValidationError.of(attribute.name, value, allowed)
 
 

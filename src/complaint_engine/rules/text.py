@@ -14,6 +14,7 @@ import datetime as dt
 import re
 
 from complaint_engine.errors import ValidationError
+from complaint_engine.messages import Message, Verbatim
 from complaint_engine.rules.deadlines import (
     CalendarDays,
     ClockHours,
@@ -27,8 +28,9 @@ from complaint_engine.rules.deadlines import (
 
 __all__ = ["parse_rule", "rule_text"]
 
-GRAMMAR = ("'N working days', 'N days', 'N days at close of business', 'N minutes', 'N hours', "
-           "'N working hours', 'end of day', 'end of day with N minutes grace', 'earliest(rule, rule, ...)'")
+GRAMMAR = Verbatim(  # the rule language is English in every language: its words are code
+    "'N working days', 'N days', 'N days at close of business', 'N minutes', 'N hours', "
+    "'N working hours', 'end of day', 'end of day with N minutes grace', 'earliest(rule, rule, ...)'")
 _SIMPLE = {
     "working day": WorkingDays, "day": CalendarDays, "minute": ClockMinutes, "hour": ClockHours,
     "working hour": WorkingHours,
@@ -60,7 +62,7 @@ def parse_rule(text: str) -> DeadlineRule:
     if m := _COUNTED.match(s):
         n, unit, cob = int(m.group(1)), m.group(2), m.group(3)
         if n < 1:
-            raise ValidationError.of("deadline rule", text, "a count >= 1 in " + GRAMMAR)
+            raise ValidationError.of("deadline rule", text, Message("a count >= 1 in {0}", GRAMMAR))
         if cob:
             if unit != "day":
                 raise ValidationError.of("deadline rule", text, "'at close of business' only after 'N days'")

@@ -271,7 +271,8 @@ class PostgresRepository(SQLRepository):
         try:
             self.pg_connection = self._connect()
         except psycopg.Error as exc:
-            raise StorageError(f"cannot connect to PostgreSQL ({self.location}): {exc}".strip(),
+            raise StorageError(Message("cannot connect to PostgreSQL ({0}): {1}", Verbatim(self.location),
+                                       Verbatim(str(exc).strip())),
                                location=self.location) from exc
         super().__init__(self.pg_connection, POSTGRES)
         try:
@@ -325,7 +326,8 @@ class PostgresRepository(SQLRepository):
                 for _ in conn.notifies(timeout=timeout, stop_after=1):
                     break
         except psycopg.Error as exc:
-            raise StorageError(f"cannot listen for events on PostgreSQL ({self.location}): {exc}".strip(),
+            raise StorageError(Message("cannot listen for events on PostgreSQL ({0}): {1}", Verbatim(self.location),
+                                       Verbatim(str(exc).strip())),
                                location=self.location) from exc
 
     def missing_safeguards(self) -> list[str]:
@@ -353,8 +355,9 @@ class PostgresRepository(SQLRepository):
         try:
             self.pg_connection = self._connect()
         except psycopg.Error as exc:
-            raise StorageError(f"lost the connection to PostgreSQL ({self.location}) and cannot connect again: "
-                               f"{exc}".strip(), location=self.location) from exc
+            raise StorageError(Message("lost the connection to PostgreSQL ({0}) and cannot connect again: {1}",
+                                       Verbatim(self.location), Verbatim(str(exc).strip())),
+                               location=self.location) from exc
         self.connection = self.pg_connection
         return True
 
