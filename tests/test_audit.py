@@ -239,7 +239,7 @@ def test_the_cli_audit_goes_on_past_a_document_it_cannot_read(tmp_path: Path) ->
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("UPDATE complaints SET doc = substr(doc, 1, 30) WHERE id = ?", (victim.id,))
     conn.close()
-    run = [sys.executable, "-m", "complaint_engine", "audit", "--db", str(path)]
+    run = [sys.executable, "-m", "complaint_engine", "audit", "--db", str(path), "--lang", "en"]
     done = subprocess.run(run, capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
     assert f"P-7 {victim.id}: unreadable stored document" in done.stdout

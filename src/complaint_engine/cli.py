@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from complaint_engine.errors import ComplaintEngineError
 from complaint_engine.labels import LANGUAGES, label
+from complaint_engine.messages import render
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
 
@@ -40,9 +41,12 @@ class CLIError(Exception):
 _messages = [os.environ.get("COMPLAINT_ENGINE_LANG") or ""]
 
 
+def _lang() -> str:
+    return _messages[0] if _messages[0] in LANGUAGES else Policy.default().language
+
+
 def _say(key: str, **values: object) -> str:
-    lang = _messages[0] if _messages[0] in LANGUAGES else Policy.default().language
-    return label(key, lang).format(**values)
+    return label(key, _lang()).format(**values)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -348,7 +352,7 @@ def _audit(args: argparse.Namespace) -> int:
     repo = _open_existing(args)
     _check_office(repo, args.office)
     report = audit_report(repo, policy, office=args.office)
-    findings = [str(f) for f in report.findings]
+    findings = [f.message(_lang()) for f in report.findings]
     if args.export_heads or args.verify_heads:
         from complaint_engine.audit_heads import day_heads, read_heads, verify_heads, write_heads
 
@@ -357,7 +361,7 @@ def _audit(args: argparse.Namespace) -> int:
         heads = day_heads(repo, policy.calendar().tz)  # read once, for both
         if args.verify_heads:
             exported = read_heads(Path(args.verify_heads).read_text(encoding="utf-8"))
-            findings += [f"P-7 {p}" for p in verify_heads(heads, exported)]
+            findings += [f"P-7 {render(p, _lang())}" for p in verify_heads(heads, exported)]
         if args.export_heads:
             mine = {key: head for key, head in heads.items() if args.office in (None, key[0])}
             Path(args.export_heads).write_text(write_heads(mine), encoding="utf-8")
@@ -452,8 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CLIError as exc:
         sys.stderr.write(_say("cli.error", message=_say(exc.key, **exc.values)) + "\n")
         return 2
-    except ComplaintEngineError as exc:  # the engine's own text (English)
-        sys.stderr.write(_say("cli.error", message=exc) + "\n")
+    except ComplaintEngineError as exc:  # the engine's own message, in the run's language
+        sys.stderr.write(_say("cli.error", message=exc.message(_lang())) + "\n")
         return 2
     except OSError as exc:  # what the system refused, without errno codes
         where = f" ({exc.filename})" if exc.filename else ""

@@ -380,7 +380,7 @@ class ComplaintDesk(CAPAVerbs):
                 raise
             complaint = self.repository.get(found)
         if by is not None and self._actor(by).office != complaint.office:
-            raise PermissionDenied(str(by), "read", [], reason=Message("the complaint belongs to office {office!r}",
+            raise PermissionDenied(by, "read", [], reason=Message("the complaint belongs to office {office!r}",
                                                                        office=complaint.office))
         return complaint
 

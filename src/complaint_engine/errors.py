@@ -123,15 +123,18 @@ class InvalidTransition(ComplaintEngineError):
 class PermissionDenied(ComplaintEngineError):
     """The actor's role or office may not perform the event."""
 
-    def __init__(self, actor: str, event: str, allowed: Sequence[str], reason: str | None = None) -> None:
-        self.actor = actor
+    def __init__(self, actor: object, event: str, allowed: Sequence[str], reason: str | None = None) -> None:
+        self.actor = str(actor)
+        role, office = getattr(actor, "role", None), getattr(actor, "office", None)
+        who = (Message("{0!r} (role {1!r}, office {2!r})", getattr(actor, "id", ""), getattr(role, "value", role),
+                       office) if role is not None else Verbatim(self.actor))
         self.event = event
         self.allowed = tuple(allowed)
         self.reason = reason
         if reason:
-            msg = Message("actor {0} may not {1!r}: {2}", Verbatim(actor), event, reason)
+            msg = Message("actor {0} may not {1!r}: {2}", who, event, reason)
         else:
-            msg = Message("actor {0} may not {1!r}; allowed roles: {2}", Verbatim(actor), event, _show(self.allowed))
+            msg = Message("actor {0} may not {1!r}; allowed roles: {2}", who, event, _show(self.allowed))
         super().__init__(msg)
 
 

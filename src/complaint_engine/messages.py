@@ -96,7 +96,8 @@ def render(text: object, lang: str) -> str:
     if isinstance(text, Message):
         return text.in_language(lang)
     if isinstance(text, Joined):
-        return text.sep.join(render(p, lang) for p in text.parts)
+        sep = text.sep if lang == "en" else _catalogue(lang).get(text.sep, text.sep)
+        return sep.join(render(p, lang) for p in text.parts)
     if isinstance(text, Verbatim) or not isinstance(text, str) or lang == "en":
         return str(text)
     return _catalogue(lang).get(text, text)

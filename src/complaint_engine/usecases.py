@@ -145,7 +145,7 @@ class UseCases:
         complaints = [uow.get(i) for i in cmd.complaint_ids]
         for c in complaints:
             if c.office != actor.office:
-                raise PermissionDenied(str(actor), "open_capa", [],
+                raise PermissionDenied(actor, "open_capa", [],
                                        reason=Message("complaint {0} belongs to office {office!r}",
                                                       c.serial or c.id, office=c.office))
             if c.status is Status.REFERRED:

@@ -27,9 +27,9 @@ def authorize(event: str, actor: Actor, policy: Policy, office: str) -> None:
     """Role from the policy and the same office, or PermissionDenied naming both."""
     allowed = policy.allowed_roles(event)
     if actor.role not in allowed:
-        raise PermissionDenied(str(actor), str(event), sorted(r.value for r in allowed))
+        raise PermissionDenied(actor, str(event), sorted(r.value for r in allowed))
     if actor.office != office:
-        raise PermissionDenied(str(actor), str(event), sorted(r.value for r in allowed),
+        raise PermissionDenied(actor, str(event), sorted(r.value for r in allowed),
                                reason=Message("the complaint belongs to office {office!r}", office=office))
 
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 import attrs
 
 from complaint_engine.errors import ValidationError
-from complaint_engine.messages import Message, Verbatim
+from complaint_engine.messages import Joined, Message
 
 __all__ = ["DamagedRecord", "Found", "damage_of"]
 
@@ -45,6 +45,6 @@ class Found(list[T]):
 def damage_of(complaint_id: str, exc: ValidationError) -> DamagedRecord:
     """The record of an unreadable document, logged as a warning (its id and the failing paths only)."""
     paths = sorted({path for path, _ in exc.problems}) or ["$"]
-    record = DamagedRecord(complaint_id, Message("unreadable stored document at {0}", Verbatim(", ".join(paths))))
+    record = DamagedRecord(complaint_id, Message("unreadable stored document at {0}", Joined(paths, ", ")))
     log.warning("skipped complaint %s: %s", complaint_id, record.problem)
     return record
