@@ -31,7 +31,9 @@ CODE_NAMES = {"after", "alpha", "as_of", "by", "complaint_ids", "cutoff", "flag"
 CODE_WORDS = {"CalendarNotice", "ComplaintFrame", "False", "IANA", "ISO", "JSON", "N", "NUL", "NaN", "None",
               "Parquet", "Policy", "PostgreSQL", "TOML", "True", "UTC", "UTF-8", "datetime", "datetime64", "numpy",
               "python-holidays", "str", "timedelta", "u", "effective", "widespread", "first", "last", "office",
-              "year", "years", "role", "seq", "met", "YYYY-MM-DD", "MM-", "bool", "int", "float", "list", "dict"}
+              "year", "years", "role", "seq", "met", "YYYY-MM-DD", "MM-", "bool", "int", "float", "list", "dict",
+              "SQLite", "CSV", "Markdown", "pip", "install", "notice", "demo", "report", "export", "audit",
+              "what-if", "calendar", "lifecycle"}
 
 
 def _message_sites() -> Iterator[tuple[str, int, ast.expr]]:
@@ -99,9 +101,10 @@ def test_a_catalogue_entry_has_the_same_fields_in_each_language_and_both_scripts
 
 def _latin_prose(text: str) -> set[str]:
     """Latin words of a Chinese text that are neither values (quoted, numbers, dates, identifiers) nor code."""
-    text = re.sub(r"\{[^{}]*\}", " ", text)  # a template's fields
+    text = re.sub(r"\{[^{}]*\}|%(\(\w+\))?[sr]", " ", text)  # a template's fields (argparse's: %s)
     text = re.sub(r"'[^']*'|\"[^\"]*\"", " ", text)  # values as Python shows them
     text = re.sub(r"\$[\w.\[\]]*", " ", text)  # paths in a document ($.callbacks[0].reached)
+    text = re.sub(r"(?<![\w])\.[a-z]+\b", " ", text)  # file extensions (.json)
     text = re.sub(r"\b[A-Z][a-z]+[A-Z]\w*\b", " ", text, flags=re.ASCII)  # class names (RecordCallback)
     text = re.sub(r"\b\w*[_.\[\]()<>=/\\:-]\w*\b", " ", text, flags=re.ASCII)  # identifiers, paths, dates, serials
     return {w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]*", text) if w not in CODE_WORDS}
@@ -214,3 +217,41 @@ def test_the_cli_shows_engine_errors_in_the_language_of_its_run(tmp_path: Path,
         assert expected in capsys.readouterr().err
     # and after the run the process's error language is unchanged
     assert error_language() in ("en", "zh-Hans", "zh-Hant")
+
+
+COMMANDS = ("demo", "report", "export", "audit", "what-if", "calendar", "lifecycle")
+
+
+def _help_prose(text: str) -> set[str]:
+    text = text.replace("python -m complaint_engine", " ")
+    text = re.sub(r"'[^']*'|默[认認]：[\w-]+", " ", text)  # values, and the defaults argparse shows
+    # options, choices, metavars
+    text = re.sub(r"(?<![\w])--?[A-Za-z][\w-]*|\{[^{}]*\}|\[[^\[\]]*\]|\b[A-Z_]{2,}\b", " ", text)
+    return _latin_prose(text)
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "zh-Hant"])
+def test_the_cli_help_and_usage_errors_are_in_the_language_asked(lang: str, capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    import argparse
+
+    from complaint_engine.cli import main
+
+    gettext_hook = argparse._  # type: ignore[attr-defined]
+    for command in ((), *((c,) for c in COMMANDS)):
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, "--help", "--lang", lang])
+        assert exit_.value.code == 0
+        shown = capsys.readouterr().out
+        assert shown.startswith("用法："), shown[:40]
+        assert not _help_prose(shown), (command, sorted(_help_prose(shown)))
+    for argv in (["report", "--lang", lang], ["report", "--db", "x", "--period", "--lang", lang],
+                 ["export", "--db", "x", "--period", "2024", "--what", "foo", "--lang", lang],
+                 ["demo", "--year", "x", "--lang", lang], ["audit", "--db", "x", "--dsn", "y", "--lang", lang],
+                 ["report", "--db", "x", "--period", "2024", "--bogus", "--lang", lang]):
+        assert main(argv) == 2
+        said = capsys.readouterr().err
+        assert said.count("\n") == 1
+        assert re.search("[\u4e00-\u9fff]", said)
+        assert not _help_prose(said), (argv, said)
+    assert argparse._ is gettext_hook  # type: ignore[attr-defined]  # argparse's own hook is put back

@@ -15,8 +15,9 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
+from complaint_engine.cli_args import CLIError, language_asked, parse
 from complaint_engine.errors import ComplaintEngineError
 from complaint_engine.labels import LANGUAGES, label
 from complaint_engine.messages import render
@@ -29,14 +30,6 @@ if TYPE_CHECKING:  # the stores load on first use: the CLI starts without sqlite
 __all__ = ["main"]
 
 
-class CLIError(Exception):
-    """A usage problem, reported as one line in the command's language: a label key and its values."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(label(key, "en").format(**values))
-        self.key, self.values = key, values
-
-
 # The language of the command's own messages: --lang, else $COMPLAINT_ENGINE_LANG, else the policy's.
 _messages = [os.environ.get("COMPLAINT_ENGINE_LANG") or ""]
 
@@ -47,100 +40,6 @@ def _lang() -> str:
 
 def _say(key: str, **values: object) -> str:
     return label(key, _lang()).format(**values)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, not usage + message (argparse's own text is English)
-        raise CLIError("cli.usage", message=message, prog=self.prog)
-
-
-def _parser() -> argparse.ArgumentParser:
-    root = _Parser(prog="python -m complaint_engine",
-                   description="The complaint procedure of a property-management company: simulate a year (demo), "
-                               "analyse a period (report), export the quality records (export), check a "
-                               "register (audit).")
-    from complaint_engine import __version__
-
-    root.add_argument("--version", action="version", version=f"complaint_engine {__version__}")
-    sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    demo = sub.add_parser("demo", help="simulate a year at an estate into SQLite and print the analysis")
-    demo.add_argument("--db", default="complaints.sqlite", help="SQLite file to create (default: %(default)s)")
-    demo.add_argument("--year", type=int, default=2024, help="the year to simulate (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same year")
-    demo.add_argument("--lang", default=None, choices=LANGUAGES, help="report language (default: the policy's)")
-    demo.add_argument("--overwrite", action="store_true", help="replace the database file if it exists")
-    demo.add_argument("--policy", help="a policy TOML file (default: Policy.default())")
-    demo.add_argument("--show-personal-data", action="store_true", help="print owners' names unmasked")
-
-    report = sub.add_parser("report", help="the analysis of one or more periods from a database")
-    _common(report, periods=True)
-    report.add_argument("--format", default="markdown", choices=REPORT_FORMATS,
-                        help="how each report is printed or written (default: %(default)s)")
-    report.add_argument("--out", help="a folder for each period's report (report-2024H1.md, .json or .html) "
-                                      "and its charts")
-
-    export = sub.add_parser("export", help="the register, the handling notices or the CAPA reports")
-    _common(export)
-    export.add_argument("--what", required=True, choices=("register", "notices", "capa"))
-    export.add_argument("--format", default="csv", choices=("csv", "md"))
-    export.add_argument("--out", help="a file to write (default: standard output); a CSV file starts with a "
-                                      "byte-order mark, so spreadsheet programs read its Chinese text right")
-    export.add_argument("--excel", action="store_true", help="start CSV on standard output with a byte-order mark "
-                                                             "too (for: export ... > register.csv)")
-
-    audit = sub.add_parser("audit", help="check a database's register: unbroken histories, one number per "
-                                         "complaint, gap-free serials (exit status 1 on any finding)")
-    _store(audit)
-    audit.add_argument("--office", help="one office (default: all)")
-    audit.add_argument("--lang", default=None, choices=LANGUAGES, help="the language of the summary line")
-    audit.add_argument("--export-heads", metavar="FILE",
-                       help="write each office's daily head of the hash chains, to be kept or countersigned elsewhere")
-    audit.add_argument("--verify-heads", metavar="FILE",
-                       help="heads exported earlier: any that differs now is a finding")
-    audit.add_argument("--policy", help="the policy TOML file whose serial format numbered the register "
-                                        "(default: Policy.default())")
-
-    what_if = sub.add_parser("what-if", help="replay a period's clocks under another policy: the breaches, per "
-                                             "department and person, and the KPIs under both")
-    _store(what_if)
-    what_if.add_argument("--policy", required=True, help="the policy TOML file to replay under")
-    what_if.add_argument("--period", required=True, help="'2024', '2024H1', '2024Q3' or '2024-05'")
-    what_if.add_argument("--office", help="one office (default: all)")
-    what_if.add_argument("--recorded-policy", help="the policy TOML file in force when the period was handled "
-                                                   "(its KPI targets; default: Policy.default())")
-    what_if.add_argument("--format", default="markdown", choices=("markdown", "json"))
-    what_if.add_argument("--lang", default=None, choices=LANGUAGES)
-
-    calendar = sub.add_parser("calendar", help="read the State Council's holiday notice text into a notice file "
-                                               "and print the year's working days for a person to check")
-    calendar.add_argument("--from-notice", required=True, help="the notice's text (UTF-8), Simplified or Traditional")
-    calendar.add_argument("--out", help="the notice file to write (TOML, loaded by a policy's [calendar] notice)")
-    calendar.add_argument("--replace", action="store_true",
-                          help="accept a notice that differs from the official days the calendar already has")
-    calendar.add_argument("--lang", default=None, choices=LANGUAGES)
-
-    sub.add_parser("lifecycle", help="print docs/lifecycle.md, generated from the transition tables")
-    return root
-
-
-def _store(p: argparse.ArgumentParser) -> None:
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--db", help="an existing SQLite file")
-    where.add_argument("--dsn", help="a PostgreSQL database (needs: pip install 'complaint_engine[postgres]'), "
-                                     "e.g. 'host=db.example dbname=complaints user=reports'")
-
-
-def _common(p: argparse.ArgumentParser, periods: bool = False) -> None:
-    _store(p)
-    if periods:
-        p.add_argument("--period", required=True, nargs="+", action="extend",
-                       help="one or more of '2024', '2024H1', '2024Q3', '2024-05': one report each")
-    else:
-        p.add_argument("--period", required=True, help="'2024', '2024H1', '2024Q3' or '2024-05'")
-    p.add_argument("--office", help="one office (default: all)")
-    p.add_argument("--lang", default=None, choices=LANGUAGES)
-    p.add_argument("--policy", help="a policy TOML file (default: Policy.default())")
 
 
 def _policy(path: str | None) -> Policy:
@@ -256,7 +155,6 @@ def _load(args: argparse.Namespace) -> tuple[SQLRepository, Policy, Period, str]
     return repo, policy, period, args.lang or policy.language
 
 
-REPORT_FORMATS = ("markdown", "json", "html")
 _SUFFIX = {"markdown": "md", "json": "json", "html": "html"}
 
 
@@ -435,7 +333,9 @@ def _summarize_provisional(caught: list[warnings.WarningMessage]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         _messages[0] = os.environ.get("COMPLAINT_ENGINE_LANG") or ""  # each run chooses again
-        args = _parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        _messages[0] = language_asked(argv) or _messages[0]
+        args = parse(argv, _lang())
         if getattr(args, "lang", None):
             _messages[0] = args.lang
         if args.command == "lifecycle":

@@ -245,7 +245,7 @@ def test_the_cli_reads_a_postgresql_store(tmp_path: Path) -> None:
     both = subprocess.run([sys.executable, "-m", "complaint_engine", "audit", "--db", "x.sqlite", "--dsn", PG_DSN],
                           capture_output=True, text=True, check=False, cwd=tmp_path, timeout=120)
     assert both.returncode == 2
-    assert "not allowed with argument" in both.stderr
+    assert "不能与参数 --db 同时使用" in both.stderr  # argparse's message, in the run's language
 
 
 @needs_server
