@@ -11,6 +11,7 @@ was given (a reopened complaint's later clocks do not replace the original commi
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,8 +22,8 @@ from complaint_engine.instants import to_us
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "CLOCKS_V3", "FACTS_V6", "FACT_COLUMNS", "NULL_US", "FactColumns", "FactRow", "FactValue",
-           "columns", "default_location", "facts_of"]
+__all__ = ["CLOCKS", "CLOCKS_V3", "FACTS_V6", "FACT_COLUMNS", "NULL_US", "SELECTED", "FactColumns", "FactRow",
+           "FactValue", "columns", "default_location", "facts_of"]
 
 FactValue = str | int | None
 """A cell of a fact row: text, a count or flag, UTC microseconds — or NULL."""
@@ -127,17 +128,39 @@ def facts_of(c: Complaint) -> FactRow:
     return tuple(row)
 
 
+# Text columns with few distinct values (codes, staff ids): each distinct value is kept once, so a frame of a
+# million rows holds a few hundred strings for them, not a million each (the driver makes a new str per cell).
+_SHARED = frozenset(n for n, kind in FACT_COLUMNS if kind == "text" and n not in ("id", "serial", "unit", "location"))
+# The fact columns as a store selects them: NULL instants and counts filled in SQL, so :func:`columns` converts
+# whole integer columns without looking at each cell.
+# (the least int64 written as an expression: SQL reads the literal 9223372036854775808 as a real number)
+_NULL_US_SQL = f"({NULL_US + 1} - 1)"
+SELECTED = tuple(name if kind == "text" else f"COALESCE({name}, {_NULL_US_SQL if kind == 'us' else 0})"
+                 for name, kind in FACT_COLUMNS)
+CHUNK = 65_536  # rows converted at a time: the rows of a whole register are never held as tuples at once
+
+
 def columns(rows: Iterable[Sequence[object]]) -> FactColumns:
     """Fact rows → numpy columns: text as object arrays (None kept), instants as ``datetime64[us]`` (NaT for
-    NULL), counts and flags as int64."""
-    rows = list(rows)
+    NULL), counts and flags as int64. ``rows`` may be a cursor: it is read a chunk at a time."""
+    parts: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in NAMES}
+    shared: dict[str, dict[object, object]] = {name: {} for name in _SHARED}
+    it = iter(rows)
+    while block := list(itertools.islice(it, CHUNK)):
+        for (name, kind), values in zip(FACT_COLUMNS, zip(*block, strict=True), strict=True):
+            if kind == "text":
+                if name in shared:
+                    keep = shared[name]
+                    values = tuple(map(keep.setdefault, values, values))
+                parts[name].append(np.array(values, dtype=object))
+            else:  # a store fills NULL in SQL (``COALESCE``, see :data:`SELECTED`): no cell to look at here then
+                if None in values:
+                    fill = NULL_US if kind == "us" else 0
+                    values = tuple([fill if v is None else v for v in values])
+                parts[name].append(np.array(values, dtype=np.int64))
     out: FactColumns = {}
-    cols = list(zip(*rows, strict=True)) if rows else [() for _ in FACT_COLUMNS]
-    for (name, kind), values in zip(FACT_COLUMNS, cols, strict=True):
-        if kind == "text":
-            out[name] = np.array(values, dtype=object)
-        elif kind == "us":
-            out[name] = np.array([NULL_US if v is None else v for v in values], dtype=np.int64).view("datetime64[us]")
-        else:
-            out[name] = np.array([0 if v is None else v for v in values], dtype=np.int64)
+    for name, kind in FACT_COLUMNS:
+        empty = np.empty(0, dtype=object if kind == "text" else np.int64)
+        column = np.concatenate(parts[name]) if parts[name] else empty
+        out[name] = column.view("datetime64[us]") if kind == "us" else column
     return out

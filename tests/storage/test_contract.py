@@ -326,6 +326,24 @@ def test_frame_is_the_same_on_every_backend(repo: Any) -> None:
         np.testing.assert_array_equal(got[name], column, err_msg=name)  # NaT equals NaT here
 
 
+def test_a_frame_read_a_few_rows_at_a_time_is_the_same(repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """frame() converts the rows in chunks and keeps each distinct code once: chunks of 2 rows give the same
+    columns, and a code column holds one object per distinct value."""
+    from complaint_engine import facts
+    from complaint_engine.demo import run_scripted_day
+
+    source = run_scripted_day()
+    for c in source.find():
+        repo.add(c)
+    expected = source.repository.frame(period="2024")  # type: ignore[attr-defined]
+    monkeypatch.setattr(facts, "CHUNK", 2)
+    got = repo.frame(period="2024")
+    for name, column in expected.items():
+        np.testing.assert_array_equal(got[name], column, err_msg=name)
+    if len(got["category"]) > 2:
+        assert len({id(v) for v in got["category"]}) == len(set(got["category"]))
+
+
 def test_a_rolled_back_save_is_not_seen_afterwards(repo: Any) -> None:
     desk, _ = new_desk(repo)
     c = received(desk)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
 from complaint_engine.clock import aware, aware_or_none
 from complaint_engine.errors import ConcurrencyError, NotFound, StorageError, ValidationError, office_changed
 from complaint_engine.events import DomainEvent
-from complaint_engine.facts import NAMES, FactColumns, columns
+from complaint_engine.facts import SELECTED, FactColumns, columns
 from complaint_engine.instants import from_us, to_us
 from complaint_engine.messages import Message
 from complaint_engine.model import Complaint, Status, Transition, replace
@@ -101,6 +101,15 @@ class SQLUnit(RecordStatements):
             return call(self._dialect.sql(statement), args)
         except self._dialect.integrity_error:
             raise  # translated by the callers that expect it (a repeated id or number)
+        except self._dialect.driver_error as exc:
+            raise self._failure(exc, statement) from exc
+
+    def _streamed(self, statement: str, args: Params = ()) -> Iterator[Row]:
+        """The rows of a query as the driver hands them over (a reader converts a chunk at a time instead of
+        holding every row), a driver's error translated as :meth:`_run` does."""
+        cursor = self._execute(statement, args)
+        try:
+            yield from cursor
         except self._dialect.driver_error as exc:
             raise self._failure(exc, statement) from exc
 
@@ -307,10 +316,10 @@ class SQLUnit(RecordStatements):
             start, end = Period.parse(period).bounds(tz)
             where.append("received_us >= ? AND received_us < ?")
             args.extend((to_us(start), to_us(end)))
-        sql = f"SELECT {', '.join(NAMES)} FROM complaints"
+        sql = f"SELECT {', '.join(SELECTED)} FROM complaints"
         sql += (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY received_us, id{self._dialect.by_code_point}"
-        return columns(self._execute(sql, args).fetchall())
+        return columns(self._streamed(sql, args))
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
