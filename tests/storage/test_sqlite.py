@@ -520,3 +520,39 @@ def test_a_correction_made_out_of_band_is_read_afresh_never_served_stale_and_ove
     desk.start(c.id, by=MANAGER)
     assert desk.get(c.id).summary == "corrected"  # the next verbs saved on top of the correction
     assert SQLiteRepository(path).get(c.id).summary == "corrected"
+
+
+def test_a_unit_waits_for_the_write_lock_in_short_polls_and_gives_up_at_the_busy_timeout(tmp_path: Path) -> None:
+    """A unit of work waits for another process's write lock (polling, not in SQLite's growing sleeps), takes it
+    as soon as it is free, refuses after the busy timeout, and leaves the connection's busy timeout as it was."""
+    import threading
+    import time
+
+    path = tmp_path / "turns.sqlite"
+    repo = SQLiteRepository(path, busy_timeout_ms=2_000)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another desk in the middle of a verb
+    released = []
+
+    def release() -> None:
+        time.sleep(0.35)  # SQLite's own busy handler sleeps 100 ms at a time by then
+        released.append(time.monotonic())
+        other.execute("COMMIT")
+
+    threading.Thread(target=release).start()
+    with repo.unit_of_work():
+        got = time.monotonic()
+    assert got - released[0] < 0.03  # taken within a poll or two of the release, not after a 100 ms sleep
+    assert repo.connection.execute("PRAGMA busy_timeout").fetchone()[0] == 2_000
+    impatient = SQLiteRepository(path, busy_timeout_ms=150)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        t = time.monotonic()
+        with pytest.raises(StorageError, match="locked"), impatient.unit_of_work():
+            pass
+        assert 0.14 < time.monotonic() - t < 1.0
+        assert impatient.connection.execute("PRAGMA busy_timeout").fetchone()[0] == 150
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    repo.close()

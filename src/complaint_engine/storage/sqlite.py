@@ -16,12 +16,15 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from complaint_engine.errors import StorageError, ValidationError
 from complaint_engine.messages import Message, Verbatim
+from complaint_engine.storage.dbapi import Connection
 from complaint_engine.storage.schema import (
     facts_ddl,
     move_to_version_3,
@@ -81,6 +84,9 @@ APPLICATION_ID = 0x43454E47  # "CENG", in the file header (PRAGMA application_id
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
 
+_JITTER = random.Random()  # the polls' lengths: no randomness of the host's is consumed
+
+
 class SQLiteRepository(SQLRepository):
     """A complaint store in one SQLite file (``":memory:"`` for a private in-memory database).
 
@@ -100,6 +106,7 @@ class SQLiteRepository(SQLRepository):
         read-only media; every write is refused with ``StorageError``."""
         self.path = str(path)
         self.location = self.path
+        self._busy_ms = int(busy_timeout_ms)
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValidationError.of("synchronous", synchronous, "'OFF', 'NORMAL', 'FULL' or 'EXTRA'")
         if self.path != ":memory:":
@@ -255,6 +262,30 @@ class SQLiteRepository(SQLRepository):
         """After an erasure: the write-ahead log copied into the file and truncated, so no old image of a
         rewritten page stays in it (``secure_delete`` already zeroed the old content in the file's pages)."""
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def begin_unit(self, connection: Connection, statement: str) -> None:
+        """``BEGIN IMMEDIATE``, waiting for the write lock in short polls of random length (0.1–1 ms) instead of in
+        SQLite's busy handler, whose sleeps grow to 100 ms: there a process that has waited long sleeps long while
+        the others take the lock in turn (four desks on one file: one completed 1,080 verbs while another completed
+        9,784). Polling briefly gives every waiting process about the same chance at each release. The busy
+        timeout still bounds the wait."""
+        if statement != self.begin_statement or self.path == ":memory:":
+            connection.execute(statement)
+            return
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + self._busy_ms / 1000
+            while True:
+                try:
+                    connection.execute(statement)
+                    return
+                except sqlite3.OperationalError as exc:
+                    if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) != sqlite3.SQLITE_BUSY \
+                            or time.monotonic() >= deadline:
+                        raise
+                    time.sleep(_JITTER.uniform(0.0001, 0.001))
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     def in_transaction(self) -> bool:
         return bool(self._conn.in_transaction)

@@ -58,12 +58,12 @@ class SQLTransaction(SQLUnit):
         try:
             try:
                 self._conn = repo.connection
-                self._conn.execute(self.begin)
+                repo.begin_unit(self._conn, self.begin)
             except self._dialect.driver_error:
                 if not repo.reconnect():  # the server closed the connection: nothing is lost yet
                     raise
                 self._conn = repo.connection
-                self._conn.execute(self.begin)
+                repo.begin_unit(self._conn, self.begin)
         except self._dialect.driver_error as exc:
             repo.lock.release()
             raise StorageError(Message("cannot start a transaction on {location}: {exc}",
@@ -155,6 +155,10 @@ class SQLRepository(DirectCalls):
         if self.closed:
             raise StorageError(Message("the repository of {location} is closed; open a new one",
                                        location=self.location), location=self.location)
+
+    def begin_unit(self, connection: Connection, statement: str) -> None:
+        """Begin a unit of work on ``connection`` (a backend may wait for its turn its own way)."""
+        connection.execute(statement)
 
     def in_transaction(self) -> bool:
         """Whether the connection has a transaction open (each backend asks its driver)."""

@@ -1,0 +1,137 @@
+"""Several desks on one store: N processes, each running whole procedures (receive → register → dispatch →
+start → resolve → reply → callback → close) for T seconds, against N processes of raw single-row write
+transactions on the same kind of store — each process's count printed, so a starved one shows.
+
+Run: python benchmarks/desks.py [--processes 1 2 4] [--seconds 10] [--dsn DSN]   (SQLite in a temp folder
+without --dsn)
+
+  desks   verbs/s in total and per process; the smallest process's share of the mean (target >= 50 %, #21)
+  raw     BEGIN IMMEDIATE; UPDATE one row; COMMIT (SQLite) or one UPDATE in its own transaction (PostgreSQL),
+          same synchronous level: transactions/s at the same N                  target: desks >= 50 % of raw
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import complaint_engine as ce
+
+REC = ce.Actor("duty", ce.Role.RECEPTION, "A")
+MGR = ce.Actor("wang", ce.Role.DEPARTMENT_MANAGER, "A")
+CBO = ce.Actor("chen", ce.Role.CALLBACK_OFFICER, "A")
+
+
+def _repository(db: str, dsn: str | None) -> Any:
+    if dsn:
+        from complaint_engine.storage.postgres import PostgresRepository
+
+        return PostgresRepository(dsn)
+    from complaint_engine.storage import SQLiteRepository
+
+    return SQLiteRepository(db)
+
+
+def _desk_worker(db: str, dsn: str | None, start: float, stop: float, out: Any) -> None:
+    desk = ce.ComplaintDesk(repository=_repository(db, dsn))
+    verbs = 0
+    while time.time() < start:
+        time.sleep(0.001)
+    while time.time() < stop:
+        c = desk.receive(by=REC, owner="陳先生", unit="3-1201", channel="phone", category="noise", summary="噪音")
+        cid = c.id
+        desk.register(cid, by=REC)
+        desk.dispatch(cid, by=REC)
+        desk.start(cid, by=MGR)
+        desk.resolve(cid, by=MGR, result="已處理")
+        desk.reply(cid, by=REC)
+        desk.record_callback(cid, by=CBO, method="phone", satisfaction="satisfied")
+        desk.close(cid, by=CBO)
+        verbs += 8
+    out.put(verbs)
+
+
+def _raw_worker(db: str, dsn: str | None, start: float, stop: float, out: Any) -> None:
+    done = 0
+    if dsn:
+        import psycopg
+
+        conn = psycopg.connect(dsn, autocommit=True)
+        while time.time() < start:
+            time.sleep(0.001)
+        while time.time() < stop:
+            conn.execute("UPDATE desks_raw SET n = n + 1 WHERE id = %s", (done % 100,))
+            done += 1
+    else:
+        conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA synchronous = FULL")
+        while time.time() < start:
+            time.sleep(0.001)
+        while time.time() < stop:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE desks_raw SET n = n + 1 WHERE id = ?", (done % 100,))
+            conn.execute("COMMIT")
+            done += 1
+    out.put(done)
+
+
+def run(target: Any, n: int, seconds: float, db: str, dsn: str | None) -> list[int]:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    start = time.time() + 1.5  # every process connected before the clock starts
+    procs = [ctx.Process(target=target, args=(db, dsn, start, start + seconds, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    counts = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--dsn")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
+          f"{'PostgreSQL' if args.dsn else 'SQLite ' + sqlite3.sqlite_version}; {args.seconds:g} s per run")
+    for n in args.processes:
+        db = str(folder / f"desks-{n}.sqlite")
+        _repository(db, args.dsn).close()
+        raw_db = str(folder / f"raw-{n}.sqlite")
+        if args.dsn:
+            import psycopg
+
+            with psycopg.connect(args.dsn, autocommit=True) as conn:
+                conn.execute("DROP TABLE IF EXISTS desks_raw")
+                conn.execute("CREATE TABLE desks_raw (id INTEGER PRIMARY KEY, n INTEGER)")
+                conn.execute("INSERT INTO desks_raw SELECT g, 0 FROM generate_series(0, 99) g")
+        else:
+            conn = sqlite3.connect(raw_db, isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("CREATE TABLE desks_raw (id INTEGER PRIMARY KEY, n INTEGER)")
+            conn.executemany("INSERT INTO desks_raw VALUES (?, 0)", [(i,) for i in range(100)])
+            conn.close()
+        desks = run(_desk_worker, n, args.seconds, db, args.dsn)
+        raw = run(_raw_worker, n, args.seconds, raw_db, args.dsn)
+        mean = sum(desks) / n
+        print(f"N={n}: desks {sum(desks) / args.seconds:7,.0f} verbs/s (per process: "
+              f"{', '.join(f'{c / args.seconds:,.0f}' for c in desks)}; smallest {min(desks) / mean:.0%} of the "
+              f"mean, target >= 50 %); raw {sum(raw) / args.seconds:7,.0f} transactions/s (per process: "
+              f"{', '.join(f'{c / args.seconds:,.0f}' for c in raw)}); desks = {sum(desks) / sum(raw):.0%} of raw")
+    for p in folder.iterdir():
+        p.unlink()
+
+
+if __name__ == "__main__":
+    main()
