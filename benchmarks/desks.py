@@ -13,7 +13,6 @@ without --dsn)
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import multiprocessing as mp
 import os
 import platform
