@@ -70,14 +70,14 @@ def _raw_worker(db: str, dsn: str | None, start: float, stop: float, out: Any) -
             conn.execute("UPDATE desks_raw SET n = n + 1 WHERE id = %s", (done % 100,))
             done += 1
     else:
-        conn = sqlite3.connect(db, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA synchronous = FULL")
+        lite = sqlite3.connect(db, isolation_level=None, timeout=30)
+        lite.execute("PRAGMA synchronous = FULL")
         while time.time() < start:
             time.sleep(0.001)
         while time.time() < stop:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("UPDATE desks_raw SET n = n + 1 WHERE id = ?", (done % 100,))
-            conn.execute("COMMIT")
+            lite.execute("BEGIN IMMEDIATE")
+            lite.execute("UPDATE desks_raw SET n = n + 1 WHERE id = ?", (done % 100,))
+            lite.execute("COMMIT")
             done += 1
     out.put(done)
 
@@ -116,11 +116,11 @@ def main() -> None:
                 conn.execute("CREATE TABLE desks_raw (id INTEGER PRIMARY KEY, n INTEGER)")
                 conn.execute("INSERT INTO desks_raw SELECT g, 0 FROM generate_series(0, 99) g")
         else:
-            conn = sqlite3.connect(raw_db, isolation_level=None)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("CREATE TABLE desks_raw (id INTEGER PRIMARY KEY, n INTEGER)")
-            conn.executemany("INSERT INTO desks_raw VALUES (?, 0)", [(i,) for i in range(100)])
-            conn.close()
+            lite = sqlite3.connect(raw_db, isolation_level=None)
+            lite.execute("PRAGMA journal_mode = WAL")
+            lite.execute("CREATE TABLE desks_raw (id INTEGER PRIMARY KEY, n INTEGER)")
+            lite.executemany("INSERT INTO desks_raw VALUES (?, 0)", [(i,) for i in range(100)])
+            lite.close()
         desks = run(_desk_worker, n, args.seconds, db, args.dsn)
         raw = run(_raw_worker, n, args.seconds, raw_db, args.dsn)
         mean = sum(desks) / n
