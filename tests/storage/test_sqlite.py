@@ -522,37 +522,42 @@ def test_a_correction_made_out_of_band_is_read_afresh_never_served_stale_and_ove
     assert SQLiteRepository(path).get(c.id).summary == "corrected"
 
 
-def test_a_unit_waits_for_the_write_lock_in_short_polls_and_gives_up_at_the_busy_timeout(tmp_path: Path) -> None:
-    """A unit of work waits for another process's write lock (polling, not in SQLite's growing sleeps), takes it
-    as soon as it is free, refuses after the busy timeout, and leaves the connection's busy timeout as it was."""
+def test_desks_on_one_file_take_turns_and_a_wait_ends_at_the_busy_timeout(tmp_path: Path) -> None:
+    """A unit of work waiting for another desk's unit (another repository on the file) starts as soon as that one
+    ends — it waits in the kernel on the file's turn lock, not in SQLite's growing sleeps — and a wait longer
+    than the busy timeout is refused."""
     import threading
     import time
 
     path = tmp_path / "turns.sqlite"
     repo = SQLiteRepository(path, busy_timeout_ms=2_000)
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")  # another desk in the middle of a verb
-    released = []
+    other = SQLiteRepository(path, busy_timeout_ms=2_000)
+    inside, released = threading.Event(), []
 
-    def release() -> None:
-        time.sleep(0.35)  # SQLite's own busy handler sleeps 100 ms at a time by then
-        released.append(time.monotonic())
-        other.execute("COMMIT")
+    def other_desk(hold: float) -> None:
+        with other.unit_of_work():
+            inside.set()
+            time.sleep(hold)  # SQLite's own busy handler sleeps 100 ms at a time by then
+            released.append(time.monotonic())
 
-    threading.Thread(target=release).start()
+    worker = threading.Thread(target=other_desk, args=(0.35,))
+    worker.start()
+    inside.wait()
     with repo.unit_of_work():
         got = time.monotonic()
-    assert got - released[0] < 0.03  # taken within a poll or two of the release, not after a 100 ms sleep
-    assert repo.connection.execute("PRAGMA busy_timeout").fetchone()[0] == 2_000
+    worker.join()
+    assert got - released[0] < 0.03  # started right after the other unit ended, not after a 100 ms sleep
+    inside.clear()
     impatient = SQLiteRepository(path, busy_timeout_ms=150)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        t = time.monotonic()
-        with pytest.raises(StorageError, match="locked"), impatient.unit_of_work():
-            pass
-        assert 0.14 < time.monotonic() - t < 1.0
-        assert impatient.connection.execute("PRAGMA busy_timeout").fetchone()[0] == 150
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    repo.close()
+    worker = threading.Thread(target=other_desk, args=(1.0,))
+    worker.start()
+    inside.wait()
+    t = time.monotonic()
+    with pytest.raises(StorageError, match="locked"), impatient.unit_of_work():
+        pass
+    assert 0.14 < time.monotonic() - t < 0.9
+    worker.join()
+    with impatient.unit_of_work():  # its turn given back: the next unit goes through
+        pass
+    for r in (repo, other, impatient):
+        r.close()

@@ -16,9 +16,7 @@
 
 from __future__ import annotations
 
-import random
 import sqlite3
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from complaint_engine.storage.schema import (
     version_6_ddl,
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository
+from complaint_engine.storage.turns import Turns, turns_for
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
 
@@ -84,9 +83,6 @@ APPLICATION_ID = 0x43454E47  # "CENG", in the file header (PRAGMA application_id
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
 
-_JITTER = random.Random()  # the polls' lengths: no randomness of the host's is consumed
-
-
 class SQLiteRepository(SQLRepository):
     """A complaint store in one SQLite file (``":memory:"`` for a private in-memory database).
 
@@ -107,6 +103,7 @@ class SQLiteRepository(SQLRepository):
         self.path = str(path)
         self.location = self.path
         self._busy_ms = int(busy_timeout_ms)
+        self._turns: Turns | None = None  # made at the first unit of work that writes
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValidationError.of("synchronous", synchronous, "'OFF', 'NORMAL', 'FULL' or 'EXTRA'")
         if self.path != ":memory:":
@@ -264,28 +261,30 @@ class SQLiteRepository(SQLRepository):
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def begin_unit(self, connection: Connection, statement: str) -> None:
-        """``BEGIN IMMEDIATE``, waiting for the write lock in short polls of random length (0.1–1 ms) instead of in
-        SQLite's busy handler, whose sleeps grow to 100 ms: there a process that has waited long sleeps long while
-        the others take the lock in turn (four desks on one file: one completed 1,080 verbs while another completed
-        9,784). Polling briefly gives every waiting process about the same chance at each release. The busy
-        timeout still bounds the wait."""
-        if statement != self.begin_statement or self.path == ":memory:":
-            connection.execute(statement)
-            return
-        connection.execute("PRAGMA busy_timeout = 0")
+        """``BEGIN IMMEDIATE`` once this file's turn has come (:mod:`complaint_engine.storage.turns`): the desks of
+        several processes writing one file get the write lock about equally often."""
+        if statement == self.begin_statement and self.path != ":memory:":
+            if self._turns is None:
+                self._turns = turns_for(self.path)
+            if self._turns is not None:
+                self._turns.take(self._busy_ms / 1000)
         try:
-            deadline = time.monotonic() + self._busy_ms / 1000
-            while True:
-                try:
-                    connection.execute(statement)
-                    return
-                except sqlite3.OperationalError as exc:
-                    if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) != sqlite3.SQLITE_BUSY \
-                            or time.monotonic() >= deadline:
-                        raise
-                    time.sleep(_JITTER.uniform(0.0001, 0.001))
+            connection.execute(statement)
+        except BaseException:
+            self.end_unit()
+            raise
+
+    def end_unit(self) -> None:
+        if self._turns is not None:
+            self._turns.give()
+
+    def close(self) -> None:
+        try:
+            super().close()
         finally:
-            connection.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            if self._turns is not None:
+                self._turns.close()
+                self._turns = None
 
     def in_transaction(self) -> bool:
         return bool(self._conn.in_transaction)

@@ -84,7 +84,10 @@ class SQLTransaction(SQLUnit):
             if not self.committed and self.repository.in_transaction():
                 self._conn.execute("ROLLBACK")
         finally:
-            self.repository.lock.release()
+            try:
+                self.repository.end_unit()
+            finally:
+                self.repository.lock.release()
 
 
 class SQLSnapshot(ReadOnly, SQLTransaction):
@@ -159,6 +162,9 @@ class SQLRepository(DirectCalls):
     def begin_unit(self, connection: Connection, statement: str) -> None:
         """Begin a unit of work on ``connection`` (a backend may wait for its turn its own way)."""
         connection.execute(statement)
+
+    def end_unit(self) -> None:
+        """After a unit's COMMIT or ROLLBACK (a backend that waited for its turn gives it back)."""
 
     def in_transaction(self) -> bool:
         """Whether the connection has a transaction open (each backend asks its driver)."""
