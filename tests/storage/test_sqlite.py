@@ -561,3 +561,16 @@ def test_desks_on_one_file_take_turns_and_a_wait_ends_at_the_busy_timeout(tmp_pa
         pass
     for r in (repo, other, impatient):
         r.close()
+
+
+def test_a_read_only_store_makes_no_turn_lock_file(tmp_path: Path) -> None:
+    path = tmp_path / "ro.sqlite"
+    SQLiteRepository(path).close()
+    for extra in tmp_path.glob("*-turns"):
+        extra.unlink()
+    reader = SQLiteRepository(path, read_only=True)
+    with reader.unit_of_work():
+        pass
+    reader.find()
+    reader.close()
+    assert not list(tmp_path.glob("*-turns"))

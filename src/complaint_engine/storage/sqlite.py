@@ -263,7 +263,7 @@ class SQLiteRepository(SQLRepository):
     def begin_unit(self, connection: Connection, statement: str) -> None:
         """``BEGIN IMMEDIATE`` once this file's turn has come (:mod:`complaint_engine.storage.turns`): the desks of
         several processes writing one file get the write lock about equally often."""
-        if statement == self.begin_statement and self.path != ":memory:":
+        if statement == self.begin_statement and self.path != ":memory:" and not self.read_only:
             if self._turns is None:
                 self._turns = turns_for(self.path)
             if self._turns is not None:

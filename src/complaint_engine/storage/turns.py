@@ -83,7 +83,11 @@ class Turns:
 
 
 def turns_for(path: str) -> Turns | None:
-    """The turn lock of a database file (None in memory, or where ``flock`` does not exist)."""
+    """The turn lock of a database file (None in memory, where ``flock`` does not exist, or where the lock file
+    cannot be made)."""
     if fcntl is None or path == ":memory:":
         return None
-    return Turns(path)
+    try:
+        return Turns(path)
+    except OSError:  # a folder where no lock file can be made: SQLite's own waiting decides
+        return None
