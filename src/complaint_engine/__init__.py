@@ -20,6 +20,7 @@ from complaint_engine.errors import (
     StorageError,
     ValidationError,
 )
+from complaint_engine.messages import set_error_language
 from complaint_engine.model import (
     Actor,
     Announcement,
@@ -110,6 +111,7 @@ __all__ = [
     "ValidationError",
     "Verification",
     "read_calendar_notice",
+    "set_error_language",
 ]
 __version__ = "0.1.0"
 
