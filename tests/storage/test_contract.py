@@ -381,6 +381,22 @@ def test_add_many_with_a_repeated_or_stored_id_adds_nothing(repo: Any) -> None:
     assert repo.add_many([fresh]) == 1
 
 
+def test_a_large_import_round_trips_and_one_repeated_id_refuses_all_of_it(repo: Any) -> None:
+    """Batches large enough for a backend's bulk path (PostgreSQL streams them with COPY): a bad one is refused
+    whole, naming the repeated id, and a good one reads back equal, its audit sound."""
+    from complaint_engine.audit import audit
+
+    desk, _ = new_desk(repo)
+    stored = received(desk)
+    many = [replace(stored, {"id": f"bulk-{i:03d}", "summary": f"漏水 {i}\tline\n\\ end"}) for i in range(150)]
+    with pytest.raises(ce.ValidationError, match="bulk-007"):
+        repo.add_many([*many, many[7]])
+    assert [c.id for c in repo.find()] == [stored.id]
+    assert repo.add_many(many) == 150
+    assert {c.id: c for c in repo.find()} == {c.id: c for c in [stored, *many]}
+    assert audit(repo) == []
+
+
 def _another_connection(kind: str, repo: Any) -> Any:
     """A second connection to the same store (another desk, another process); memory has only the one."""
     if kind == "memory":

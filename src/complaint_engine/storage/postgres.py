@@ -122,6 +122,9 @@ def outbox_statements(rows: list[Row]) -> list[tuple[str, Params]]:
     return out
 
 
+COPY_FROM = 64  # rows from which an import streams them with COPY
+
+
 class _PgUnit(SQLUnit):
     """PostgreSQL's versions of the shared operations."""
 
@@ -201,6 +204,25 @@ class _PgTransaction(SQLTransaction, _PgUnit):
         if self._begin_pending and rows:
             self._execute("SELECT 1")  # begins the unit: one round trip, as BEGIN alone would be
         super()._executemany(statement, rows)
+
+    def _insert_all(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+        """An import's rows through ``COPY … FROM STDIN``: one stream, not a statement a row (a few rows go as
+        prepared inserts)."""
+        conn = self._conn
+        if len(rows) < COPY_FROM or not isinstance(conn, psycopg.Connection):
+            super()._insert_all(table, columns, rows)
+            return
+        if self._begin_pending:
+            self._execute("SELECT 1")  # begins the unit, as the inserts' first statement would
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        try:
+            with conn.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except self._dialect.integrity_error:
+            raise  # the caller names the repeated id or serial
+        except self._dialect.driver_error as exc:
+            raise self._failure(exc, statement) from exc
 
     def _fetch_each(self, statements: list[tuple[str, Params]]) -> list[list[Row]]:
         if not self._pg.begins_with_first_statement:
