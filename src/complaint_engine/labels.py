@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from complaint_engine.errors import ValidationError
-from complaint_engine.messages import Message
+from complaint_engine.messages import LANGUAGES, Message
 
 __all__ = ["LANGUAGES", "label"]
-
-LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 
 _L: dict[str, tuple[str, str, str]] = {
     # statuses

@@ -23,7 +23,7 @@ from typing import Self
 
 __all__ = ["Message", "error_language", "render", "set_error_language"]
 
-LANGUAGES = ("zh-Hant", "zh-Hans", "en")  # the order of labels.LANGUAGES (which imports the errors)
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")  # every text a person reads is in these; labels.py shows this list
 
 _language: contextvars.ContextVar[str | None] = contextvars.ContextVar("complaint_engine_error_language",
                                                                        default=None)

@@ -103,7 +103,7 @@ class SQLiteRepository(SQLRepository):
         self.path = str(path)
         self.location = self.path
         self._busy_ms = int(busy_timeout_ms)
-        self._turns: Turns | None = None  # made at the first unit of work that writes
+        self._turns: Turns | None = None
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValidationError.of("synchronous", synchronous, "'OFF', 'NORMAL', 'FULL' or 'EXTRA'")
         if self.path != ":memory:":
@@ -150,6 +150,7 @@ class SQLiteRepository(SQLRepository):
         super().__init__(conn, SQLITE)
         self._conn = conn
         self._migrate()
+        self._turns = turns_for(self.path)  # only a store that writes waits for its turn
 
     def _refuse_unless_a_register(self, *, any_register_file: bool) -> None:
         """A file that holds another application's database (its ``application_id``) is refused, and — unless
@@ -172,9 +173,10 @@ class SQLiteRepository(SQLRepository):
             return
         if any_register_file and app == 0:
             return
-        what = f"another application's database (application_id {app:#x})" if app else "no complaint register"
-        raise StorageError(Message("database {path!r} holds {what}; nothing was changed",
-                                   path=self.path, what=what), location=self.path)
+        refused = (Message("database {path!r} holds another application's database (application_id {app:#x}); "
+                           "nothing was changed", path=self.path, app=app) if app
+                   else Message("database {path!r} holds no complaint register; nothing was changed", path=self.path))
+        raise StorageError(refused, location=self.path)
 
     def _migrate(self) -> None:
         try:
@@ -263,11 +265,8 @@ class SQLiteRepository(SQLRepository):
     def begin_unit(self, connection: Connection, statement: str) -> None:
         """``BEGIN IMMEDIATE`` once this file's turn has come (:mod:`complaint_engine.storage.turns`): the desks of
         several processes writing one file get the write lock about equally often."""
-        if statement == self.begin_statement and self.path != ":memory:" and not self.read_only:
-            if self._turns is None:
-                self._turns = turns_for(self.path)
-            if self._turns is not None:
-                self._turns.take(self._busy_ms / 1000)
+        if statement == self.begin_statement and self._turns is not None:
+            self._turns.take(self._busy_ms / 1000)
         try:
             connection.execute(statement)
         except BaseException:

@@ -25,6 +25,11 @@ _mine = threading.local()  # the lock files this thread holds (by path): a unit 
 # file, through another repository, must not wait for its own thread — it waits in SQLite and times out, as before
 
 
+def _held() -> set[str]:
+    held: set[str] = _mine.__dict__.setdefault("held", set())
+    return held
+
+
 class Turns:
     """The turn lock of one database file, for one repository's connection."""
 
@@ -36,7 +41,7 @@ class Turns:
 
     def take(self, timeout: float) -> None:
         """Wait for this file's turn (at most ``timeout`` seconds; then go on, and SQLite's busy timeout decides)."""
-        held: set[str] = _mine.__dict__.setdefault("held", set())
+        held = _held()
         if self.path in held:
             return
         try:
@@ -54,7 +59,10 @@ class Turns:
         abandoned = [False]
 
         def wait() -> None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except OSError:  # the repository was closed while this waited for a turn it had given up
+                return
             with self._guard:
                 if abandoned[0]:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -74,7 +82,7 @@ class Turns:
         """End this unit's turn."""
         if self.held:
             self.held = False
-            _mine.__dict__.setdefault("held", set()).discard(self.path)
+            _held().discard(self.path)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
