@@ -26,6 +26,7 @@ from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Cursor, Params, Row
 from complaint_engine.storage.schema import (
     EVENT_COLUMNS,
+    IMPORTED,
     event_row,
     facts_ddl,
     move_to_version_3,
@@ -205,16 +206,16 @@ class _PgTransaction(SQLTransaction, _PgUnit):
             self._execute("SELECT 1")  # begins the unit: one round trip, as BEGIN alone would be
         super()._executemany(statement, rows)
 
-    def _insert_all(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+    def _insert_all(self, table: str, rows: list[Row]) -> None:
         """An import's rows through ``COPY … FROM STDIN``: one stream, not a statement a row (a few rows go as
         prepared inserts)."""
         conn = self._conn
         if len(rows) < COPY_FROM or not isinstance(conn, psycopg.Connection):
-            super()._insert_all(table, columns, rows)
+            super()._insert_all(table, rows)
             return
         if self._begin_pending:
             self._execute("SELECT 1")  # begins the unit, as the inserts' first statement would
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        statement = f"COPY {table} ({', '.join(IMPORTED[table][0])}) FROM STDIN"
         try:
             with conn.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in rows:

@@ -30,6 +30,7 @@ __all__ = [
     "COMPLAINT_COLUMNS",
     "EVENT_COLUMNS",
     "FACT_EXTRA",
+    "IMPORTED",
     "INDEXED",
     "INSERT_COMPLAINT",
     "INSERT_EVENT",
@@ -77,6 +78,8 @@ TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor
                       "recorded_at", "hash")
 INSERT_TRANSITION = (f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' for _ in TRANSITION_COLUMNS)})")
+# the tables an import writes: their columns, and the statement inserting one row
+IMPORTED = {"complaints": (COMPLAINT_COLUMNS, INSERT_COMPLAINT), "transitions": (TRANSITION_COLUMNS, INSERT_TRANSITION)}
 
 
 def next_due_us(c: Complaint) -> int | None:

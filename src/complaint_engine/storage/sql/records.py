@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from complaint_engine.errors import ConcurrencyError, NotFound, ValidationError
 from complaint_engine.model import Announcement, CAPAReport, replace
 from complaint_engine.serialization import from_document, to_document
@@ -9,6 +11,8 @@ from complaint_engine.storage.dbapi import Cursor, Params
 from complaint_engine.storage.sql.statements import Dialect, as_int, as_str
 
 __all__ = ["RecordStatements"]
+
+R = TypeVar("R", CAPAReport, Announcement)
 
 
 class RecordStatements:
@@ -43,12 +47,7 @@ class RecordStatements:
         return saved
 
     def find_capas(self, *, office: str | None = None) -> list[CAPAReport]:
-        sql = "SELECT number, doc FROM capas"
-        args: tuple[str, ...] = ()
-        if office is not None:
-            sql, args = sql + " WHERE office = ?", (office,)
-        return [from_document(as_str(doc), CAPAReport, key=as_str(k))
-                for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]
+        return self._documents("capas", CAPAReport, office)
 
     def add_announcement(self, announcement: Announcement) -> Announcement:
         if self._execute("INSERT INTO announcements VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -57,9 +56,13 @@ class RecordStatements:
         return announcement
 
     def find_announcements(self, *, office: str | None = None) -> list[Announcement]:
-        sql = "SELECT number, doc FROM announcements"
+        return self._documents("announcements", Announcement, office)
+
+    def _documents(self, table: str, cls: type[R], office: str | None) -> list[R]:
+        """The records of a numbered table (of one office), by number."""
+        sql = f"SELECT number, doc FROM {table}"
         args: tuple[str, ...] = ()
         if office is not None:
             sql, args = sql + " WHERE office = ?", (office,)
-        return [from_document(as_str(doc), Announcement, key=as_str(k))
+        return [from_document(as_str(doc), cls, key=as_str(k))
                 for k, doc in self._execute(f"{sql} ORDER BY number{self._dialect.by_code_point}", args)]

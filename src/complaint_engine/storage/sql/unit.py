@@ -21,13 +21,12 @@ from complaint_engine.storage.damaged import Found, damage_of
 from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row, Value
 from complaint_engine.storage.query import Filters, Page
 from complaint_engine.storage.schema import (
-    COMPLAINT_COLUMNS,
     EVENT_COLUMNS,
+    IMPORTED,
     INSERT_EVENT,
     INSERT_TRANSITION,
     LIVE,
     STILL_OPEN,
-    TRANSITION_COLUMNS,
     complaint_row,
     document_digest,
     event_of,
@@ -162,19 +161,19 @@ class SQLUnit(RecordStatements):
             return 0
         self._execute("SAVEPOINT add_many")
         try:
-            self._insert_all("complaints", COMPLAINT_COLUMNS, rows)
+            self._insert_all("complaints", rows)
         except self._dialect.integrity_error:
             self._execute("ROLLBACK TO SAVEPOINT add_many")
             self._execute("RELEASE SAVEPOINT add_many")
             raise self._first_taken(rows) from None
-        self._insert_all("transitions", TRANSITION_COLUMNS, transitions)
+        self._insert_all("transitions", transitions)
         self._execute("RELEASE SAVEPOINT add_many")
         return len(rows)
 
-    def _insert_all(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
-        """Rows of an import into ``table`` (a backend may have a faster way than prepared inserts)."""
-        self._executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-                          rows)
+    def _insert_all(self, table: str, rows: list[Row]) -> None:
+        """Rows of an import into ``table``, in the order of its :data:`IMPORTED` columns (a backend may have a
+        faster way than prepared inserts)."""
+        self._executemany(IMPORTED[table][1], rows)
 
     def _first_taken(self, rows: list[Row]) -> ValidationError:
         """Why a batch was refused, naming the first id or serial repeated in it or already stored."""
