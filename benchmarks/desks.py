@@ -17,6 +17,7 @@ import multiprocessing as mp
 import os
 import platform
 import sqlite3
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,9 +25,8 @@ from typing import Any
 
 import complaint_engine as ce
 
-REC = ce.Actor("duty", ce.Role.RECEPTION, "A")
-MGR = ce.Actor("wang", ce.Role.DEPARTMENT_MANAGER, "A")
-CBO = ce.Actor("chen", ce.Role.CALLBACK_OFFICER, "A")
+sys.path.insert(0, str(Path(__file__).parent))
+from storage import PATH, REC  # the main path of benchmarks/storage.py
 
 
 def _repository(db: str, dsn: str | None) -> Any:
@@ -46,15 +46,9 @@ def _desk_worker(db: str, dsn: str | None, start: float, stop: float, out: Any) 
         time.sleep(0.001)
     while time.time() < stop:
         c = desk.receive(by=REC, owner="陳先生", unit="3-1201", channel="phone", category="noise", summary="噪音")
-        cid = c.id
-        desk.register(cid, by=REC)
-        desk.dispatch(cid, by=REC)
-        desk.start(cid, by=MGR)
-        desk.resolve(cid, by=MGR, result="已處理")
-        desk.reply(cid, by=REC)
-        desk.record_callback(cid, by=CBO, method="phone", satisfaction="satisfied")
-        desk.close(cid, by=CBO)
-        verbs += 8
+        for verb, by, params in PATH:
+            getattr(desk, verb)(c.id, by=by, **params)
+        verbs += 1 + len(PATH)
     out.put(verbs)
 
 

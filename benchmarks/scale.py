@@ -46,11 +46,11 @@ from complaint_engine.stats import ComplaintFrame, analyse
 from complaint_engine.storage import SQLiteRepository
 from complaint_engine.storage.schema import INSERT_COMPLAINT, INSERT_TRANSITION, complaint_row, transition_rows
 
+sys.path.insert(0, str(Path(__file__).parent))
+from storage import PATH, REC  # the main path of benchmarks/storage.py
+
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2024, 1, 1, 8, tzinfo=TZ)
-REC = ce.Actor("duty", ce.Role.RECEPTION, "A")
-MGR = ce.Actor("wang", ce.Role.DEPARTMENT_MANAGER, "A")
-CBO = ce.Actor("chen", ce.Role.CALLBACK_OFFICER, "A")
 SURNAMES = "王李張劉陳楊黃趙吳周徐孫馬朱胡郭何高林羅"
 
 
@@ -80,13 +80,8 @@ def register(n: int) -> list[ce.Complaint]:
     desk = ce.ComplaintDesk(clock=ce.FixedClock(T0))
     cid = desk.receive(by=REC, owner="陳先生", unit="3-1201", channel="phone", category="repair",
                        summary="廚房水龍頭漏水").id
-    desk.register(cid, by=REC)
-    desk.dispatch(cid, by=REC)
-    desk.start(cid, by=MGR)
-    desk.resolve(cid, by=MGR, result="已更換水龍頭")
-    desk.reply(cid, by=REC)
-    desk.record_callback(cid, by=CBO, method="phone", satisfaction="satisfied")
-    desk.close(cid, by=CBO)
+    for verb, by, params in PATH:
+        getattr(desk, verb)(cid, by=by, **params)
     template = to_dict(desk.get(cid))
     assert isinstance(template, dict)
     rng = np.random.default_rng(7)
