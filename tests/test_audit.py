@@ -18,7 +18,9 @@ from tests.conftest import MONDAY, OTHER_OFFICE, RECEPTION
 import complaint_engine as ce
 from complaint_engine.audit import AuditFinding, audit, audit_report, findings_in
 from complaint_engine.demo import run_scripted_day
+from complaint_engine.instants import to_us
 from complaint_engine.storage import InMemoryRepository, SQLiteRepository
+from complaint_engine.storage.lean import code_of, document_text
 from complaint_engine.storage.sql import SQLSnapshot
 
 
@@ -32,7 +34,8 @@ def _store(path: Path) -> tuple[SQLiteRepository, list[ce.Complaint]]:
 
 def _edit_document(path: Path, complaint_id: str, change: dict[str, object]) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
-    doc = json.loads(conn.execute("SELECT doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()[0])
+    doc = json.loads(document_text(conn.execute("SELECT doc FROM complaints WHERE id = ?",
+                                                (complaint_id,)).fetchone()[0]))
     doc.update(change)
     conn.execute("UPDATE complaints SET doc = ? WHERE id = ?", (json.dumps(doc, ensure_ascii=False), complaint_id))
     conn.close()
@@ -77,7 +80,8 @@ def test_p_7_a_rewritten_transition_is_found(tmp_path: Path) -> None:
     victim = next(c for c in registered if len(c.history) > 3)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TRIGGER transitions_no_update")  # only someone lifting the append-only guard can do this
-    conn.execute("UPDATE transitions SET source = 'closed' WHERE complaint_id = ? AND seq = 2", (victim.id,))
+    conn.execute("UPDATE transitions SET source = ? WHERE complaint_id = ? AND seq = 2",
+                 (code_of("status", "closed"), victim.id))
     conn.close()
     found = audit(SQLiteRepository(path))
     # the lifecycle chain and the hash chain both break; the lifted trigger is a finding of its own
@@ -87,9 +91,10 @@ def test_p_7_a_rewritten_transition_is_found(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("seq", "change", "problem"), [
-    (2, "event = 'start'", "('start' from 'registered' to 'dispatched') is not an edge of the lifecycle"),
-    (2, "at = '2000-01-01T00:00:00+08:00'", "is earlier than transition 1"),
-    (0, "event = 'register'", "the history starts with 'register' into 'received'"),
+    (2, f"event = {code_of('event', 'start')}", "('start' from 'registered' to 'dispatched') is not an edge of the "
+                                                "lifecycle"),
+    (2, f"at_us = {to_us(dt.datetime.fromisoformat('2000-01-01T00:00:00+08:00'))}", "is earlier than transition 1"),
+    (0, f"event = {code_of('event', 'register')}", "the history starts with 'register' into 'received'"),
 ])
 def test_p_7_a_transition_rewritten_in_place_is_found(tmp_path: Path, seq: int, change: str, problem: str) -> None:
     path = tmp_path / "day.sqlite"
@@ -169,7 +174,8 @@ def test_p_6_1_3_a_notice_number_that_differs_is_found(tmp_path: Path) -> None:
     path = tmp_path / "day.sqlite"
     repo, registered = _store(path)
     victim = next(c for c in registered if c.notice is not None)
-    notice = json.loads(repo._conn.execute("SELECT doc FROM complaints WHERE id = ?", (victim.id,)).fetchone()[0])
+    notice = json.loads(document_text(repo._conn.execute("SELECT doc FROM complaints WHERE id = ?",
+                                                         (victim.id,)).fetchone()[0]))
     notice = {**notice["notice"], "serial": "A-2024-99999"}
     _edit_document(path, victim.id, {"notice": notice})
     found = audit(SQLiteRepository(path))
@@ -355,7 +361,7 @@ def test_the_audit_lists_entries_made_long_after_they_took_effect() -> None:
 
 
 @pytest.mark.parametrize("change", ["actor = 'someone-else'", "note = 'number: CAPA-A-2024-9999'",
-                                    "at = substr(at, 1, 18) || '9' || substr(at, 20)"])
+                                    "at_us = at_us + 9000000"])
 def test_p_7_an_edit_no_lifecycle_rule_sees_breaks_the_hash_chain(tmp_path: Path, change: str) -> None:
     """Who acted, a note, a second of the instant: changed behind the desk (the append-only trigger lifted), the
     lifecycle is still a valid one; the row's link in its complaint's hash chain is not."""

@@ -12,6 +12,7 @@ from tests.conftest import MANAGER, MONDAY, RECEPTION, SHANGHAI, TECH
 
 import complaint_engine as ce
 from complaint_engine.audit_heads import day_heads, read_heads, verify_heads, write_heads
+from complaint_engine.instants import to_us
 from complaint_engine.storage import SQLiteRepository
 
 
@@ -35,8 +36,10 @@ def test_a_day_s_head_changes_when_a_link_of_that_day_is_changed_and_no_other_do
     assert verify_heads(day_heads(SQLiteRepository(path), SHANGHAI), heads) == []
     conn = sqlite3.connect(path, isolation_level=None)  # the second day's last link rewritten, trigger lifted
     conn.execute("DROP TRIGGER transitions_no_update")
-    conn.execute("UPDATE transitions SET hash = ? WHERE hash IS NOT NULL AND at LIKE '2024-06-04%' "
-                 "AND seq = (SELECT max(seq) FROM transitions)", ("0" * 64,))
+    day = dt.datetime(2024, 6, 4, tzinfo=SHANGHAI)
+    conn.execute("UPDATE transitions SET hash = ? WHERE hash IS NOT NULL AND at_us >= ? AND at_us < ? "
+                 "AND seq = (SELECT max(seq) FROM transitions)",
+                 ("0" * 64, to_us(day), to_us(day + dt.timedelta(days=1))))
     conn.close()
     [problem] = verify_heads(day_heads(SQLiteRepository(path), SHANGHAI), heads)
     assert "office A on 2024-06-04" in problem

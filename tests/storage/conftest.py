@@ -18,7 +18,7 @@ from complaint_engine.instants import to_us
 from complaint_engine.model import replace
 from complaint_engine.serialization import to_dict
 from complaint_engine.storage import InMemoryRepository, SQLiteRepository
-from complaint_engine.storage.schema import next_due_us, transition_rows
+from complaint_engine.storage.schema import next_due_us, transition_row
 
 PG_DSN = os.environ.get("COMPLAINT_ENGINE_PG_DSN")
 # "postgres-begin-alone": PostgreSQL as with a libpq before 14 (no pipelines), where a unit sends BEGIN alone
@@ -80,6 +80,37 @@ def legacy_data() -> LegacyData:
         complaints=stored,
         complaint_rows=[(c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
                          json.dumps({**to_dict(c), "schema_version": 1}, ensure_ascii=False)) for c in stored],
-        transition_rows=[row[:7] + row[8:10] for c in stored for row in transition_rows(c, 0)],
+        transition_rows=[row[:7] + row[8:10] for c in stored
+                         for row in (transition_row(c.id, i, t) for i, t in enumerate(c.history))],
         capa_rows=[(capa.number, capa.office, capa.version, json.dumps({**to_dict(capa), "schema_version": 1}))],
         fact_rows=[facts_of(c) for c in stored])
+
+
+def as_version_6(path: Path) -> None:
+    """Turn a SQLite register of the current schema back into version 6 as the library wrote it: documents as
+    JSON text, transition rows as text (instants in ISO form, links in hex) — the file a first- or
+    second-series desk left, for the migration tests."""
+    import sqlite3
+
+    from complaint_engine.storage import SQLiteRepository
+    from complaint_engine.storage.lean import document_text
+    from complaint_engine.storage.sqlite import NO_DELETE_TRIGGER, NO_UPDATE_TRIGGER
+
+    repo = SQLiteRepository(path)
+    docs = [(document_text(doc), cid) for cid, doc in repo._conn.execute("SELECT id, doc FROM complaints")]
+    rows = [(cid, *r) for _doc, cid in docs for r in repo.history(cid)]
+    repo.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    for statement in ("DROP TABLE transitions", "DROP TABLE codes", "DROP TABLE document_formats",
+                      "CREATE TABLE transitions (complaint_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+                      "event TEXT NOT NULL, source TEXT, target TEXT NOT NULL, actor TEXT NOT NULL, "
+                      "role TEXT NOT NULL, at TEXT NOT NULL, note TEXT, office TEXT, recorded_at TEXT, hash TEXT, "
+                      "PRIMARY KEY (complaint_id, seq)) WITHOUT ROWID",
+                      NO_UPDATE_TRIGGER, NO_DELETE_TRIGGER):
+        conn.execute(statement)
+    conn.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("UPDATE complaints SET doc = ? WHERE id = ?", docs)
+    conn.execute("PRAGMA user_version = 6")
+    conn.execute("COMMIT")
+    conn.close()

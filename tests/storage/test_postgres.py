@@ -22,6 +22,7 @@ from tests.storage.conftest import PG_DSN
 import complaint_engine as ce
 from complaint_engine.errors import ConnectionLost, StorageError
 from complaint_engine.model import replace
+from complaint_engine.storage.lean import document_text
 
 needs_server = pytest.mark.skipif(PG_DSN is None, reason="COMPLAINT_ENGINE_PG_DSN is not set (CI sets it)")
 
@@ -137,7 +138,7 @@ def _version_2_database(legacy: Any) -> None:
     assert PG_DSN is not None
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS complaints, transitions, sequences, capas, announcements, complaint_facts, "
-                     "complaint_engine_schema, events, subscriptions")
+                     "complaint_engine_schema, events, subscriptions, codes, document_formats, transitions_v7")
         conn.execute("DROP FUNCTION IF EXISTS complaint_engine_refuse_change()")
         for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
             conn.execute(statement)
@@ -199,10 +200,10 @@ def test_a_version_2_database_is_migrated_forward_whole(repo_pg: object) -> None
     _version_2_database(legacy)
     repo = PostgresRepository(PG_DSN)
     try:
-        assert repo.schema_version == PG_SCHEMA_VERSION == 6
+        assert repo.schema_version == PG_SCHEMA_VERSION == 7
         expected = sorted(legacy.complaints, key=lambda c: (c.received_at, c.id))
         assert repo.find() == expected  # histories rebuilt exactly, the other office's actor included
-        docs = [json.loads(doc) for (doc,) in repo.pg_connection.execute("SELECT doc FROM complaints")]
+        docs = [json.loads(document_text(doc)) for (doc,) in repo.pg_connection.execute("SELECT doc FROM complaints")]
         assert all("history" not in d and d["schema_version"] == SCHEMA_VERSION for d in docs)
         assert len(repo.find_capas()) == 1
         assert list(repo.frame()["serial"]) == [c.serial for c in expected]

@@ -19,14 +19,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.conftest import MONDAY, RECEPTION
-from tests.storage.conftest import legacy_data
+from tests.storage.conftest import as_version_6, legacy_data
 
 import complaint_engine as ce
+from complaint_engine.audit import audit
 from complaint_engine.errors import StorageError
 from complaint_engine.facts import NAMES
 from complaint_engine.serialization import SCHEMA_VERSION
 from complaint_engine.stats import ComplaintFrame
 from complaint_engine.storage import SQLiteRepository
+from complaint_engine.storage.lean import document_text, pack_document
 from complaint_engine.storage.schema import facts_ddl
 from complaint_engine.storage.sqlite import MIGRATIONS
 from complaint_engine.storage.sqlite import SCHEMA_VERSION as SCHEMA_VERSION_SQLITE
@@ -124,8 +126,9 @@ def test_a_document_of_an_unknown_schema_version_is_refused(tmp_path: Path) -> N
     desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
     a = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     conn = sqlite3.connect(path)
-    conn.execute(f"UPDATE complaints SET doc = replace(doc, '\"schema_version\":{SCHEMA_VERSION}', "
-                 "'\"schema_version\":99')")
+    doc = document_text(conn.execute("SELECT doc FROM complaints").fetchone()[0])
+    conn.execute("UPDATE complaints SET doc = ?",
+                 (pack_document(doc.replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":99')),))
     conn.commit()
     conn.close()
     with pytest.raises(ce.ValidationError, match=r"schema_version.*99"):
@@ -182,7 +185,7 @@ def test_an_older_file_is_migrated_forward_whole(tmp_path: Path, version: int) -
     assert repo.schema_version == SCHEMA_VERSION_SQLITE
     assert repo.find() == sorted(stored, key=lambda c: (c.received_at, c.id))  # histories rebuilt exactly
     assert [row[8] for row in repo.history(stored[1].id)] == ["HQ"]  # the actor's office
-    docs = [json.loads(doc) for (doc,) in repo._conn.execute("SELECT doc FROM complaints")]
+    docs = [json.loads(document_text(doc)) for (doc,) in repo._conn.execute("SELECT doc FROM complaints")]
     assert all("history" not in d and d["schema_version"] == SCHEMA_VERSION for d in docs)
     assert len(repo.find_capas()) == 1
     cols = repo.frame()
@@ -190,6 +193,7 @@ def test_an_older_file_is_migrated_forward_whole(tmp_path: Path, version: int) -
     assert "complaint_facts" not in {name for (name,) in repo._conn.execute("SELECT name FROM sqlite_schema")}
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):  # the trigger is back on
         repo._conn.execute("UPDATE transitions SET note = 'x'")
+    assert audit(repo) == []  # a first-series file, migrated through every version, audits sound
 
 
 def test_a_failed_migration_leaves_the_older_file_untouched(tmp_path: Path) -> None:
@@ -213,7 +217,7 @@ def test_opening_a_file_another_process_is_migrating_says_so(tmp_path: Path) -> 
     migrating = sqlite3.connect(path, isolation_level=None)
     migrating.execute("PRAGMA journal_mode = WAL")
     migrating.execute("BEGIN IMMEDIATE")  # as a migration holds the write lock
-    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 6"):
+    with pytest.raises(StorageError, match=r"schema version 2 .* most likely migrating it to version 7"):
         SQLiteRepository(path, busy_timeout_ms=100)
     migrating.execute("ROLLBACK")
     migrating.close()
@@ -233,7 +237,7 @@ def test_a_current_file_whose_lock_stays_taken_says_so(tmp_path: Path) -> None:
 
 def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
     repo = SQLiteRepository(tmp_path / "fresh.sqlite")
-    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 6
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 7
     mode = repo._conn.execute("PRAGMA journal_mode").fetchone()[0]
     sync = repo._conn.execute("PRAGMA synchronous").fetchone()[0]
     assert (mode, sync) == ("wal", 2)  # 2 = FULL
@@ -388,6 +392,7 @@ def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_u
     c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise",
                                    summary="s").id, by=RECEPTION)
     repo.close()
+    as_version_6(path)
     with sqlite3.connect(path) as conn:  # back to version 3, as the first series wrote it
         conn.execute("DROP INDEX complaints_unit")  # version 6's
         conn.execute("DROP INDEX complaints_owner")
@@ -399,7 +404,7 @@ def test_a_version_3_file_gains_the_facts_of_the_new_clocks_and_its_clocks_run_u
         conn.execute("DROP TABLE subscriptions")
         conn.execute("PRAGMA user_version = 3")
     repo = SQLiteRepository(path)
-    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 6
+    assert repo.schema_version == SCHEMA_VERSION_SQLITE == 7
     assert repo.get(c.id) == _as_before_recorded_at(c)
     assert repo.get(c.id).deadlines["reply"].service_level == "default"
     assert np.isnat(repo.frame()["start_due_us"]).all()
@@ -417,6 +422,7 @@ def test_a_version_5_file_gains_the_location_and_measure_facts(tmp_path: Path) -
     c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="7-0301", channel="phone", category="noise",
                                    summary="s").id, by=RECEPTION)
     repo.close()
+    as_version_6(path)
     with sqlite3.connect(path) as conn:
         conn.execute("DROP INDEX complaints_unit")
         conn.execute("DROP INDEX complaints_owner")
@@ -427,7 +433,7 @@ def test_a_version_5_file_gains_the_location_and_measure_facts(tmp_path: Path) -
         conn.execute("PRAGMA user_version = 5")
     repo = SQLiteRepository(path)
     try:
-        assert repo.schema_version == 6
+        assert repo.schema_version == 7
         assert repo.get(c.id) == _as_before_recorded_at(c)
         desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
         assert [x.id for x in desk.find(owner="o", unit="7-0301")] == [c.id]  # filled from the document
@@ -511,7 +517,7 @@ def test_a_correction_made_out_of_band_is_read_afresh_never_served_stale_and_ove
     desk.register(c.id, by=RECEPTION)
     assert desk.get(c.id).summary == "typo"  # cached now
     conn = sqlite3.connect(path, isolation_level=None)  # another program corrects the summary, same version
-    doc = json.loads(conn.execute("SELECT doc FROM complaints WHERE id = ?", (c.id,)).fetchone()[0])
+    doc = json.loads(document_text(conn.execute("SELECT doc FROM complaints WHERE id = ?", (c.id,)).fetchone()[0]))
     doc["summary"] = "corrected"
     conn.execute("UPDATE complaints SET doc = ? WHERE id = ?", (json.dumps(doc, ensure_ascii=False), c.id))
     conn.close()
@@ -574,3 +580,96 @@ def test_a_read_only_store_makes_no_turn_lock_file(tmp_path: Path) -> None:
     reader.find()
     reader.close()
     assert not list(tmp_path.glob("*-turns"))
+
+
+def _multiplied(path: Path, times: int) -> None:
+    """Each complaint row and transition row of a version-6 file copied ``times`` times under new ids, in SQL:
+    a register large enough that migrating it takes a while."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    renamed = {"id": "id || '.' || n.i", "serial": "serial || '.' || n.i", "complaint_id": "complaint_id || '.' || n.i"}
+    numbers = f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {times}) "
+    for table in ("complaints", "transitions"):
+        cols = [str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")]
+        conn.execute(f"{numbers}INSERT INTO {table} ({', '.join(cols)}) "
+                     f"SELECT {', '.join(renamed.get(c, c) for c in cols)} FROM {table}, n")
+    conn.close()
+
+
+def test_a_migration_killed_midway_leaves_version_6_whole_and_the_next_open_completes_it(tmp_path: Path) -> None:
+    """Version 7 rewrites every document and transition row in one transaction: a SIGKILL in the middle of it
+    leaves the file at version 6, every row as it was, and the next open migrates it whole."""
+    from tests.conftest import MANAGER, TECH
+
+    path = tmp_path / "v6.sqlite"
+    repo = SQLiteRepository(path)
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
+    for i in range(4):
+        c = desk.receive(by=RECEPTION, owner=f"o{i}", unit="3-1201", channel="phone", category="noise", summary="s")
+        desk.dispatch(desk.register(c.id, by=RECEPTION).id, by=RECEPTION, assignee=TECH.id)
+        desk.start(c.id, by=MANAGER)
+    originals = repo.find()
+    repo.close()
+    as_version_6(path)
+    _multiplied(path, 6_000)
+
+    def snapshot() -> tuple[object, ...]:
+        conn = sqlite3.connect(path)
+        try:
+            return (conn.execute("PRAGMA user_version").fetchone()[0],
+                    conn.execute("SELECT count(*), sum(length(doc)) FROM complaints").fetchone(),
+                    conn.execute("SELECT count(*), sum(length(at)) FROM transitions").fetchone(),
+                    conn.execute("PRAGMA integrity_check").fetchone()[0])
+        finally:
+            conn.close()
+
+    before = snapshot()
+    assert before[0] == 6
+    assert before[1][0] == 4 * 6_001
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from complaint_engine.storage import "
+                             "SQLiteRepository; SQLiteRepository(sys.argv[1])", str(path)],
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    wal = Path(f"{path}-wal")
+    deadline = time.monotonic() + 60
+    while (not wal.exists() or wal.stat().st_size < 1_000_000) and proc.poll() is None \
+            and time.monotonic() < deadline:  # the migration has written a megabyte of its transaction
+        time.sleep(0.005)
+    assert proc.poll() is None, "the migration ended before it could be interrupted: make the file larger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert snapshot() == before  # version 6, every row as it was
+    repo = SQLiteRepository(path)
+    try:
+        assert repo.schema_version == 7
+        assert [repo.get(c.id) for c in originals] == originals  # read back exactly, through the compact rows
+        assert repo._conn.execute("SELECT count(*) FROM complaints").fetchone()[0] == before[1][0]
+        assert repo._conn.execute("SELECT count(*) FROM transitions").fetchone()[0] == before[2][0]
+    finally:
+        repo.close()
+
+
+def test_a_version_6_file_keeps_its_hash_chains_and_digests_through_version_7(tmp_path: Path) -> None:
+    """Version 7 stores the same transitions and documents in another form: every link of every hash chain and
+    every document digest still holds, so the migrated file audits sound, and it reads back as it was."""
+    from tests.conftest import MANAGER, TECH
+
+    path = tmp_path / "v6.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    for i in range(3):
+        c = desk.receive(by=RECEPTION, owner=f"o{i}", unit="3-1201", channel="phone", category="noise", summary="s")
+        desk.dispatch(desk.register(c.id, by=RECEPTION).id, by=RECEPTION, assignee=TECH.id)
+        desk.start(c.id, by=MANAGER)
+    before = desk.repository.find()
+    desk.repository.close()
+    as_version_6(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM transitions WHERE hash LIKE '%:%'").fetchone()[0] == 12  # hex links
+    conn.close()
+    repo = SQLiteRepository(path)
+    try:
+        assert repo.schema_version == 7
+        assert repo.find() == before
+        assert [t.hash for c in repo.find() for t in c.history] == [t.hash for c in before for t in c.history]
+        assert audit(repo) == []
+        assert repo._conn.execute("SELECT count(*) FROM transitions WHERE length(hash) = 64").fetchone()[0] == 12
+    finally:
+        repo.close()

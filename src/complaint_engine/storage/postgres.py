@@ -24,6 +24,7 @@ from complaint_engine.messages import Message, Verbatim
 from complaint_engine.model import Complaint
 from complaint_engine.storage.damaged import Found
 from complaint_engine.storage.dbapi import Cursor, Params, Row
+from complaint_engine.storage.lean import sync_codes
 from complaint_engine.storage.schema import (
     EVENT_COLUMNS,
     IMPORTED,
@@ -38,6 +39,7 @@ from complaint_engine.storage.schema import (
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
 from complaint_engine.storage.sql.statements import logged_update_statement
+from complaint_engine.storage.version7 import move_to_version_7, version_7_ddl
 
 try:
     import psycopg
@@ -46,6 +48,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = ["SCHEMA_VERSION", "PostgresRepository"]
 
+APPEND_ONLY_TRIGGER = """CREATE TRIGGER transitions_append_only BEFORE UPDATE OR DELETE ON transitions
+            FOR EACH ROW EXECUTE FUNCTION complaint_engine_refuse_change()"""
 MIGRATIONS: Sequence[Sequence[str]] = (
     (  # version 1
         """CREATE TABLE complaints (
@@ -60,8 +64,7 @@ MIGRATIONS: Sequence[Sequence[str]] = (
             actor TEXT NOT NULL, role TEXT NOT NULL, at TEXT NOT NULL, note TEXT, PRIMARY KEY (complaint_id, seq))""",
         """CREATE FUNCTION complaint_engine_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'transitions are append-only quality records'; END $$""",
-        """CREATE TRIGGER transitions_append_only BEFORE UPDATE OR DELETE ON transitions
-            FOR EACH ROW EXECUTE FUNCTION complaint_engine_refuse_change()""",
+        APPEND_ONLY_TRIGGER,
         "CREATE TABLE sequences (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
         "CREATE TABLE capas (number TEXT PRIMARY KEY, office TEXT NOT NULL, version INTEGER NOT NULL, "
         "doc TEXT NOT NULL)",
@@ -78,6 +81,7 @@ MIGRATIONS = (
     tuple(version_4_ddl("BIGINT")),  # version 4: the facts of the acknowledge, start and update clocks
     tuple(version_5_ddl("BIGINT", "BIGSERIAL PRIMARY KEY")),  # version 5: the outbox and subscriptions
     tuple(version_6_ddl("BIGINT")),  # version 6: the location and measure-count facts
+    tuple(version_7_ddl("BIGINT", "BYTEA")),  # version 7: packed documents, compact transition rows
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 CHANNEL = "complaint_engine_events"
@@ -322,12 +326,18 @@ class PostgresRepository(SQLRepository):
             for version in range(current, SCHEMA_VERSION):
                 for statement in MIGRATIONS[version]:
                     conn.execute(statement)
+                if version == 6:
+                    move_to_version_7(uow.run, uow.run_many, document_type="BYTEA")
+                    for statement in ("DROP TABLE transitions", "ALTER TABLE transitions_v7 RENAME TO transitions",
+                                      APPEND_ONLY_TRIGGER):
+                        conn.execute(statement)
                 if version == 5:
                     move_to_version_6(uow.run, uow.run_many)
                 if version == 2:
                     move_to_version_3(uow.run, uow.run_many)
                     conn.execute("ALTER TABLE transitions ENABLE TRIGGER transitions_append_only")
                     conn.execute("DROP TABLE complaint_facts")
+            sync_codes(uow.run)
             if current == 0:
                 conn.execute("INSERT INTO complaint_engine_schema VALUES (%s)", (SCHEMA_VERSION,))
             elif current < SCHEMA_VERSION:

@@ -11,7 +11,6 @@ Version 3 (both backends):
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import operator
@@ -25,6 +24,7 @@ from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, R
 from complaint_engine.rules.sla import ClockState
 from complaint_engine.serialization import from_legacy_document, to_document
 from complaint_engine.storage.dbapi import Cursor, Params, Row
+from complaint_engine.storage.lean import hash_text, instant_of, lean_row, name_of, pack_document
 
 __all__ = [
     "COMPLAINT_COLUMNS",
@@ -74,8 +74,9 @@ _extra_facts_v3 = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA_V3))
 INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in COMPLAINT_COLUMNS)})")
 
-TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at", "note",
-                      "recorded_at", "hash")
+# version 7's transition row (storage/lean.py): codes, instants as UTC microseconds with their offsets, binary links
+TRANSITION_COLUMNS = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at_us",
+                      "at_offset_s", "note", "recorded_after_us", "recorded_offset_s", "hash")
 INSERT_TRANSITION = (f"INSERT INTO transitions ({', '.join(TRANSITION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' for _ in TRANSITION_COLUMNS)})")
 # the tables an import writes: their columns, and the statement inserting one row
@@ -92,16 +93,18 @@ def next_due_us(c: Complaint) -> int | None:
     return to_us(min(dues)) if dues else None
 
 
-def complaint_row(c: Complaint) -> Row:
-    """The complaint's row in :data:`COMPLAINT_COLUMNS` order: query columns, version, document, facts."""
+def complaint_row(c: Complaint, doc: str | None = None) -> Row:
+    """The complaint's row in :data:`COMPLAINT_COLUMNS` order: query columns, version, packed document (of
+    ``doc``, its JSON text when the caller has it already), facts."""
     return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
-            to_document(c), *_extra_facts(facts_of(c)), c.owner, c.notice.assignee if c.notice else None)
+            pack_document(to_document(c) if doc is None else doc), *_extra_facts(facts_of(c)), c.owner,
+            c.notice.assignee if c.notice else None)
 
 
 def transition_rows(c: Complaint, start: int, doc: str | None = None) -> list[Row]:
-    """Rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order; ``doc``: the stored text of
-    the document this save writes, whose digest the save's link covers."""
-    # ``_value_``, not ``.value``: the enum property is a slow descriptor, and imports write millions of these
+    """Stored rows of the transitions from ``start`` on, in :data:`TRANSITION_COLUMNS` order; ``doc``: the JSON
+    text of the document this save writes, whose digest the save's link covers."""
+    # the link covers the rows' text form (transition_row), whatever form they are stored in
     rows = [transition_row(c.id, i, t) for i, t in enumerate(c.history[start:], start)]
     if not rows:
         return rows
@@ -109,11 +112,13 @@ def transition_rows(c: Complaint, start: int, doc: str | None = None) -> list[Ro
     # writes a complaint's whole history with one)
     head = link(chain_head(c, start), rows, None if doc is None else document_digest(doc))
     _remember(c.history[-1], head)
-    return [(*row, None) for row in rows[:-1]] + [(*rows[-1], head)]
+    last = len(c.history) - 1
+    return [lean_row(c.id, i, t, head if i == last else None) for i, t in enumerate(c.history[start:], start)]
 
 
 def transition_row(complaint_id: str, i: int, t: Transition) -> Row:
-    """A transition's row in :data:`TRANSITION_COLUMNS` order, without its link."""
+    """A transition's text form, which the hash chain covers (the columns of schema versions 1 to 6, without
+    the link): (complaint_id, seq, event, source, target, actor, role, office, at, note, recorded_at)."""
     at = t.at.isoformat()
     # entered when it took effect (the usual case): the desk passes the one object, written once
     recorded = at if t.recorded_at is t.at else None if t.recorded_at is None else t.recorded_at.isoformat()
@@ -173,23 +178,33 @@ def _known_link(t: Transition) -> str | None:
     return hit[1] if hit is not None and hit[0] is t else None
 
 
-_ACTORS: dict[tuple[str, str, str], Actor] = {}
+_ACTORS: dict[tuple[str, object, str], Actor] = {}
 
 
 def transition_of(row: Row) -> Transition:
-    """A transition back from its row: (event, source, target, actor, role, office, at, note, recorded_at, hash),
-    the columns after ``complaint_id`` and ``seq``."""
-    event, source, target, actor, role, office, at, note, recorded, chained = row
-    key = (cast(str, actor), cast(str, role), cast(str, office))
+    """A transition back from its stored row: the columns of :data:`TRANSITION_COLUMNS` after ``complaint_id``
+    and ``seq``."""
+    event, source, target, actor, role, office, at_us, at_offset, note, after, recorded_offset, chained = row
+    key = (cast(str, actor), cast(int, role), cast(str, office))
     who = _ACTORS.get(key)
     if who is None:  # a desk has few actors; each row of a long history repeats one of them
         if len(_ACTORS) > 10_000:
             _ACTORS.clear()
-        who = _ACTORS[key] = Actor(key[0], Role(key[1]), key[2])
-    return Transition.record(cast(str, event), None if source is None else Status(source), Status(target), who,
-                             dt.datetime.fromisoformat(cast(str, at)), cast("str | None", note),
-                             None if recorded is None else dt.datetime.fromisoformat(cast(str, recorded)),
-                             cast("str | None", chained))
+        who = _ACTORS[key] = Actor(key[0], Role(name_of("role", role)), key[2])
+    at = instant_of(at_us, at_offset)
+    if after is None:
+        recorded = None
+    elif after == 0 and recorded_offset is None:
+        recorded = at
+    else:
+        recorded = instant_of(cast(int, at_us) + cast(int, after),
+                              at_offset if recorded_offset is None else recorded_offset)
+    return Transition.record(name_of("event", event), None if source is None else _STATUSES[name_of("status", source)],
+                             _STATUSES[name_of("status", target)], who, at, cast("str | None", note), recorded,
+                             hash_text(chained))
+
+
+_STATUSES = {s.value: s for s in Status}
 
 
 # The condition of the index of live complaints: open ones, and any with a clock still running. Queries it

@@ -23,6 +23,7 @@ from pathlib import Path
 from complaint_engine.errors import StorageError, ValidationError
 from complaint_engine.messages import Message, Verbatim
 from complaint_engine.storage.dbapi import Connection
+from complaint_engine.storage.lean import sync_codes
 from complaint_engine.storage.schema import (
     facts_ddl,
     move_to_version_3,
@@ -34,10 +35,13 @@ from complaint_engine.storage.schema import (
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository
 from complaint_engine.storage.turns import Turns, turns_for
+from complaint_engine.storage.version7 import move_to_version_7, version_7_ddl
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
 
 NO_UPDATE_TRIGGER = """CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+        BEGIN SELECT RAISE(ABORT, 'transitions are append-only quality records'); END"""
+NO_DELETE_TRIGGER = """CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
         BEGIN SELECT RAISE(ABORT, 'transitions are append-only quality records'); END"""
 MIGRATIONS: Sequence[str] = (
     # version 1
@@ -69,8 +73,7 @@ MIGRATIONS: Sequence[str] = (
         PRIMARY KEY (complaint_id, seq)
     ) WITHOUT ROWID;
     {NO_UPDATE_TRIGGER};
-    CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
-        BEGIN SELECT RAISE(ABORT, 'transitions are append-only quality records'); END;
+    {NO_DELETE_TRIGGER};
     CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE capas (number TEXT PRIMARY KEY, office TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL);
     CREATE TABLE announcements (number TEXT PRIMARY KEY, office TEXT NOT NULL, doc TEXT NOT NULL);
@@ -78,7 +81,7 @@ MIGRATIONS: Sequence[str] = (
 )
 # version 2 created a facts table (see _migrate); version 3 moves the facts into the complaint row and the
 # history out of the documents (storage/schema.py)
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x43454E47  # "CENG", in the file header (PRAGMA application_id): a complaint register
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
@@ -213,11 +216,14 @@ class SQLiteRepository(SQLRepository):
                 elif version == 4:
                     for statement in version_5_ddl("INTEGER", "INTEGER PRIMARY KEY"):
                         self._conn.execute(statement)
-                else:
+                elif version == 5:
                     for statement in version_6_ddl("INTEGER"):
                         self._conn.execute(statement)
                     move_to_version_6(self._conn.execute, self._conn.executemany)
+                else:
+                    self._migrate_to_version_7()
                 self._conn.execute(f"PRAGMA user_version = {version + 1}")
+            sync_codes(self._conn.execute)
             self._conn.execute("COMMIT")
         except BaseException as exc:
             self._conn.execute("ROLLBACK")
@@ -251,6 +257,15 @@ class SQLiteRepository(SQLRepository):
         move_to_version_3(self._conn.execute, self._conn.executemany)
         self._conn.execute(NO_UPDATE_TRIGGER)
         self._conn.execute("DROP TABLE complaint_facts")
+
+    def _migrate_to_version_7(self) -> None:
+        """Version 7: packed documents, compact transition rows (see storage/version7.py)."""
+        for statement in version_7_ddl("INTEGER", "BLOB", " WITHOUT ROWID"):
+            self._conn.execute(statement)
+        move_to_version_7(self._conn.execute, self._conn.executemany)
+        for statement in ("DROP TABLE transitions", "ALTER TABLE transitions_v7 RENAME TO transitions",
+                          NO_UPDATE_TRIGGER, NO_DELETE_TRIGGER):
+            self._conn.execute(statement)
 
     def missing_safeguards(self) -> list[str]:
         """The append-only triggers of the transition log that are not in the file (the audit reports them)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from complaint_engine.model import Complaint
-from complaint_engine.storage.dbapi import Row
+from complaint_engine.storage.dbapi import Row, Value
 from complaint_engine.storage.schema import next_due_us
 from complaint_engine.storage.sql.statements import ALL_UNINDEXED, INDEXED_AT, VERSION_AT
 
@@ -25,7 +25,7 @@ def columns_to_set(row: Row, before: Complaint | None, before_row: Row | None) -
 
 
 class DocumentCache:
-    """Committed complaints by id, each with the stored document text it was read from or written as (and its
+    """Committed complaints by id, each with the stored (packed) document it was read from or written as (and its
     stored row when this process wrote it), checked against the stored row on every read.
 
     Parsing a document costs more than the rest of a desk verb, reading its text far less. A cached object is
@@ -37,13 +37,13 @@ class DocumentCache:
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._items: dict[str, tuple[Complaint, Row | None, str]] = {}
+        self._items: dict[str, tuple[Complaint, Row | None, Value]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._items
 
-    def get(self, key: str, version: int, doc: str) -> Complaint | None:
-        """The cached complaint when the stored ``version`` and document text ``doc`` are its own."""
+    def get(self, key: str, version: int, doc: Value) -> Complaint | None:
+        """The cached complaint when the stored ``version`` and stored document ``doc`` are its own."""
         found = self._items.get(key)
         return found[0] if found is not None and found[0].version == version and found[2] == doc else None
 
@@ -53,7 +53,7 @@ class DocumentCache:
         found = self._items.get(key)
         return (found[0], found[1]) if found is not None and found[0].version == version else None
 
-    def put(self, complaint: Complaint, doc: str, row: Row | None = None) -> None:
+    def put(self, complaint: Complaint, doc: Value, row: Row | None = None) -> None:
         if len(self._items) >= self._size:
             self._items.pop(next(iter(self._items)))
         self._items[complaint.id] = (complaint, row, doc)

@@ -77,7 +77,7 @@ SERIAL_AT = COMPLAINT_COLUMNS.index("serial")
 ALL_UNINDEXED = tuple(range(VERSION_AT, len(COMPLAINT_COLUMNS)))
 INSERT_COMPLAINT_ONCE = INSERT_COMPLAINT + " ON CONFLICT DO NOTHING"  # see SQLUnit.add
 IN_LIST = 500  # values per ``IN (…)`` list (the histories of many complaints, the ids of a refused batch)
-HISTORY_SQL = ("SELECT complaint_id, event, source, target, actor, role, office, at, note, recorded_at, hash "
+HISTORY_SQL = (f"SELECT {', '.join(TRANSITION_COLUMNS[:1] + TRANSITION_COLUMNS[2:])} "
                "FROM transitions WHERE complaint_id IN ({ids}) ORDER BY complaint_id, seq")
 # The register's offices, one probe of the (office, received_us) index an office: a skip scan, where
 # DISTINCT reads every entry. Queries by received instant without an office name their offices with it, so

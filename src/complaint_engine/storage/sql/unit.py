@@ -16,9 +16,10 @@ from complaint_engine.instants import from_us, to_us
 from complaint_engine.messages import Message
 from complaint_engine.model import Complaint, Status, Transition, replace
 from complaint_engine.period import Period
-from complaint_engine.serialization import from_document
+from complaint_engine.serialization import from_document, to_document
 from complaint_engine.storage.damaged import Found, damage_of
 from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row, Value
+from complaint_engine.storage.lean import document_text
 from complaint_engine.storage.query import Filters, Page
 from complaint_engine.storage.schema import (
     EVENT_COLUMNS,
@@ -27,11 +28,13 @@ from complaint_engine.storage.schema import (
     INSERT_TRANSITION,
     LIVE,
     STILL_OPEN,
+    TRANSITION_COLUMNS,
     complaint_row,
     document_digest,
     event_of,
     event_row,
     transition_of,
+    transition_row,
     transition_rows,
 )
 from complaint_engine.storage.sql.cache import DocumentCache, columns_to_set
@@ -55,7 +58,7 @@ __all__ = ["SQLUnit", "assembled"]
 T = TypeVar("T")
 U = TypeVar("U")
 
-DOC_AT = VERSION_AT + 1  # the document's text follows the version in a complaint's row
+DOC_AT = VERSION_AT + 1  # the packed document follows the version in a complaint's row
 
 
 def assembled(docs: Iterable[Row], history_rows: Iterable[Row], *, skip_damaged: bool = True) -> Found[Complaint]:
@@ -69,7 +72,8 @@ def assembled(docs: Iterable[Row], history_rows: Iterable[Row], *, skip_damaged:
     for key, doc in docs:
         cid = as_str(key)
         try:
-            out.append(from_document(as_str(doc), Complaint, key=cid, history=tuple(histories.get(cid, ()))))
+            out.append(from_document(document_text(doc, cid), Complaint, key=cid,
+                                     history=tuple(histories.get(cid, ()))))
         except ValidationError as exc:
             if not skip_damaged:
                 raise
@@ -140,12 +144,13 @@ class SQLUnit(RecordStatements):
     # the rest. So single rows are inserted ON CONFLICT DO NOTHING and the refusal read from the row count —
     # an integrity error would abort a PostgreSQL transaction whole (and its COMMIT would quietly roll back).
     def add(self, complaint: Complaint) -> Complaint:
-        row = complaint_row(complaint)
+        doc = to_document(complaint)
+        row = complaint_row(complaint, doc)
         if self._execute(INSERT_COMPLAINT_ONCE, row).rowcount == 0:
             if self._execute("SELECT 1 FROM complaints WHERE id = ?", (complaint.id,)).fetchone():
                 raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
             self._serial_taken(complaint)
-        self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0, str(row[DOC_AT])))
+        self._executemany(INSERT_TRANSITION, transition_rows(complaint, 0, doc))
         self._written[complaint.id] = (complaint, row)
         return complaint
 
@@ -155,8 +160,9 @@ class SQLUnit(RecordStatements):
         rows: list[Row] = []
         transitions: list[Row] = []
         for c in complaints:
-            rows.append(complaint_row(c))
-            transitions.extend(transition_rows(c, 0, str(rows[-1][DOC_AT])))
+            doc = to_document(c)
+            rows.append(complaint_row(c, doc))
+            transitions.extend(transition_rows(c, 0, doc))
         if not rows:
             return 0
         self._execute("SAVEPOINT add_many")
@@ -215,7 +221,7 @@ class SQLUnit(RecordStatements):
         row = self._execute("SELECT version, doc FROM complaints WHERE id = ?", (complaint_id,)).fetchone()
         if row is None:
             raise NotFound("complaint", complaint_id)
-        return self._cache.get(complaint_id, as_int(row[0]), str(row[1]))
+        return self._cache.get(complaint_id, as_int(row[0]), row[1])
 
     def read_whole(self, complaint_id: str) -> Complaint:
         """The stored complaint read whole (document and transition rows, sent together) and parsed; cached as
@@ -225,7 +231,7 @@ class SQLUnit(RecordStatements):
         if not docs:
             raise NotFound("complaint", complaint_id)
         [complaint] = assembled(docs, rows, skip_damaged=False)
-        self._cache.put(complaint, str(docs[0][1]))
+        self._cache.put(complaint, docs[0][1])
         return complaint
 
     def _complaints(self, rows: list[Row]) -> Found[Complaint]:
@@ -247,21 +253,22 @@ class SQLUnit(RecordStatements):
 
     def save(self, complaint: Complaint) -> Complaint:
         saved = replace(complaint, {"version": complaint.version + 1})
-        row = complaint_row(saved)
+        doc = to_document(saved)
+        row = complaint_row(saved, doc)
         before, before_row = self._stored(complaint.id, complaint.version)
         if before is not None and before.office != complaint.office:
             raise office_changed(complaint.id, complaint.office, before.office)
         columns = columns_to_set(row, before, before_row)
         sets = (*(row[i] for i in columns), complaint.id, complaint.version, complaint.office,
                 *((saved.serial, saved.id) if SERIAL_AT in columns else ()))
-        rows = None if before is None else transition_rows(saved, len(before.history), str(row[DOC_AT]))
+        rows = None if before is None else transition_rows(saved, len(before.history), doc)
         if rows is not None and len(rows) == 1 and self._save_with_its_transition(columns, sets, rows[0], saved):
             self._written[saved.id] = (saved, row)
             return saved
         self._update(update_statement(columns), sets, saved)
         if rows is None:
             found = self._execute("SELECT count(*) FROM transitions WHERE complaint_id = ?", (complaint.id,)).fetchone()
-            rows = transition_rows(saved, as_int(found[0]) if found else 0, str(row[DOC_AT]))
+            rows = transition_rows(saved, as_int(found[0]) if found else 0, doc)
         if len(rows) == 1:  # one verb, one transition: execute skips executemany's cursor set-up
             self._execute(INSERT_TRANSITION, rows[0])
         else:
@@ -307,7 +314,7 @@ class SQLUnit(RecordStatements):
 
     def _committed(self) -> None:
         for complaint, row in self._written.values():
-            self._cache.put(complaint, str(row[VERSION_AT + 1]), row)
+            self._cache.put(complaint, row[DOC_AT], row)
         self._written = {}
 
     # ----------------------------------------------------------------------------- reads
@@ -431,7 +438,7 @@ class SQLUnit(RecordStatements):
             chunk = ids[i:i + IN_LIST]
             marks = ", ".join("?" for _ in chunk)
             for cid, doc in self._execute(f"SELECT id, doc FROM complaints WHERE id IN ({marks})", chunk).fetchall():
-                out[str(cid)] = document_digest(str(doc))
+                out[str(cid)] = document_digest(document_text(doc, str(cid)))
         return out
 
     def current_number(self, sequence: str) -> int:
@@ -439,11 +446,16 @@ class SQLUnit(RecordStatements):
         return 0 if row is None else as_int(row[0])
 
     def history(self, complaint_id: str) -> list[Row]:
-        """The append-only transition rows of a complaint, in order: (seq, event, source, target, actor, role,
-        at, note, office, recorded_at, hash)."""
-        return [tuple(r) for r in self._execute(
-            "SELECT seq, event, source, target, actor, role, at, note, office, recorded_at, hash FROM transitions "
-            "WHERE complaint_id = ? ORDER BY seq", (complaint_id,)).fetchall()]
+        """The append-only transition rows of a complaint, in order, in their text form: (seq, event, source,
+        target, actor, role, at, note, office, recorded_at, hash)."""
+        out: list[Row] = []
+        for row in self._execute(f"SELECT {', '.join(TRANSITION_COLUMNS[1:])} FROM transitions "
+                                 "WHERE complaint_id = ? ORDER BY seq", (complaint_id,)).fetchall():
+            t = transition_of(row[1:])
+            _cid, seq, event, source, target, actor, role, office, at, note, recorded = transition_row(
+                complaint_id, as_int(row[0]), t)
+            out.append((seq, event, source, target, actor, role, at, note, office, recorded, t.hash))
+        return out
 
     # ----------------------------------------------------------------------------- the outbox
     def append_events(self, events: Iterable[DomainEvent]) -> None:

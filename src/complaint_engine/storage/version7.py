@@ -1,0 +1,107 @@
+"""Schema version 7 (both backends): packed documents and transition rows of integers (``storage/lean.py``).
+
+The step rewrites every document and copies every transition row into a new table of the compact shape; both
+run inside the migration's one transaction, a page of rows at a time (a register of millions never sits in
+memory whole). Interrupted — a crash, a SIGKILL — the transaction never commits: the file or database keeps
+version 6 whole, and the next open runs the step again. Each row keeps its meaning exactly, so the hash chains
+and the document digests of the trust audit hold across it.
+
+SQLite does not give back the pages the old rows filled: ``VACUUM`` once afterwards returns them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from complaint_engine.instants import EPOCH, US
+from complaint_engine.storage.dbapi import Cursor, Params, Row, Value
+from complaint_engine.storage.lean import (
+    CODES,
+    DICTIONARY,
+    DOCUMENT_FORMAT,
+    code_of,
+    codes_ddl,
+    hash_bytes,
+    offset_of,
+    pack_document,
+)
+from complaint_engine.storage.schema import TRANSITION_COLUMNS
+from complaint_engine.storage.sql.statements import as_str as as_text
+
+__all__ = ["PAGE", "move_to_version_7", "transitions_ddl", "version_7_ddl"]
+
+PAGE = 5_000  # rows read and rewritten at a time
+
+
+def transitions_ddl(table: str, integer: str, blob: str, table_options: str = "") -> str:
+    """The transition table of version 7."""
+    return (f"CREATE TABLE {table} (complaint_id TEXT NOT NULL, seq {integer} NOT NULL, event {integer} NOT NULL, "
+            f"source {integer}, target {integer} NOT NULL, actor TEXT NOT NULL, role {integer} NOT NULL, "
+            f"office TEXT, at_us {integer} NOT NULL, at_offset_s {integer} NOT NULL, note TEXT, "
+            f"recorded_after_us {integer}, recorded_offset_s {integer}, hash {blob}, "
+            f"PRIMARY KEY (complaint_id, seq)){table_options}")
+
+
+def version_7_ddl(integer: str, blob: str, table_options: str = "") -> list[str]:
+    """The new tables of version 7: the compact transition table (filled, then renamed over the old one by
+    :func:`move_to_version_7`), the codes and the document format's dictionary."""
+    return [transitions_ddl("transitions_v7", integer, blob, table_options), *codes_ddl(integer),
+            f"CREATE TABLE document_formats (format {integer} PRIMARY KEY, method TEXT NOT NULL, "
+            f"dictionary {blob} NOT NULL)"]
+
+
+def _legacy_instant(text: Value) -> dt.datetime:
+    return dt.datetime.fromisoformat(as_text(text))
+
+
+def compact_transition(row: Row) -> Row:
+    """A transition row of versions 3 to 6 — (complaint_id, seq, event, source, target, actor, role, office, at,
+    note, recorded_at, hash), text — in the compact shape of :data:`TRANSITION_COLUMNS`."""
+    cid, seq, event, source, target, actor, role, office, at_text, note, recorded_text, link = row
+    at = _legacy_instant(at_text)
+    offset = offset_of(at)
+    after = recorded_offset = None
+    if recorded_text is not None:
+        if recorded_text == at_text:
+            after = 0
+        else:
+            recorded = _legacy_instant(recorded_text)
+            after = (recorded - at) // US
+            recorded_offset = offset_of(recorded)
+            if recorded_offset == offset:
+                recorded_offset = None
+    return (cid, seq, code_of("event", as_text(event)),
+            None if source is None else code_of("status", as_text(source)), code_of("status", as_text(target)),
+            actor, code_of("role", as_text(role)), office, (at - EPOCH) // US, offset, note, after, recorded_offset,
+            None if link is None else hash_bytes(as_text(link)))
+
+
+def move_to_version_7(execute: Callable[[str, Params], Cursor], executemany: Callable[[str, list[Row]], object],
+                      *, document_type: str | None = None) -> None:
+    """The data step of version 7, after :func:`version_7_ddl`: the codes and the dictionary written, every
+    transition row copied into ``transitions_v7`` in the compact shape, every document packed. The caller
+    then drops the old transition table, renames the new one and puts its append-only guard back.
+    ``document_type``: a server's column type for packed documents, set before they are written."""
+    executemany("INSERT INTO codes (kind, code, name) VALUES (?, ?, ?)",
+                [(kind, code, name) for kind, names in CODES.items() for code, name in enumerate(names, 1)])
+    executemany("INSERT INTO document_formats (format, method, dictionary) VALUES (?, ?, ?)",
+                [(DOCUMENT_FORMAT, "raw deflate (zlib wbits -14) primed with this dictionary, after the format byte",
+                  DICTIONARY)])
+    old = ("complaint_id", "seq", "event", "source", "target", "actor", "role", "office", "at", "note", "recorded_at",
+           "hash")
+    insert = (f"INSERT INTO transitions_v7 ({', '.join(TRANSITION_COLUMNS)}) "
+              f"VALUES ({', '.join('?' for _ in TRANSITION_COLUMNS)})")
+    last: tuple[Value, Value] = ("", -1)
+    while rows := execute(f"SELECT {', '.join(old)} FROM transitions WHERE complaint_id > ? OR "
+                          f"(complaint_id = ? AND seq > ?) ORDER BY complaint_id, seq LIMIT {PAGE}",
+                          (last[0], last[0], last[1])).fetchall():
+        executemany(insert, [compact_transition(row) for row in rows])
+        last = (rows[-1][0], rows[-1][1])
+    if document_type is not None:
+        execute(f"ALTER TABLE complaints ALTER COLUMN doc TYPE {document_type} USING convert_to(doc, 'UTF8')", ())
+    key: Value = ""
+    while docs := execute(f"SELECT id, doc FROM complaints WHERE id > ? ORDER BY id LIMIT {PAGE}", (key,)).fetchall():
+        executemany("UPDATE complaints SET doc = ? WHERE id = ?",
+                    [(pack_document(as_text(doc)), cid) for cid, doc in docs])
+        key = docs[-1][0]
