@@ -106,7 +106,9 @@ def main() -> None:
     complaints = make_complaints(n)
 
     # --- import -------------------------------------------------------------------------------------
-    rows = [complaint_row(c) for c in complaints]
+    codes: dict[object, int] = {}  # the coded facts' texts, as the store's names table gives them
+    rows = [complaint_row(c, lambda texts: [None if t is None else codes.setdefault(t, len(codes) + 1)
+                                            for t in texts]) for c in complaints]
     transitions = [t for c in complaints for t in transition_rows(c, 0)]
     raw_path = folder / "raw.sqlite"
     SQLiteRepository(raw_path).close()  # the same schema and pragmas
@@ -115,6 +117,7 @@ def main() -> None:
 
     def raw_import() -> None:
         raw.execute("BEGIN")
+        raw.executemany("INSERT INTO names (code, name) VALUES (?, ?)", [(c, name) for name, c in codes.items()])
         raw.executemany(INSERT_COMPLAINT, rows)
         raw.executemany(INSERT_TRANSITION, transitions)
         raw.execute("COMMIT")

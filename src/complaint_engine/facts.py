@@ -22,7 +22,7 @@ from complaint_engine.instants import to_us
 from complaint_engine.model import Complaint, Satisfaction, Status
 from complaint_engine.rules.sla import Deadline
 
-__all__ = ["CLOCKS", "CLOCKS_V3", "FACTS_V6", "FACT_COLUMNS", "NULL_US", "SELECTED", "FactColumns", "FactRow",
+__all__ = ["CLOCKS", "CLOCKS_V3", "CODED", "FACTS_V6", "FACT_COLUMNS", "NULL_US", "SELECTED", "FactColumns", "FactRow",
            "FactValue", "columns", "default_location", "facts_of"]
 
 FactValue = str | int | None
@@ -52,6 +52,11 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("location", "text"), ("measures", "int"),
 )
 NAMES = tuple(n for n, _ in FACT_COLUMNS)
+# Text facts of few distinct values (categories, departments, staff, codes): a store keeps each distinct text once,
+# in its ``names`` table, and these columns hold its integer code (0 in a read for NULL). Office and status are the
+# store's own query columns, id, serial, unit and location nearly unique: those stay text.
+CODED = tuple(n for n, kind in FACT_COLUMNS
+              if kind == "text" and n not in ("id", "office", "serial", "status", "unit", "location"))
 
 
 _SATISFACTIONS = tuple(Satisfaction)  # answer counts are columns in this order
@@ -135,20 +140,25 @@ _SHARED = frozenset(n for n, kind in FACT_COLUMNS if kind == "text" and n not in
 # whole integer columns without looking at each cell.
 # (the least int64 written as an expression: SQL reads the literal 9223372036854775808 as a real number)
 _NULL_US_SQL = f"({NULL_US + 1} - 1)"
-SELECTED = tuple(name if kind == "text" else f"COALESCE({name}, {_NULL_US_SQL if kind == 'us' else 0})"
-                 for name, kind in FACT_COLUMNS)
+SELECTED = tuple(f"COALESCE({name}, 0)" if name in CODED else name if kind == "text"
+                 else f"COALESCE({name}, {_NULL_US_SQL if kind == 'us' else 0})" for name, kind in FACT_COLUMNS)
 CHUNK = 65_536  # rows converted at a time: the rows of a whole register are never held as tuples at once
 
 
-def columns(rows: Iterable[Sequence[object]]) -> FactColumns:
+def columns(rows: Iterable[Sequence[object]], labels: Sequence[str | None] | None = None) -> FactColumns:
     """Fact rows → numpy columns: text as object arrays (None kept), instants as ``datetime64[us]`` (NaT for
-    NULL), counts and flags as int64. ``rows`` may be a cursor: it is read a chunk at a time."""
+    NULL), counts and flags as int64. ``rows`` may be a cursor: it is read a chunk at a time. With ``labels`` (a
+    store's names by code, None at 0), the :data:`CODED` columns of the rows are codes: read as integers, then
+    each replaced by its text (one shared object per distinct text)."""
     parts: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in NAMES}
     shared: dict[str, dict[object, object]] = {name: {} for name in _SHARED}
+    coded = frozenset(CODED) if labels is not None else frozenset()
     it = iter(rows)
     while block := list(itertools.islice(it, CHUNK)):
         for (name, kind), values in zip(FACT_COLUMNS, zip(*block, strict=True), strict=True):
-            if kind == "text":
+            if name in coded:
+                parts[name].append(np.array(values, dtype=np.int64))
+            elif kind == "text":
                 if name in shared:
                     keep = shared[name]
                     values = tuple(map(keep.setdefault, values, values))
@@ -159,8 +169,9 @@ def columns(rows: Iterable[Sequence[object]]) -> FactColumns:
                     values = tuple([fill if v is None else v for v in values])
                 parts[name].append(np.array(values, dtype=np.int64))
     out: FactColumns = {}
+    texts = np.array([None, *(labels or ())[1:]], dtype=object)
     for name, kind in FACT_COLUMNS:
-        empty = np.empty(0, dtype=object if kind == "text" else np.int64)
+        empty = np.empty(0, dtype=np.int64 if name in coded or kind != "text" else object)
         column = np.concatenate(parts[name]) if parts[name] else empty
-        out[name] = column.view("datetime64[us]") if kind == "us" else column
+        out[name] = texts[column] if name in coded else column.view("datetime64[us]") if kind == "us" else column
     return out

@@ -92,6 +92,7 @@ def as_version_6(path: Path) -> None:
     second-series desk left, for the migration tests."""
     import sqlite3
 
+    from complaint_engine.facts import CODED
     from complaint_engine.storage import SQLiteRepository
     from complaint_engine.storage.lean import document_text
     from complaint_engine.storage.sqlite import NO_DELETE_TRIGGER, NO_UPDATE_TRIGGER
@@ -110,6 +111,20 @@ def as_version_6(path: Path) -> None:
                       NO_UPDATE_TRIGGER, NO_DELETE_TRIGGER):
         conn.execute(statement)
     conn.executemany("INSERT INTO transitions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    # the coded fact columns as text again: the table made again with TEXT columns (their declared type decides)
+    columns = conn.execute("PRAGMA table_info(complaints)").fetchall()
+    indexes = [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'index' AND "
+                                               "tbl_name = 'complaints' AND sql IS NOT NULL")]
+    defs = ", ".join(f"{name} {'TEXT' if name in CODED else kind}{' NOT NULL' if notnull else ''}"
+                     f"{' PRIMARY KEY' if pk else ''}" for _cid, name, kind, notnull, _default, pk in columns)
+    conn.execute(f"CREATE TABLE complaints_v6 ({defs})")
+    names = [c[1] for c in columns]
+    conn.execute(f"INSERT INTO complaints_v6 ({', '.join(names)}) SELECT "
+                 + ", ".join(f"(SELECT name FROM names WHERE code = {n})" if n in CODED else n for n in names)
+                 + " FROM complaints")
+    for statement in ("DROP TABLE complaints", "ALTER TABLE complaints_v6 RENAME TO complaints", *indexes,
+                      "DROP TABLE names"):
+        conn.execute(statement)
     conn.executemany("UPDATE complaints SET doc = ? WHERE id = ?", docs)
     conn.execute("PRAGMA user_version = 6")
     conn.execute("COMMIT")

@@ -138,7 +138,7 @@ def _version_2_database(legacy: Any) -> None:
     assert PG_DSN is not None
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS complaints, transitions, sequences, capas, announcements, complaint_facts, "
-                     "complaint_engine_schema, events, subscriptions, codes, document_formats, transitions_v7")
+                     "complaint_engine_schema, events, subscriptions, codes, document_formats, transitions_v7, names")
         conn.execute("DROP FUNCTION IF EXISTS complaint_engine_refuse_change()")
         for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
             conn.execute(statement)
@@ -416,6 +416,9 @@ def test_reads_and_verbs_wait_for_the_server_as_few_times_as_documented(repo_pg:
     # no sequence rows): one wait more, once a year; the count below is of the registrations after it
     first = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     desk.register(first.id, by=RECEPTION)
+    # a verb bringing a text the store never held (a department, a staff member) waits once more to enter it in
+    # the names of the coded facts: the first dispatch to this department and person does
+    desk.dispatch(first.id, by=RECEPTION)
     c = desk.receive(by=RECEPTION, owner="o", unit="u", channel="phone", category="noise", summary="s")
     reader = PostgresRepository(str(PG_DSN))  # a repository that has not read the complaint yet
     try:
@@ -449,7 +452,8 @@ def test_reads_by_receipt_without_an_office_range_over_the_office_index(repo_pg:
         read(repo_pg)
     finally:
         repo_pg.connection = repo_pg.pg_connection = counting.conn
-    [(statement, params)] = [(s, p) for s, p in counting.sent if s.startswith("SELECT")][:1]
+    [(statement, params)] = [(s, p) for s, p in counting.sent  # (a frame reads the names of coded facts first)
+                             if s.startswith("SELECT") and s != "SELECT code, name FROM names"][:1]
     with repo_pg.pg_connection.transaction():
         repo_pg.pg_connection.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole anyway
         plan = "\n".join(row[0] for row in repo_pg.pg_connection.execute("EXPLAIN " + statement, params))

@@ -335,7 +335,8 @@ def test_queries_use_an_index(tmp_path: Path, read: Callable[[SQLiteRepository],
     repo._conn.set_trace_callback(statements.append)
     read(repo)
     repo._conn.set_trace_callback(None)
-    queries = [s for s in statements if s.startswith(("SELECT", "WITH"))]
+    # (a frame reads the small table of the coded facts' names whole first)
+    queries = [s for s in statements if s.startswith(("SELECT", "WITH")) and s != "SELECT code, name FROM names"]
     assert queries
     for sql in queries:
         plan = " ".join(row[3] for row in repo._conn.execute("EXPLAIN QUERY PLAN " + sql))

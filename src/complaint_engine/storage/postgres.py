@@ -39,7 +39,7 @@ from complaint_engine.storage.schema import (
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
 from complaint_engine.storage.sql.statements import logged_update_statement
-from complaint_engine.storage.version7 import move_to_version_7, version_7_ddl
+from complaint_engine.storage.version7 import move_to_version_7, recode_postgres, version_7_ddl
 
 try:
     import psycopg
@@ -81,7 +81,8 @@ MIGRATIONS = (
     tuple(version_4_ddl("BIGINT")),  # version 4: the facts of the acknowledge, start and update clocks
     tuple(version_5_ddl("BIGINT", "BIGSERIAL PRIMARY KEY")),  # version 5: the outbox and subscriptions
     tuple(version_6_ddl("BIGINT")),  # version 6: the location and measure-count facts
-    tuple(version_7_ddl("BIGINT", "BYTEA")),  # version 7: packed documents, compact transition rows
+    # version 7: packed documents, compact transition rows, coded facts
+    tuple(version_7_ddl("BIGINT", "BYTEA", "BIGSERIAL PRIMARY KEY")),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 CHANNEL = "complaint_engine_events"
@@ -327,6 +328,7 @@ class PostgresRepository(SQLRepository):
                 for statement in MIGRATIONS[version]:
                     conn.execute(statement)
                 if version == 6:
+                    recode_postgres(uow.run)
                     move_to_version_7(uow.run, uow.run_many, document_type="BYTEA")
                     for statement in ("DROP TABLE transitions", "ALTER TABLE transitions_v7 RENAME TO transitions",
                                       APPEND_ONLY_TRIGGER):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import attrs
 
+from complaint_engine.facts import CODED
 from complaint_engine.instants import to_us
 from complaint_engine.model import Complaint, Severity
 from complaint_engine.storage.dbapi import Value
@@ -43,8 +44,9 @@ class Filters:
         for column, value in (("unit", self.unit), ("owner", self.owner), ("category", self.category),
                               ("department", self.department), ("assignee", self.assignee),
                               ("severity", None if self.severity is None else self.severity.value)):
-            if value is not None:
-                terms.append(f"{column} = ?")
+            if value is not None:  # a coded fact column holds the code of its text (facts.CODED)
+                terms.append(f"{column} = (SELECT code FROM names WHERE name = ?)" if column in CODED
+                             else f"{column} = ?")
                 args.append(value)
         return terms
 

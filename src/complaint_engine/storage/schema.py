@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from complaint_engine.events import DomainEvent
-from complaint_engine.facts import CLOCKS, CLOCKS_V3, FACT_COLUMNS, FACTS_V6, NAMES, facts_of
+from complaint_engine.facts import CLOCKS, CLOCKS_V3, CODED, FACT_COLUMNS, FACTS_V6, NAMES, FactValue, facts_of
 from complaint_engine.instants import to_us
 from complaint_engine.model import Actor, Announcement, CAPAReport, Complaint, Role, Status, Transition
 from complaint_engine.rules.sla import ClockState
@@ -71,6 +71,7 @@ COMPLAINT_COLUMNS = (*_OWN, *FACT_EXTRA, *LOOKUP)
 INDEXED = ("status", "serial", "next_due_us")  # indexed columns a verb may change (office, received_us never do)
 _extra_facts = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA))
 _extra_facts_v3 = operator.itemgetter(*(NAMES.index(n) for n in FACT_EXTRA_V3))
+_CODED_AT = tuple(i for i, n in enumerate(FACT_EXTRA) if n in CODED)
 INSERT_COMPLAINT = (f"INSERT INTO complaints ({', '.join(COMPLAINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' for _ in COMPLAINT_COLUMNS)})")
 
@@ -93,11 +94,16 @@ def next_due_us(c: Complaint) -> int | None:
     return to_us(min(dues)) if dues else None
 
 
-def complaint_row(c: Complaint, doc: str | None = None) -> Row:
+def complaint_row(c: Complaint, codes: Callable[[Sequence[FactValue]], Sequence[int | None]],
+                  doc: str | None = None) -> Row:
     """The complaint's row in :data:`COMPLAINT_COLUMNS` order: query columns, version, packed document (of
-    ``doc``, its JSON text when the caller has it already), facts."""
+    ``doc``, its JSON text when the caller has it already), facts — the :data:`~complaint_engine.facts.CODED`
+    ones as the store's ``codes`` of their texts."""
+    extra: list[FactValue] = list(_extra_facts(facts_of(c)))
+    for i, code in zip(_CODED_AT, codes([extra[i] for i in _CODED_AT]), strict=True):
+        extra[i] = code
     return (c.id, c.office, c.status.value, c.serial, to_us(c.received_at), next_due_us(c), c.version,
-            pack_document(to_document(c) if doc is None else doc), *_extra_facts(facts_of(c)), c.owner,
+            pack_document(to_document(c) if doc is None else doc), *extra, c.owner,
             c.notice.assignee if c.notice else None)
 
 

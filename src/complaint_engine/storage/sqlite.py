@@ -35,7 +35,7 @@ from complaint_engine.storage.schema import (
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository
 from complaint_engine.storage.turns import Turns, turns_for
-from complaint_engine.storage.version7 import move_to_version_7, version_7_ddl
+from complaint_engine.storage.version7 import move_to_version_7, recode_sqlite, version_7_ddl
 
 __all__ = ["SCHEMA_VERSION", "SQLiteRepository"]
 
@@ -259,9 +259,10 @@ class SQLiteRepository(SQLRepository):
         self._conn.execute("DROP TABLE complaint_facts")
 
     def _migrate_to_version_7(self) -> None:
-        """Version 7: packed documents, compact transition rows (see storage/version7.py)."""
-        for statement in version_7_ddl("INTEGER", "BLOB", " WITHOUT ROWID"):
+        """Version 7: packed documents, compact transition rows, coded facts (see storage/version7.py)."""
+        for statement in version_7_ddl("INTEGER", "BLOB", "INTEGER PRIMARY KEY", " WITHOUT ROWID"):
             self._conn.execute(statement)
+        recode_sqlite(self._conn.execute)
         move_to_version_7(self._conn.execute, self._conn.executemany)
         for statement in ("DROP TABLE transitions", "ALTER TABLE transitions_v7 RENAME TO transitions",
                           NO_UPDATE_TRIGGER, NO_DELETE_TRIGGER):

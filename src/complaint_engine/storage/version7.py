@@ -1,4 +1,5 @@
-"""Schema version 7 (both backends): packed documents and transition rows of integers (``storage/lean.py``).
+"""Schema version 7 (both backends): packed documents, transition rows of integers (``storage/lean.py``) and the
+coded fact columns (``facts.CODED``) holding the code of their text in the new ``names`` table.
 
 The step rewrites every document and copies every transition row into a new table of the compact shape; both
 run inside the migration's one transaction, a page of rows at a time (a register of millions never sits in
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from complaint_engine.facts import CODED
 from complaint_engine.instants import EPOCH, US
 from complaint_engine.storage.dbapi import Cursor, Params, Row, Value
 from complaint_engine.storage.lean import (
@@ -29,7 +31,7 @@ from complaint_engine.storage.lean import (
 from complaint_engine.storage.schema import TRANSITION_COLUMNS
 from complaint_engine.storage.sql.statements import as_str as as_text
 
-__all__ = ["PAGE", "move_to_version_7", "transitions_ddl", "version_7_ddl"]
+__all__ = ["PAGE", "move_to_version_7", "recode_postgres", "recode_sqlite", "transitions_ddl", "version_7_ddl"]
 
 PAGE = 5_000  # rows read and rewritten at a time
 
@@ -43,12 +45,54 @@ def transitions_ddl(table: str, integer: str, blob: str, table_options: str = ""
             f"PRIMARY KEY (complaint_id, seq)){table_options}")
 
 
-def version_7_ddl(integer: str, blob: str, table_options: str = "") -> list[str]:
+def version_7_ddl(integer: str, blob: str, serial_key: str, table_options: str = "") -> list[str]:
     """The new tables of version 7: the compact transition table (filled, then renamed over the old one by
-    :func:`move_to_version_7`), the codes and the document format's dictionary."""
+    :func:`move_to_version_7`), the codes, the names of the coded fact columns and the document format's
+    dictionary."""
     return [transitions_ddl("transitions_v7", integer, blob, table_options), *codes_ddl(integer),
+            f"CREATE TABLE names (code {serial_key}, name TEXT NOT NULL UNIQUE)",
             f"CREATE TABLE document_formats (format {integer} PRIMARY KEY, method TEXT NOT NULL, "
             f"dictionary {blob} NOT NULL)"]
+
+
+def _enter_names(execute: Callable[[str, Params], Cursor]) -> None:
+    """Every distinct text of the coded fact columns into ``names``, in code-point order."""
+    union = " UNION ".join(f"SELECT {column} AS v FROM complaints" for column in CODED)
+    execute(f"INSERT INTO names (name) SELECT v FROM ({union}) AS t WHERE v IS NOT NULL ORDER BY v", ())
+
+
+def _code_of_text(column: str) -> str:
+    return f"(SELECT code FROM names WHERE name = {column})"
+
+
+def recode_sqlite(execute: Callable[[str, Params], Cursor]) -> None:
+    """SQLite: the complaint table made again with integer coded fact columns (a column's declared type decides
+    what it stores), its rows copied with their texts' codes, its indexes made again."""
+    _enter_names(execute)
+    columns = execute("PRAGMA table_info(complaints)", ()).fetchall()  # (cid, name, type, notnull, default, pk)
+    indexes = [str(sql) for (sql,) in execute("SELECT sql FROM sqlite_schema WHERE type = 'index' AND "
+                                                "tbl_name = 'complaints' AND sql IS NOT NULL", ()).fetchall()]
+    names = [str(column[1]) for column in columns]
+    defs = ", ".join(f"{as_text(name)} {'INTEGER' if name in CODED else as_text(kind)}"
+                     f"{' NOT NULL' if notnull else ''}{' PRIMARY KEY' if pk else ''}"
+                     for _cid, name, kind, notnull, _default, pk in columns)
+    execute(f"CREATE TABLE complaints_v7 ({defs})", ())
+    execute(f"INSERT INTO complaints_v7 ({', '.join(names)}) SELECT "
+            f"{', '.join(_code_of_text(n) if n in CODED else n for n in names)} FROM complaints", ())
+    for statement in ("DROP TABLE complaints", "ALTER TABLE complaints_v7 RENAME TO complaints", *indexes):
+        execute(statement, ())
+
+
+def recode_postgres(execute: Callable[[str, Params], Cursor]) -> None:
+    """PostgreSQL: each coded fact column replaced by an integer one holding its text's code."""
+    _enter_names(execute)
+    for column in CODED:
+        execute(f"ALTER TABLE complaints RENAME COLUMN {column} TO {column}_text", ())
+        execute(f"ALTER TABLE complaints ADD COLUMN {column} BIGINT", ())
+    sets = ", ".join(f"{column} = {_code_of_text(column + '_text')}" for column in CODED)
+    execute(f"UPDATE complaints SET {sets}", ())
+    for column in CODED:
+        execute(f"ALTER TABLE complaints DROP COLUMN {column}_text", ())
 
 
 def _legacy_instant(text: Value) -> dt.datetime:

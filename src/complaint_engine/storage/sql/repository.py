@@ -37,7 +37,7 @@ class SQLTransaction(SQLUnit):
     """A unit of work on a repository's connection: begun on enter, rolled back on exit unless committed."""
 
     def __init__(self, repo: SQLRepository) -> None:
-        super().__init__(repo.connection, repo.dialect, repo.cache)
+        super().__init__(repo.connection, repo.dialect, repo.cache, repo.names)
         self.repository = repo
         self.begin = repo.begin_statement
         self.location = repo.location
@@ -128,6 +128,7 @@ class SQLRepository(DirectCalls):
         self.connection = conn
         self.dialect = dialect
         self.cache = DocumentCache()
+        self.names: dict[str, int] = {}  # the codes of the store's names known committed (see SQLUnit._code)
         self.lock = threading.RLock()
 
     def unit_of_work(self) -> SQLTransaction:
@@ -140,7 +141,7 @@ class SQLRepository(DirectCalls):
 
     def _reader(self) -> SQLUnit:
         """The operations on the repository's connection outside any transaction (each statement its own)."""
-        unit = self.unit_class(self.connection, self.dialect, self.cache)
+        unit = self.unit_class(self.connection, self.dialect, self.cache, self.names)
         unit.location = self.location
         return unit
 

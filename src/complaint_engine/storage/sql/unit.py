@@ -28,16 +28,14 @@ from complaint_engine.storage.schema import (
     INSERT_TRANSITION,
     LIVE,
     STILL_OPEN,
-    TRANSITION_COLUMNS,
     complaint_row,
-    document_digest,
     event_of,
     event_row,
     transition_of,
-    transition_row,
     transition_rows,
 )
 from complaint_engine.storage.sql.cache import DocumentCache, columns_to_set
+from complaint_engine.storage.sql.names import NameCodes
 from complaint_engine.storage.sql.records import RecordStatements
 from complaint_engine.storage.sql.statements import (
     HISTORY_SQL,
@@ -52,6 +50,7 @@ from complaint_engine.storage.sql.statements import (
     office_terms,
     update_statement,
 )
+from complaint_engine.storage.sql.stored import StoredRecords
 
 __all__ = ["SQLUnit", "assembled"]
 
@@ -81,16 +80,19 @@ def assembled(docs: Iterable[Row], history_rows: Iterable[Row], *, skip_damaged:
     return Found(out, damaged)
 
 
-class SQLUnit(RecordStatements):
+class SQLUnit(RecordStatements, NameCodes, StoredRecords):
     """The repository's operations on one connection; the caller owns the transaction."""
 
     location: str | None = None
 
-    def __init__(self, conn: Connection, dialect: Dialect, cache: DocumentCache | None = None) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect, cache: DocumentCache | None = None,
+                 names: dict[str, int] | None = None) -> None:
         self._conn = conn
         self._dialect = dialect
         self._cache = cache or DocumentCache()
         self._written: dict[str, tuple[Complaint, Row]] = {}  # saved in this transaction; cached on commit
+        self._names = {} if names is None else names  # see NameCodes
+        self._new_names: dict[str, int] = {}
 
     # ----------------------------------------------------------------------------- statements
     def _execute(self, statement: str, args: Params = ()) -> Cursor:
@@ -145,7 +147,7 @@ class SQLUnit(RecordStatements):
     # an integrity error would abort a PostgreSQL transaction whole (and its COMMIT would quietly roll back).
     def add(self, complaint: Complaint) -> Complaint:
         doc = to_document(complaint)
-        row = complaint_row(complaint, doc)
+        row = complaint_row(complaint, self._codes, doc)
         if self._execute(INSERT_COMPLAINT_ONCE, row).rowcount == 0:
             if self._execute("SELECT 1 FROM complaints WHERE id = ?", (complaint.id,)).fetchone():
                 raise ValidationError.of("complaint id", complaint.id, "an id not already stored")
@@ -161,7 +163,7 @@ class SQLUnit(RecordStatements):
         transitions: list[Row] = []
         for c in complaints:
             doc = to_document(c)
-            rows.append(complaint_row(c, doc))
+            rows.append(complaint_row(c, self._codes, doc))
             transitions.extend(transition_rows(c, 0, doc))
         if not rows:
             return 0
@@ -254,7 +256,7 @@ class SQLUnit(RecordStatements):
     def save(self, complaint: Complaint) -> Complaint:
         saved = replace(complaint, {"version": complaint.version + 1})
         doc = to_document(saved)
-        row = complaint_row(saved, doc)
+        row = complaint_row(saved, self._codes, doc)
         before, before_row = self._stored(complaint.id, complaint.version)
         if before is not None and before.office != complaint.office:
             raise office_changed(complaint.id, complaint.office, before.office)
@@ -316,6 +318,8 @@ class SQLUnit(RecordStatements):
         for complaint, row in self._written.values():
             self._cache.put(complaint, row[DOC_AT], row)
         self._written = {}
+        self._names.update(self._new_names)
+        self._new_names = {}
 
     # ----------------------------------------------------------------------------- reads
     def frame(self, *, period: str | Period | None = None, office: str | None = None,
@@ -331,7 +335,8 @@ class SQLUnit(RecordStatements):
         sql = f"SELECT {', '.join(SELECTED)} FROM complaints"
         sql += (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY received_us, id{self._dialect.by_code_point}"
-        return columns(self._streamed(sql, args))
+        labels = self._labels()  # first: in a snapshot, the names of the rows it reads are all there
+        return columns(self._streamed(sql, args), labels)
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
@@ -431,31 +436,9 @@ class SQLUnit(RecordStatements):
                                location=self.location)
         return as_int(row[0])
 
-    def document_digests(self, ids: list[str]) -> dict[str, str]:
-        """The digest of each stored document's text (for the audit: what its last link must carry)."""
-        out: dict[str, str] = {}
-        for i in range(0, len(ids), IN_LIST):
-            chunk = ids[i:i + IN_LIST]
-            marks = ", ".join("?" for _ in chunk)
-            for cid, doc in self._execute(f"SELECT id, doc FROM complaints WHERE id IN ({marks})", chunk).fetchall():
-                out[str(cid)] = document_digest(document_text(doc, str(cid)))
-        return out
-
     def current_number(self, sequence: str) -> int:
         row = self._execute("SELECT value FROM sequences WHERE name = ?", (sequence,)).fetchone()
         return 0 if row is None else as_int(row[0])
-
-    def history(self, complaint_id: str) -> list[Row]:
-        """The append-only transition rows of a complaint, in order, in their text form: (seq, event, source,
-        target, actor, role, at, note, office, recorded_at, hash)."""
-        out: list[Row] = []
-        for row in self._execute(f"SELECT {', '.join(TRANSITION_COLUMNS[1:])} FROM transitions "
-                                 "WHERE complaint_id = ? ORDER BY seq", (complaint_id,)).fetchall():
-            t = transition_of(row[1:])
-            _cid, seq, event, source, target, actor, role, office, at, note, recorded = transition_row(
-                complaint_id, as_int(row[0]), t)
-            out.append((seq, event, source, target, actor, role, at, note, office, recorded, t.hash))
-        return out
 
     # ----------------------------------------------------------------------------- the outbox
     def append_events(self, events: Iterable[DomainEvent]) -> None:
