@@ -133,9 +133,10 @@ def facts_of(c: Complaint) -> FactRow:
     return tuple(row)
 
 
-# Text columns with few distinct values (codes, staff ids): each distinct value is kept once, so a frame of a
-# million rows holds a few hundred strings for them, not a million each (the driver makes a new str per cell).
-_SHARED = frozenset(n for n, kind in FACT_COLUMNS if kind == "text" and n not in ("id", "serial", "unit", "location"))
+# Text columns whose values repeat (codes, staff ids, units, buildings): each distinct value is kept once, so a
+# frame of a million rows holds one string per distinct value, not one per row (the driver makes a str per cell).
+# Ids and serials never repeat.
+_SHARED = frozenset(n for n, kind in FACT_COLUMNS if kind == "text" and n not in ("id", "serial"))
 # The fact columns as a store selects them: NULL instants and counts filled in SQL, so :func:`columns` converts
 # whole integer columns without looking at each cell.
 # (the least int64 written as an expression: SQL reads the literal 9223372036854775808 as a real number)
