@@ -46,7 +46,7 @@ from complaint_engine.commands.verbs import (
     Transfer,
 )
 from complaint_engine.desk_capa import CAPAVerbs
-from complaint_engine.errors import NotFound, PermissionDenied, ValidationError
+from complaint_engine.errors import ConcurrencyError, NotFound, PermissionDenied, ValidationError
 from complaint_engine.events import DomainEvent
 from complaint_engine.ids import time_ordered_id
 from complaint_engine.instants import fixed_offset
@@ -79,6 +79,8 @@ if TYPE_CHECKING:
     pass
 
 __all__ = ["ComplaintDesk", "OverdueItem"]
+
+ATTEMPTS = 5  # runs of a command whose complaint another desk saved between its read and its save
 
 
 def _lookup(what: str, value: object) -> str | None:
@@ -172,12 +174,7 @@ class ComplaintDesk(CAPAVerbs):
         """Run one command in one unit of work; returns what its verb returns (the complaint, the notice of a
         dispatch, the CAPA report, the announcement)."""
         actor, (instant, recorded) = self._actor(by), self._stamps(at)
-        outbox: list[DomainEvent] = []
-        with self.repository.unit_of_work() as uow:
-            result = self._run(uow, command, actor, instant, outbox, recorded)
-            uow.append_events(outbox)
-            uow.commit()
-        self._deliver(outbox)
+        [result] = self._attempts([command], actor, instant, recorded)
         return cast(R, result)
 
     def execute_all(self, commands: Iterable[Command[object]], *, by: Actor,
@@ -185,14 +182,27 @@ class ComplaintDesk(CAPAVerbs):
         """Run several commands in **one** unit of work, in order: all of them land, or — when one is refused —
         none (the serials they took are returned) and the refused command's own error is raised unchanged."""
         actor, (instant, recorded) = self._actor(by), self._stamps(at)
-        batch = list(commands)
-        outbox: list[DomainEvent] = []
-        with self.repository.unit_of_work() as uow:
-            results = [self._run(uow, command, actor, instant, outbox, recorded) for command in batch]
-            uow.append_events(outbox)
-            uow.commit()
-        self._deliver(outbox)
-        return results
+        return self._attempts(list(commands), actor, instant, recorded)
+
+    def _attempts(self, batch: list[Command[object]], actor: Actor, instant: dt.datetime,
+                  recorded: dt.datetime) -> list[object]:
+        """The commands in one unit of work — again, from a fresh read, when another desk saved a complaint they
+        read before they saved it (a store's optimistic check: ``ConcurrencyError``), up to :data:`ATTEMPTS`
+        times in all. A unit that does not commit leaves nothing behind, its serials included."""
+        for attempt in range(1, ATTEMPTS + 1):
+            outbox: list[DomainEvent] = []
+            try:
+                with self.repository.unit_of_work() as uow:
+                    results = [self._run(uow, command, actor, instant, outbox, recorded) for command in batch]
+                    uow.append_events(outbox)
+                    uow.commit()
+            except ConcurrencyError:
+                if attempt == ATTEMPTS:
+                    raise
+                continue
+            self._deliver(outbox)
+            return results
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _run(self, uow: UnitOfWork, command: Command[object], actor: Actor, instant: dt.datetime,
              outbox: list[DomainEvent], recorded: dt.datetime) -> object:

@@ -542,7 +542,8 @@ def test_desks_on_one_file_take_turns_and_a_wait_ends_at_the_busy_timeout(tmp_pa
     inside, released = threading.Event(), []
 
     def other_desk(hold: float) -> None:
-        with other.unit_of_work():
+        with other.unit_of_work() as unit:
+            unit.next_number("other")  # a unit holds the write lock from its first write on
             inside.set()
             time.sleep(hold)  # SQLite's own busy handler sleeps 100 ms at a time by then
             released.append(time.monotonic())
@@ -550,7 +551,8 @@ def test_desks_on_one_file_take_turns_and_a_wait_ends_at_the_busy_timeout(tmp_pa
     worker = threading.Thread(target=other_desk, args=(0.35,))
     worker.start()
     inside.wait()
-    with repo.unit_of_work():
+    with repo.unit_of_work() as unit:
+        unit.next_number("mine")
         got = time.monotonic()
     worker.join()
     assert got - released[0] < 0.03  # started right after the other unit ended, not after a 100 ms sleep
@@ -560,12 +562,12 @@ def test_desks_on_one_file_take_turns_and_a_wait_ends_at_the_busy_timeout(tmp_pa
     worker.start()
     inside.wait()
     t = time.monotonic()
-    with pytest.raises(StorageError, match="locked"), impatient.unit_of_work():
-        pass
+    with pytest.raises(StorageError, match="locked"), impatient.unit_of_work() as unit:
+        unit.next_number("mine")
     assert 0.14 < time.monotonic() - t < 0.9
     worker.join()
-    with impatient.unit_of_work():  # its turn given back: the next unit goes through
-        pass
+    with impatient.unit_of_work() as unit:  # its turn given back: the next unit goes through
+        unit.next_number("mine")
     for r in (repo, other, impatient):
         r.close()
 

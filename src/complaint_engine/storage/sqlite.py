@@ -10,19 +10,25 @@
   in the same row.
 * The transition history is the append-only ``transitions`` table, whose triggers refuse UPDATE and
   DELETE: the quality record (P-7). Documents do not repeat it.
-* A unit of work is ``BEGIN IMMEDIATE`` … ``COMMIT``: it takes the write lock at once, so serials
-  allocated inside it are gap-free across processes, and a rollback returns them.
+* A unit of work reads outside any transaction until its first write, then is ``BEGIN IMMEDIATE`` …
+  ``COMMIT``: the write lock is held for the writes and the commit only, serials allocated inside are gap-free
+  across processes, and a rollback returns them. Saves are conditional on the version read (``ConcurrencyError``
+  when another desk saved the complaint meanwhile; the desk then runs the verb again).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 from complaint_engine.errors import StorageError, ValidationError
 from complaint_engine.messages import Message, Verbatim
-from complaint_engine.storage.dbapi import Connection
+from complaint_engine.model import Complaint
+from complaint_engine.storage.damaged import Found
+from complaint_engine.storage.dbapi import Connection, Cursor, Params, Row
 from complaint_engine.storage.lean import sync_codes
 from complaint_engine.storage.schema import (
     facts_ddl,
@@ -34,6 +40,7 @@ from complaint_engine.storage.schema import (
     version_6_ddl,
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository
+from complaint_engine.storage.sql.repository import SQLTransaction
 from complaint_engine.storage.turns import Turns, turns_for
 from complaint_engine.storage.version7 import move_to_version_7, recode_sqlite, version_7_ddl
 
@@ -86,13 +93,61 @@ APPLICATION_ID = 0x43454E47  # "CENG", in the file header (PRAGMA application_id
 SQLITE = Dialect(placeholder="?", integrity_error=sqlite3.IntegrityError, driver_error=sqlite3.Error)
 
 
+_READS = ("SELECT", "WITH RECURSIVE")  # statements a unit runs before its first write without beginning
+
+
+class _SQLiteTransaction(SQLTransaction):
+    """A SQLite unit of work that reads outside any transaction until its first write, which begins it
+    (``BEGIN IMMEDIATE``, after this file's turn). The write lock is then held for the writes and the commit,
+    not for the reading and deciding before them, so the desks of several processes overlap their work instead
+    of taking turns for all of it. What was read stays safe to act on: each save is conditional on the version
+    it read (a complaint another desk saved meanwhile is refused with ``ConcurrencyError``, which the desk
+    answers by running the verb again), and reads after the first write see the transaction's own state."""
+
+    def __enter__(self) -> Self:
+        self.repository.lock.acquire()
+        self._conn = self.repository.connection
+        self._begun = False
+        return self
+
+    def _begin_now(self) -> None:
+        """The write transaction, begun before this unit's first write (or a read that must hold the lock)."""
+        self._begun = True
+        self._run(lambda statement, _args: self.repository.begin_unit(self._conn, statement), self.begin, ())
+
+    def _execute(self, statement: str, args: Params = ()) -> Cursor:
+        if not self._begun and not statement.startswith(_READS) and statement != "COMMIT":
+            self._begin_now()
+        return super()._execute(statement, args)
+
+    def _executemany(self, statement: str, rows: list[Row]) -> None:
+        if not self._begun and rows:
+            self._begin_now()
+        super()._executemany(statement, rows)
+
+    def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
+                      ids: Sequence[str] | None = None) -> Found[Complaint]:
+        # the sweep's claim holds the write lock: two sweeps never take the same overdue complaint
+        if not self._begun:
+            self._begin_now()
+        return super().claim_overdue(due_before, office=office, limit=limit, ids=ids)
+
+    def commit(self) -> None:
+        if not self._begun:  # a unit that wrote nothing has nothing to commit
+            self.committed = True
+            self._committed()
+            return
+        super().commit()
+
+
 class SQLiteRepository(SQLRepository):
     """A complaint store in one SQLite file (``":memory:"`` for a private in-memory database).
 
     Calls made directly commit at once; ``unit_of_work()`` groups calls and rolls back unless committed.
     """
 
-    begin_statement = "BEGIN IMMEDIATE"  # the write lock at once: serials allocated inside stay gap-free
+    transaction_class = _SQLiteTransaction
+    begin_statement = "BEGIN IMMEDIATE"  # at a unit's first write: serials allocated inside stay gap-free
     snapshot_statement = "BEGIN DEFERRED"  # no lock: in WAL mode its first read fixes the snapshot it sees
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 30_000,
