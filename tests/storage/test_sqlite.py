@@ -676,3 +676,33 @@ def test_a_version_6_file_keeps_its_hash_chains_and_digests_through_version_7(tm
         assert repo._conn.execute("SELECT count(*) FROM transitions WHERE length(hash) = 64").fetchone()[0] == 12
     finally:
         repo.close()
+
+
+def test_a_verb_whose_complaint_another_desk_saved_meanwhile_runs_again_from_a_fresh_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SQLite unit reads before it takes the write lock: another desk may save the complaint between this
+    desk's read and its save. The save is refused (its version moved on), nothing of the unit lands, and the desk
+    runs the verb again on what the other desk saved — both steps are in the history, in order."""
+    import complaint_engine.usecases as usecases
+
+    path = tmp_path / "race.sqlite"
+    one = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    other = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    c = one.register(one.receive(by=RECEPTION, owner="o", unit="3-1201", channel="phone", category="noise",
+                                 summary="s").id, by=RECEPTION)
+    decided = usecases.step
+    races = []
+
+    def step_while_another_desk_saves(complaint: ce.Complaint, *args: object, **kwargs: object) -> object:
+        if not races:  # between this desk's read and its save, once
+            races.append(complaint.id)
+            other.add_evidence(c.id, by=RECEPTION, reference="file://photo-1", kind="photo")
+        return decided(complaint, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(usecases, "step", step_while_another_desk_saves)
+    dispatched = one.dispatch(c.id, by=RECEPTION)
+    assert dispatched is not None
+    stored = SQLiteRepository(path).get(c.id)
+    assert [t.event for t in stored.history] == ["receive", "register", "add_evidence", "dispatch"]
+    assert stored.version == 4
+    assert audit(SQLiteRepository(path)) == []
