@@ -15,6 +15,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -706,3 +707,25 @@ def test_a_verb_whose_complaint_another_desk_saved_meanwhile_runs_again_from_a_f
     assert [t.event for t in stored.history] == ["receive", "register", "add_evidence", "dispatch"]
     assert stored.version == 4
     assert audit(SQLiteRepository(path)) == []
+
+
+@pytest.mark.parametrize("read", [
+    lambda u: u.cursor("closed-year/A/2024"),
+    lambda u: u.current_number("complaint/A/2024"),
+    lambda u: u.claim_overdue(MONDAY),
+], ids=["a closed year's mark", "a sequence's number", "the sweep's claim"])
+def test_a_read_that_decides_another_rows_fate_holds_the_write_lock(tmp_path: Path,
+                                                                    read: Callable[[Any], object]) -> None:
+    """A unit reads outside the lock until its first write — except the reads that guard the register across rows:
+    closing a year and an entry dated in it, two sweeps, must never pass each other."""
+    path = tmp_path / "lock.sqlite"
+    repo = SQLiteRepository(path)
+    other = sqlite3.connect(path, isolation_level=None, timeout=0.05)
+    with repo.unit_of_work() as unit:
+        other.execute("BEGIN IMMEDIATE")  # nothing read yet: the lock is free
+        other.execute("ROLLBACK")
+        read(unit)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.close()
+    repo.close()

@@ -125,12 +125,24 @@ class _SQLiteTransaction(SQLTransaction):
             self._begin_now()
         super()._executemany(statement, rows)
 
+    # Reads that decide what another row may hold take the lock first, as a write would: the sweep's claim (two
+    # sweeps never take the same overdue complaint), and the register's control rows — a sequence's number and a
+    # closed year's mark — so that closing a year and an entry dated in it never pass each other.
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
                       ids: Sequence[str] | None = None) -> Found[Complaint]:
-        # the sweep's claim holds the write lock: two sweeps never take the same overdue complaint
         if not self._begun:
             self._begin_now()
         return super().claim_overdue(due_before, office=office, limit=limit, ids=ids)
+
+    def cursor(self, name: str) -> int:
+        if not self._begun:
+            self._begin_now()
+        return super().cursor(name)
+
+    def current_number(self, sequence: str) -> int:
+        if not self._begun:
+            self._begin_now()
+        return super().current_number(sequence)
 
     def commit(self) -> None:
         if not self._begun:  # a unit that wrote nothing has nothing to commit
