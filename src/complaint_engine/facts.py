@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -146,11 +146,14 @@ SELECTED = tuple(f"COALESCE({name}, 0)" if name in CODED else name if kind == "t
 CHUNK = 65_536  # rows converted at a time: the rows of a whole register are never held as tuples at once
 
 
-def columns(rows: Iterable[Sequence[object]], labels: Sequence[str | None] | None = None) -> FactColumns:
+def columns(rows: Iterable[Sequence[object]],
+            labels: Callable[[], Sequence[str | None]] | None = None) -> FactColumns:
     """Fact rows → numpy columns: text as object arrays (None kept), instants as ``datetime64[us]`` (NaT for
-    NULL), counts and flags as int64. ``rows`` may be a cursor: it is read a chunk at a time. With ``labels`` (a
-    store's names by code, None at 0), the :data:`CODED` columns of the rows are codes: read as integers, then
-    each replaced by its text (one shared object per distinct text)."""
+    NULL), counts and flags as int64. ``rows`` may be a cursor: it is read a chunk at a time. With ``labels`` (the
+    reader of a store's names by code, None at 0), the :data:`CODED` columns of the rows are codes: read as
+    integers, then each replaced by its text (one shared object per distinct text). The names are read after the
+    last row: a store only ever adds names, so they then hold every code read, even where the rows were read
+    outside one snapshot while another desk entered a new name."""
     parts: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in NAMES}
     shared: dict[str, dict[object, object]] = {name: {} for name in _SHARED}
     coded = frozenset(CODED) if labels is not None else frozenset()
@@ -170,7 +173,7 @@ def columns(rows: Iterable[Sequence[object]], labels: Sequence[str | None] | Non
                     values = tuple([fill if v is None else v for v in values])
                 parts[name].append(np.array(values, dtype=np.int64))
     out: FactColumns = {}
-    texts = np.array([None, *(labels or ())[1:]], dtype=object)
+    texts = np.array([None, *(labels() if labels is not None else ())[1:]], dtype=object)
     for name, kind in FACT_COLUMNS:
         empty = np.empty(0, dtype=np.int64 if name in coded or kind != "text" else object)
         column = np.concatenate(parts[name]) if parts[name] else empty

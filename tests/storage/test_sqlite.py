@@ -729,3 +729,28 @@ def test_a_read_that_decides_another_rows_fate_holds_the_write_lock(tmp_path: Pa
             other.execute("BEGIN IMMEDIATE")
     other.close()
     repo.close()
+
+
+def test_a_frame_read_while_another_desk_enters_a_new_name_gives_its_text(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A direct frame() reads outside a snapshot: another desk may enter a text the store never held (a category,
+    an urgency) just before the rows are read. The names are read after the rows, so every code read has its
+    text."""
+    from complaint_engine.storage.sql.unit import SQLUnit
+
+    path = tmp_path / "names.sqlite"
+    repo = SQLiteRepository(path)
+    desk = ce.ComplaintDesk(repository=repo, clock=ce.FixedClock(MONDAY))
+    other = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    desk.receive(by=RECEPTION, owner="o", unit="3-1201", channel="phone", category="noise", summary="s")
+    streamed = SQLUnit._streamed
+
+    def rows_after_another_desk(self: SQLUnit, statement: str, args: Any = ()) -> Any:
+        other.receive(by=RECEPTION, owner="p", unit="3-1202", channel="visit", category="repair", summary="s")
+        return streamed(self, statement, args)
+
+    monkeypatch.setattr(SQLUnit, "_streamed", rows_after_another_desk)
+    frame = repo.frame()
+    assert sorted(frame["category"]) == ["noise", "repair"]
+    assert sorted(frame["channel"]) == ["phone", "visit"]
+    assert sorted(map(str, frame["urgency"])) == ["None", "minor"]

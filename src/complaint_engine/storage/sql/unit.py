@@ -335,8 +335,7 @@ class SQLUnit(RecordStatements, NameCodes, StoredRecords):
         sql = f"SELECT {', '.join(SELECTED)} FROM complaints"
         sql += (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY received_us, id{self._dialect.by_code_point}"
-        labels = self._labels()  # first: in a snapshot, the names of the rows it reads are all there
-        return columns(self._streamed(sql, args), labels)
+        return columns(self._streamed(sql, args), self._labels)
 
     def find(self, *, office: str | None = None, status: Status | None = None,
              due_before: dt.datetime | None = None, received_from: dt.datetime | None = None,
