@@ -1,7 +1,7 @@
 """Group scale on SQLite: what a register of n complaints costs on disk, to import and to analyse — each figure
 against the floor measured in the same run.
 
-Run: python benchmarks/scale.py [--n 100000] [--dir /tmp]
+Run: python benchmarks/scale.py [--n 100000] [--dir /tmp] [--dsn DSN]
 
 The register: n complaints closed along the whole procedure (receive → register → dispatch → start → resolve →
 reply → callback → close, short texts) over 2024, each a *distinct* object graph (its own history, notice,
@@ -143,10 +143,44 @@ def lean_rows(complaints: list[ce.Complaint]) -> tuple[list[tuple[Any, ...]], li
     return facts, moves
 
 
+def postgres_import(dsn: str, complaints: list[ce.Complaint], rows: list[tuple[Any, ...]],
+                    transitions: list[tuple[Any, ...]], coder: Coder, t_rows: float) -> None:
+    """add_many on PostgreSQL (COPY) vs a raw COPY of the same rows, already built, into the same tables."""
+    from complaint_engine.storage import PostgresRepository
+    from complaint_engine.storage.schema import IMPORTED
+
+    n = len(complaints)
+    repo = PostgresRepository(dsn)
+    repo.drop_all_data_for_tests()
+    t_ours, _ = timed(lambda: repo.add_many(complaints, batch=50_000))
+    repo.drop_all_data_for_tests()
+    conn = repo.pg_connection
+    conn.execute("DELETE FROM names")
+
+    def raw_copy() -> None:
+        with conn.transaction(), conn.cursor() as cursor:
+            with cursor.copy("COPY names (code, name) FROM STDIN") as copy:
+                for row in coder.names():
+                    copy.write_row(row)
+            for table, table_rows in (("complaints", rows), ("transitions", transitions)):
+                with cursor.copy(f"COPY {table} ({', '.join(IMPORTED[table][0])}) FROM STDIN") as copy:
+                    for row in table_rows:
+                        copy.write_row(row)
+
+    t_raw, _ = timed(raw_copy)
+    repo.drop_all_data_for_tests()
+    conn.execute("DELETE FROM names")
+    repo.close()
+    print(f"         PostgreSQL: add_many {n / t_ours:9,.0f}/s (target >= 50,000/s); raw COPY of the same rows "
+          f"{n / t_raw:9,.0f}/s; building them {n / t_rows:,.0f}/s (the floor): add_many = "
+          f"{t_ours / (t_rows + t_raw):.2f}x building + raw COPY")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dir", default=tempfile.gettempdir())
+    parser.add_argument("--dsn", help="also import into this PostgreSQL database (emptied first: a throwaway one)")
     args = parser.parse_args()
     n = args.n
     folder = Path(tempfile.mkdtemp(dir=args.dir))
@@ -200,6 +234,9 @@ def main() -> None:
     print(f"         building the rows from the objects alone {n / t_rows:9,.0f}/s ({t_rows / n * 1e6:.0f} us a "
           f"complaint), of which encoding the documents (to_document) {n / t_encode:,.0f}/s: add_many = "
           f"{t_ours / (t_rows + t_same):.2f}x building + raw insert of the same rows")
+
+    if args.dsn:
+        postgres_import(args.dsn, complaints, rows, transitions, coder, t_rows)
 
     # --- size ---------------------------------------------------------------------------------------------
     for conn in (ours.connection, lean):
