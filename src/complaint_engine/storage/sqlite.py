@@ -6,8 +6,8 @@
   so a failed one leaves no partial schema. A file of a newer version is refused.
 * Queried fields are indexed columns: office with received_at, serial (unique), and status with the
   next due instant in one small index of live complaints (``storage/schema.py``); the complaint itself
-  is a JSON document (``serialization.to_document``) next to its fact columns (``complaint_engine.facts``)
-  in the same row.
+  is a JSON document (``serialization.to_document``), stored packed (``storage/lean.py``), next to its fact
+  columns (``complaint_engine.facts``) in the same row.
 * The transition history is the append-only ``transitions`` table, whose triggers refuse UPDATE and
   DELETE: the quality record (P-7). Documents do not repeat it.
 * A unit of work reads outside any transaction until its first write, then is ``BEGIN IMMEDIATE`` …

@@ -29,7 +29,7 @@ class DocumentCache:
     stored row when this process wrote it), checked against the stored row on every read.
 
     Parsing a document costs more than the rest of a desk verb, reading its text far less. A cached object is
-    served only when the stored version **and** the stored document text are the ones it came from: a
+    served only when the stored version **and** the stored document are the ones it came from: a
     correction made out of band (another program, a repair by hand) that kept the version is read afresh,
     never served stale and overwritten. Only committed content is cached: reads of rows this transaction
     wrote are not, and saved objects enter the cache only when their transaction commits.
