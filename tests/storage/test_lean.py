@@ -105,3 +105,24 @@ def test_a_store_whose_codes_mean_otherwise_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(ce.StorageError, match="status code 1 means 'closed'; this library reads it as 'received'"):
         SQLiteRepository(path)
+
+
+def test_the_documented_sql_reads_a_history_with_its_codes_and_instants(tmp_path: Path) -> None:
+    """docs/storage.md shows how to read a history in SQL: run it as written."""
+    import sqlite3
+
+    from tests.conftest import MONDAY, RECEPTION
+
+    from complaint_engine.storage import SQLiteRepository
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "storage.md").read_text(encoding="utf-8")
+    sql = docs.split("```sql\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "r.sqlite"
+    desk = ce.ComplaintDesk(repository=SQLiteRepository(path), clock=ce.FixedClock(MONDAY))
+    c = desk.register(desk.receive(by=RECEPTION, owner="o", unit="3-1201", channel="phone", category="noise",
+                                   summary="s").id, by=RECEPTION)
+    conn = sqlite3.connect(path)
+    rows = conn.execute(sql, (c.id,)).fetchall()
+    conn.close()
+    assert rows == [(0, "receive", "received", RECEPTION.id, MONDAY.strftime("%Y-%m-%dT%H:%M:%S"), 8.0, None),
+                    (1, "register", "registered", RECEPTION.id, MONDAY.strftime("%Y-%m-%dT%H:%M:%S"), 8.0, None)]
