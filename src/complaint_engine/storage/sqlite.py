@@ -110,19 +110,21 @@ class _SQLiteTransaction(SQLTransaction):
         self._begun = False
         return self
 
-    def _begin_now(self) -> None:
-        """The write transaction, begun before this unit's first write (or a read that must hold the lock)."""
-        self._begun = True
-        self._run(lambda statement, _args: self.repository.begin_unit(self._conn, statement), self.begin, ())
+    def _hold_lock(self) -> None:
+        """Begin the write transaction, unless this unit has: before its first write (or a read that must hold
+        the lock)."""
+        if not self._begun:
+            self._begun = True
+            self._run(lambda statement, _args: self.repository.begin_unit(self._conn, statement), self.begin, ())
 
     def _execute(self, statement: str, args: Params = ()) -> Cursor:
-        if not self._begun and not statement.startswith(_READS) and statement != "COMMIT":
-            self._begin_now()
+        if not statement.startswith(_READS):
+            self._hold_lock()
         return super()._execute(statement, args)
 
     def _executemany(self, statement: str, rows: list[Row]) -> None:
-        if not self._begun and rows:
-            self._begin_now()
+        if rows:
+            self._hold_lock()
         super()._executemany(statement, rows)
 
     # Reads that decide what another row may hold take the lock first, as a write would: the sweep's claim (two
@@ -130,18 +132,15 @@ class _SQLiteTransaction(SQLTransaction):
     # closed year's mark — so that closing a year and an entry dated in it never pass each other.
     def claim_overdue(self, due_before: dt.datetime, *, office: str | None = None, limit: int | None = 100,
                       ids: Sequence[str] | None = None) -> Found[Complaint]:
-        if not self._begun:
-            self._begin_now()
+        self._hold_lock()
         return super().claim_overdue(due_before, office=office, limit=limit, ids=ids)
 
     def cursor(self, name: str) -> int:
-        if not self._begun:
-            self._begin_now()
+        self._hold_lock()
         return super().cursor(name)
 
     def current_number(self, sequence: str) -> int:
-        if not self._begun:
-            self._begin_now()
+        self._hold_lock()
         return super().current_number(sequence)
 
     def commit(self) -> None:
