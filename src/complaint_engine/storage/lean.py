@@ -42,9 +42,11 @@ __all__ = [
     "hash_bytes",
     "hash_text",
     "instant_of",
+    "lean_row",
     "name_of",
     "offset_of",
     "pack_document",
+    "sync_codes",
 ]
 
 DOCUMENT_FORMAT = 1  # the first byte of a packed document: deflate primed with dictionary 1
@@ -135,7 +137,6 @@ def sync_codes(execute: Callable[[str, Params], Cursor]) -> None:
 
 
 # ------------------------------------------------------------------------------------------- instants
-_ZONES: dict[int, dt.timezone] = {}
 _EPOCHS: dict[int, dt.datetime] = {}  # the epoch read in each offset: epoch + microseconds keeps the offset
 
 
@@ -154,7 +155,7 @@ def instant_of(us: Value, offset_s: Value) -> dt.datetime:
                                    value=(us, offset_s)))
     epoch = _EPOCHS.get(offset_s)
     if epoch is None:
-        zone = _ZONES[offset_s] = dt.UTC if offset_s == 0 else dt.timezone(dt.timedelta(seconds=offset_s))
+        zone = dt.UTC if offset_s == 0 else dt.timezone(dt.timedelta(seconds=offset_s))
         epoch = _EPOCHS[offset_s] = EPOCH.astimezone(zone)
     return epoch + us * US
 

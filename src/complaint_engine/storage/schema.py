@@ -38,6 +38,7 @@ __all__ = [
     "LIVE",
     "STILL_OPEN",
     "TRANSITION_COLUMNS",
+    "actor_of",
     "chain_head",
     "complaint_row",
     "document_digest",
@@ -184,19 +185,26 @@ def _known_link(t: Transition) -> str | None:
     return hit[1] if hit is not None and hit[0] is t else None
 
 
-_ACTORS: dict[tuple[str, object, str], Actor] = {}
+_ACTORS: dict[tuple[str, str, str], Actor] = {}
+
+
+def actor_of(actor: str, role: str, office: str) -> Actor:
+    """The actor of a stored row, one object per (id, role, office): a desk has few actors, and each row of a long
+    history or outbox repeats one of them."""
+    key = (actor, role, office)
+    who = _ACTORS.get(key)
+    if who is None:
+        if len(_ACTORS) > 10_000:
+            _ACTORS.clear()
+        who = _ACTORS[key] = Actor(actor, Role(role), office)
+    return who
 
 
 def transition_of(row: Row) -> Transition:
     """A transition back from its stored row: the columns of :data:`TRANSITION_COLUMNS` after ``complaint_id``
     and ``seq``."""
     event, source, target, actor, role, office, at_us, at_offset, note, after, recorded_offset, chained = row
-    key = (cast(str, actor), cast(int, role), cast(str, office))
-    who = _ACTORS.get(key)
-    if who is None:  # a desk has few actors; each row of a long history repeats one of them
-        if len(_ACTORS) > 10_000:
-            _ACTORS.clear()
-        who = _ACTORS[key] = Actor(key[0], Role(name_of("role", role)), key[2])
+    who = actor_of(cast(str, actor), name_of("role", role), cast(str, office))
     at = instant_of(at_us, at_offset)
     if after is None:
         recorded = None
@@ -273,12 +281,7 @@ def event_of(row: Row) -> DomainEvent:
     actor = row[7]
     who = None
     if actor is not None:
-        key = cast("tuple[str, str, str]", (actor, row[8], row[9]))
-        who = _ACTORS.get(key)
-        if who is None:
-            if len(_ACTORS) > 10_000:
-                _ACTORS.clear()
-            who = _ACTORS[key] = Actor(key[0], Role(key[1]), key[2])
+        who = actor_of(cast(str, actor), cast(str, row[8]), cast(str, row[9]))
     return DomainEvent.stored(cast("tuple[int, str, str, str | None, str | None, str | None, str, object, object, "
                                    "object, str]", row), who)
 

@@ -16,19 +16,11 @@ import datetime as dt
 from collections.abc import Callable
 
 from complaint_engine.facts import CODED
-from complaint_engine.instants import EPOCH, US
+from complaint_engine.model import Status, Transition
 from complaint_engine.storage.dbapi import Cursor, Params, Row, Value
-from complaint_engine.storage.lean import (
-    CODES,
-    DICTIONARY,
-    DOCUMENT_FORMAT,
-    code_of,
-    codes_ddl,
-    hash_bytes,
-    offset_of,
-    pack_document,
-)
-from complaint_engine.storage.schema import TRANSITION_COLUMNS
+from complaint_engine.storage.lean import DICTIONARY, DOCUMENT_FORMAT, codes_ddl, lean_row, pack_document
+from complaint_engine.storage.schema import TRANSITION_COLUMNS, actor_of
+from complaint_engine.storage.sql.statements import as_int
 from complaint_engine.storage.sql.statements import as_str as as_text
 
 __all__ = ["PAGE", "move_to_version_7", "recode_postgres", "recode_sqlite", "transitions_ddl", "version_7_ddl"]
@@ -101,34 +93,24 @@ def _legacy_instant(text: Value) -> dt.datetime:
 
 def compact_transition(row: Row) -> Row:
     """A transition row of versions 3 to 6 — (complaint_id, seq, event, source, target, actor, role, office, at,
-    note, recorded_at, hash), text — in the compact shape of :data:`TRANSITION_COLUMNS`."""
+    note, recorded_at, hash), text — in the compact shape of :data:`TRANSITION_COLUMNS`: read as the transition
+    it records (an entry instant written as the same text is the same instant), then stored as any other."""
     cid, seq, event, source, target, actor, role, office, at_text, note, recorded_text, link = row
     at = _legacy_instant(at_text)
-    offset = offset_of(at)
-    after = recorded_offset = None
-    if recorded_text is not None:
-        if recorded_text == at_text:
-            after = 0
-        else:
-            recorded = _legacy_instant(recorded_text)
-            after = (recorded - at) // US
-            recorded_offset = offset_of(recorded)
-            if recorded_offset == offset:
-                recorded_offset = None
-    return (cid, seq, code_of("event", as_text(event)),
-            None if source is None else code_of("status", as_text(source)), code_of("status", as_text(target)),
-            actor, code_of("role", as_text(role)), office, (at - EPOCH) // US, offset, note, after, recorded_offset,
-            None if link is None else hash_bytes(as_text(link)))
+    recorded = None if recorded_text is None else at if recorded_text == at_text else _legacy_instant(recorded_text)
+    t = Transition.record(as_text(event), None if source is None else Status(as_text(source)),
+                          Status(as_text(target)), actor_of(as_text(actor), as_text(role), as_text(office)), at,
+                          None if note is None else as_text(note), recorded)
+    return lean_row(as_text(cid), as_int(seq), t, None if link is None else as_text(link))
 
 
 def move_to_version_7(execute: Callable[[str, Params], Cursor], executemany: Callable[[str, list[Row]], object],
                       *, document_type: str | None = None) -> None:
-    """The data step of version 7, after :func:`version_7_ddl`: the codes and the dictionary written, every
+    """The data step of version 7, after :func:`version_7_ddl`: the dictionary written (the codes are written by
+    ``lean.sync_codes``, as at every open), every
     transition row copied into ``transitions_v7`` in the compact shape, every document packed. The caller
     then drops the old transition table, renames the new one and puts its append-only guard back.
     ``document_type``: a server's column type for packed documents, set before they are written."""
-    executemany("INSERT INTO codes (kind, code, name) VALUES (?, ?, ?)",
-                [(kind, code, name) for kind, names in CODES.items() for code, name in enumerate(names, 1)])
     executemany("INSERT INTO document_formats (format, method, dictionary) VALUES (?, ?, ?)",
                 [(DOCUMENT_FORMAT, "raw deflate (zlib wbits -14) primed with this dictionary, after the format byte",
                   DICTIONARY)])
