@@ -189,7 +189,8 @@ class ComplaintDesk(CAPAVerbs):
         """The commands in one unit of work — again, from a fresh read, when another desk saved a complaint they
         read before they saved it (a store's optimistic check: ``ConcurrencyError``), up to :data:`ATTEMPTS`
         times in all. A unit that does not commit leaves nothing behind, its serials included."""
-        for attempt in range(1, ATTEMPTS + 1):
+        attempt = 1
+        while True:
             outbox: list[DomainEvent] = []
             try:
                 with self.repository.unit_of_work() as uow:
@@ -199,10 +200,10 @@ class ComplaintDesk(CAPAVerbs):
             except ConcurrencyError:
                 if attempt == ATTEMPTS:
                     raise
+                attempt += 1
                 continue
             self._deliver(outbox)
             return results
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _run(self, uow: UnitOfWork, command: Command[object], actor: Actor, instant: dt.datetime,
              outbox: list[DomainEvent], recorded: dt.datetime) -> object:

@@ -173,9 +173,12 @@ def columns(rows: Iterable[Sequence[object]],
                     values = tuple([fill if v is None else v for v in values])
                 parts[name].append(np.array(values, dtype=np.int64))
     out: FactColumns = {}
-    texts = np.array([None, *(labels() if labels is not None else ())[1:]], dtype=object)
+    texts = np.array([None, *labels()[1:]], dtype=object) if labels is not None else None
     for name, kind in FACT_COLUMNS:
         empty = np.empty(0, dtype=np.int64 if name in coded or kind != "text" else object)
         column = np.concatenate(parts[name]) if parts[name] else empty
-        out[name] = texts[column] if name in coded else column.view("datetime64[us]") if kind == "us" else column
+        if name in coded and texts is not None:
+            out[name] = texts[column]
+        else:
+            out[name] = column.view("datetime64[us]") if kind == "us" else column
     return out
