@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 import numpy as np
@@ -137,6 +137,17 @@ def _within(start: Instants, end: Instants, limit_us: npt.NDArray[np.int64], row
     return Rate(int(on_time.sum()), int(counted.sum()))
 
 
+def most_first(found: Iterable[tuple[str | None, int]], none: str | None = None) -> dict[str, int]:
+    """Counts by value (pairs), the most frequent first, ties by value; a missing value (None or '') is left out,
+    or counted as ``none``."""
+    out: dict[str, int] = {}
+    for name, count in found:
+        key = name or none
+        if key and count:
+            out[key] = out.get(key, 0) + count
+    return dict(sorted(out.items(), key=lambda item: (-item[1], item[0])))
+
+
 def _count_codes(frame: ComplaintFrame, column: str, rows: Bool, none: str | None = None) -> dict[str, int]:
     """How often each value of a text column occurs in ``rows``, counted on its codes (a missing value is left
     out, or counted as ``none``); the most frequent first, ties by value."""
@@ -145,12 +156,50 @@ def _count_codes(frame: ComplaintFrame, column: str, rows: Bool, none: str | Non
     else:  # only the rows counted are factorized
         codes, labels = factorize(frame[column][rows])
     counts = np.bincount(codes, minlength=len(labels))
-    found: dict[str, int] = {}
-    for k in np.flatnonzero(counts).tolist():
-        name = labels[k] or none
-        if name:
-            found[name] = int(counts[k])
-    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+    return most_first(((labels[k], int(counts[k])) for k in np.flatnonzero(counts).tolist()), none)
+
+
+def breach_maps(per_clock: Iterable[tuple[Iterable[tuple[str | None, int]], Iterable[tuple[str | None, int]]]]
+                ) -> tuple[dict[str, int], dict[str, int]]:
+    """Breaches per department and per person over the clocks (each clock's counts by department and by person,
+    in :data:`~complaint_engine.facts.CLOCKS` order): a clock without a department counts as "—", one without
+    a person is left out; the most breaches first."""
+    dept: Counter[str] = Counter()
+    person: Counter[str] = Counter()
+    for by_dept, by_person in per_clock:
+        dept.update(most_first(by_dept, none="—"))
+        person.update(most_first(by_person))
+    return dict(dept.most_common()), dict(person.most_common())
+
+
+# The KPIs in report order: (key, its number in docs/kpis.md)
+KPI_NUMBERS: tuple[tuple[str, int], ...] = (
+    ("valid_ratio", 2), ("per_100_households", 3), ("acknowledged_on_time", 4), ("dispatched_on_time", 5),
+    ("replied_on_time", 6), ("closed_on_time", 7), ("callback_rate", 8), ("satisfaction", 9),
+    ("first_contact_resolution", 10), ("repeat_rate", 11), ("reopen_rate", 12), ("escalated_on_time", 13),
+    ("arrived_on_time", 14), ("emergency_same_day", 15), ("minor_repair_on_time", 15), ("started_on_time", 20),
+    ("updated_on_time", 21), ("breaches_with_measure", 22), ("capa_on_time", 16), ("capa_effective", 17),
+    ("recurrence_after_capa", 18))
+
+
+def kpi_report(rates: Mapping[str, Rate], policy: Policy, as_of: dt.datetime, capas: Sequence[CAPAReport],
+               recurrence: Mapping[str, tuple[str, ...]], *, volume: Mapping[str, Mapping[str, int]],
+               durations: tuple[Durations, Durations], breaches: tuple[dict[str, int], dict[str, int]]) -> KPIReport:
+    """The report of the rates counted over the complaints (by a frame or by a store), with the CAPA figures
+    (``recurrence``: each implemented report with complaints in the period → the complaints that came back)."""
+    actions = [a for r in capas for a in r.actions if a.done_at is not None or a.due <= as_of]
+    verified = [r for r in capas if r.verification is not None]
+    every = {**rates,
+             "capa_on_time": Rate(sum(1 for a in actions if a.done_at is not None and a.done_at <= a.due),
+                                  len(actions)),
+             "capa_effective": Rate(sum(1 for r in verified if r.verification and r.verification.effective),
+                                    len(verified)),
+             "recurrence_after_capa": Rate(sum(1 for hits in recurrence.values() if hits), len(recurrence))}
+    targets = policy.analysis.targets
+    kpis = {key: KPI(key, number, every[key], targets.get(key), 100 if key == "per_100_households" else 1)
+            for key, number in KPI_NUMBERS if key in every}
+    return KPIReport(kpis=kpis, volume=volume, time_to_reply=durations[0], time_to_close=durations[1],
+                     breaches_by_department=breaches[0], breaches_by_person=breaches[1])
 
 
 class OfficePolicies:
@@ -197,28 +246,22 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     valid = valid_mask(status)
     closed = valid & ~np.isnat(f["closed_us"]) & (f["closed_us"] <= now)
     reached = valid & (f["callback_reached"] == 1)
-    targets = policy.analysis.targets
-    kpis: dict[str, KPI] = {}
-
-    def add(key: str, number: int, value: Rate, scale: int = 1) -> None:
-        kpis[key] = KPI(key, number, value, targets.get(key), scale)
-
+    rates: dict[str, Rate] = {}
     # a merged duplicate is one complaint with its master: in neither side of the ratio
-    add("valid_ratio", 2, Rate(int(valid.sum()), int((status != Status.MERGED.value).sum())))
+    rates["valid_ratio"] = Rate(int(valid.sum()), int((status != Status.MERGED.value).sum()))
     if households is not None:
-        add("per_100_households", 3, Rate(int(valid.sum()), households), scale=100)
+        rates["per_100_households"] = Rate(int(valid.sum()), households)
     received = f["received_us"]
     # KPI 4: by the acknowledge clock where the policy (or a service level) keeps one, else by the threshold
     clocked = ~np.isnat(f["acknowledge_due_us"])
     by_clock = _clock_rate(f, "acknowledge", valid & clocked, now)
     by_limit = _within(received, f["registered_us"],
                        rules.values(lambda p: p.analysis.acknowledge_within_minutes * MINUTE_US), valid & ~clocked, now)
-    add("acknowledged_on_time", 4, Rate(by_clock.numerator + by_limit.numerator,
-                                        by_clock.denominator + by_limit.denominator))
-    add("dispatched_on_time", 5, _within(received, f["dispatched_us"],
-                                         rules.values(lambda p: p.analysis.dispatch_within_minutes * MINUTE_US),
-                                         valid, now))
-    add("replied_on_time", 6, _clock_rate(f, "reply", valid, now))
+    rates["acknowledged_on_time"] = by_clock + by_limit
+    rates["dispatched_on_time"] = _within(received, f["dispatched_us"],
+                                          rules.values(lambda p: p.analysis.dispatch_within_minutes * MINUTE_US),
+                                          valid, now)
+    rates["replied_on_time"] = _clock_rate(f, "reply", valid, now)
     overdue_open = np.zeros(len(f), dtype=bool)
     any_breach = np.zeros(len(f), dtype=bool)
     for clock in CLOCKS:
@@ -226,60 +269,48 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
         overdue_open |= ~np.isnat(due) & np.isnat(met) & (due < now)
         any_breach |= f[f"{clock}_breached"] == 1
     late_open = valid & ~closed & overdue_open
-    add("closed_on_time", 7, Rate(int((closed & ~any_breach).sum()), int(closed.sum() + late_open.sum())))
-    add("callback_rate", 8, Rate(int((closed & reached).sum()), int(closed.sum())))
+    rates["closed_on_time"] = Rate(int((closed & ~any_breach).sum()), int(closed.sum() + late_open.sum()))
+    rates["callback_rate"] = Rate(int((closed & reached).sum()), int(closed.sum()))
     # every callback that reached the owner counts once, including a dissatisfied one that reopened the complaint
     answers = {s: f[f"answers_{s.value}"] for s in Satisfaction}
     satisfied = 0
     for answer in Satisfaction:
         counted = rules.rows_where(_counts_as_satisfied(answer))
         satisfied += int(answers[answer][valid & counted].sum())
-    add("satisfaction", 9, Rate(satisfied, int(sum(a[valid].sum() for a in answers.values()))))
-    add("first_contact_resolution", 10, Rate(int((closed & (f["reopened"] == 0)).sum()), int(valid.sum())))
+    rates["satisfaction"] = Rate(satisfied, int(sum(a[valid].sum() for a in answers.values())))
+    rates["first_contact_resolution"] = Rate(int((closed & (f["reopened"] == 0)).sum()), int(valid.sum()))
     repeats = np.zeros(len(f), dtype=bool)
     for window, rows in rules.groups(lambda p: p.analysis.repeat_window_days).items():
         repeats |= repeat_mask(f, window) & rows
-    add("repeat_rate", 11, Rate(int((repeats & valid).sum()), int(valid.sum())))
-    add("reopen_rate", 12, Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum())))
+    rates["repeat_rate"] = Rate(int((repeats & valid).sum()), int(valid.sum()))
+    rates["reopen_rate"] = Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum()))
     major = valid & (f["severity"] == "major")
-    add("escalated_on_time", 13, _within(received, f["escalated_us"],
+    rates["escalated_on_time"] = _within(received, f["escalated_us"],
                                          rules.values(lambda p: p.analysis.escalate_within_hours * 60 * MINUTE_US),
-                                         major, now))
-    add("arrived_on_time", 14, _clock_rate(f, "arrival", valid, now))
-    add("emergency_same_day", 15, _clock_rate(f, "repair", valid & (f["urgency"] == "emergency"), now))
-    add("minor_repair_on_time", 15, _clock_rate(f, "repair", valid & (f["urgency"] == "minor"), now))
+                                         major, now)
+    rates["arrived_on_time"] = _clock_rate(f, "arrival", valid, now)
+    rates["emergency_same_day"] = _clock_rate(f, "repair", valid & (f["urgency"] == "emergency"), now)
+    rates["minor_repair_on_time"] = _clock_rate(f, "repair", valid & (f["urgency"] == "minor"), now)
     for key, clock in (("started_on_time", "start"), ("updated_on_time", "update")):  # the clocks a policy may add
         if (~np.isnat(f[f"{clock}_due_us"])).any():
-            add(key, 20 if clock == "start" else 21, _clock_rate(f, clock, valid, now))
+            rates[key] = _clock_rate(f, clock, valid, now)
     # E-accountability: of the valid complaints with a breached clock, those with a measure recorded (處分)
     late_any = np.zeros(len(f), dtype=bool)
     for clock in CLOCKS:
         late_any |= f[f"{clock}_breached"] == 1
-    add("breaches_with_measure", 22, Rate(int((valid & late_any & (f["measures"] > 0)).sum()),
-                                          int((valid & late_any).sum())))
-    actions = [a for r in capas for a in r.actions if a.done_at is not None or a.due <= as_of]
-    add("capa_on_time", 16, Rate(sum(1 for a in actions if a.done_at is not None and a.done_at <= a.due),
-                                 len(actions)))
-    verified = [r for r in capas if r.verification is not None]
-    add("capa_effective", 17, Rate(sum(1 for r in verified if r.verification and r.verification.effective),
-                                   len(verified)))
+    rates["breaches_with_measure"] = Rate(int((valid & late_any & (f["measures"] > 0)).sum()),
+                                           int((valid & late_any).sum()))
     recurrence: dict[str, tuple[str, ...]] = {}
     for capa in capas:  # each report by the window of its office's policy
         own = (office_policies or {}).get(capa.office, policy)
         recurrence.update(capa_recurrence(f, [capa], own.analysis.recurrence_window_days))
-    add("recurrence_after_capa", 18, Rate(sum(1 for hits in recurrence.values() if hits), len(recurrence)))
-
-    dept: Counter[str] = Counter()
-    person: Counter[str] = Counter()
-    for clock in CLOCKS:
-        late = f[f"{clock}_breached"] == 1
-        if late.any():
-            dept.update(_count_codes(f, f"{clock}_dept", late, none="—"))
-            person.update(_count_codes(f, f"{clock}_person", late))
+    breaches = breach_maps((_count_codes(f, f"{clock}_dept", f[f"{clock}_breached"] == 1).items(),
+                            _count_codes(f, f"{clock}_person", f[f"{clock}_breached"] == 1).items())
+                           for clock in CLOCKS)
     registered = valid & ~np.isnat(f["registered_us"])
     volume = {name: _count_codes(f, name, registered) for name in ("channel", "category", "building")}
     volume["status"] = _count_codes(f, "status", np.ones(len(f), dtype=bool))
-    return KPIReport(kpis=kpis, volume=volume,
-                     time_to_reply=_durations(received, f["replied_us"], valid),
-                     time_to_close=_durations(received, f["closed_us"], closed),
-                     breaches_by_department=dict(dept.most_common()), breaches_by_person=dict(person.most_common()))
+    return kpi_report(rates, policy, as_of, capas, recurrence, volume=volume,
+                      durations=(_durations(received, f["replied_us"], valid),
+                                 _durations(received, f["closed_us"], closed)),
+                      breaches=breaches)
