@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from complaint_engine.display import as_figure, as_html, as_markdown
 from complaint_engine.errors import ValidationError
@@ -23,7 +24,7 @@ from complaint_engine.stats.pareto import ParetoTable
 from complaint_engine.stats.recurrence import Finding, find_recurring, find_recurring_problems, find_widespread
 from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
 
-__all__ = ["AnalysisReport", "analyse", "monthly_counts"]
+__all__ = ["AnalysisReport", "analyse", "exposure", "findings_of", "monthly_counts", "report_of"]
 
 
 def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequence[float] | None = None,
@@ -50,16 +51,20 @@ def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequenc
     position = {code: j for j, code in enumerate(columns)}
     to_column = np.array([position.get(lab, -1) for lab in labels], dtype=np.int64)
     counts = crosstab(rows, to_column[frame.codes["category"]], n, len(columns))
-    exposure = None
-    if households is not None:
-        exposure = np.asarray(households, dtype=np.float64)
-        if exposure.shape != (n,):
-            raise ValidationError.of("households", f"{len(exposure)} values", Message("one per {freq} ({n})",
-                                                                                      freq=freq, n=n))
-        if np.isnan(exposure).any() or (exposure <= 0).any():
-            raise ValidationError.of("households", exposure.tolist(), "positive numbers")
     return PeriodCounts(freq=freq, periods=tuple(period_label(first + i, freq) for i in range(n)),
-                        categories=columns, counts=counts, exposure=exposure)
+                        categories=columns, counts=counts, exposure=exposure(households, freq, n))
+
+
+def exposure(households: Sequence[float] | None, freq: str, n: int) -> npt.NDArray[np.float64] | None:
+    """The homes in service per period unit, checked: one positive number per unit."""
+    if households is None:
+        return None
+    out = np.asarray(households, dtype=np.float64)
+    if out.shape != (n,):
+        raise ValidationError.of("households", f"{len(out)} values", Message("one per {freq} ({n})", freq=freq, n=n))
+    if np.isnan(out).any() or (out <= 0).any():
+        raise ValidationError.of("households", out.tolist(), "positive numbers")
+    return out
 
 
 @attrs.frozen(eq=False)
@@ -149,7 +154,7 @@ def _settings(p: Policy) -> tuple[int, int, int, int, int]:
             a.recurrence_min)
 
 
-def _findings(frame: ComplaintFrame, policy: Policy,
+def findings_of(frame: ComplaintFrame, policy: Policy,
               office_policies: Mapping[str, Policy] | None) -> tuple[Finding, ...]:
     """Recurring and widespread problems, each office's rows with its own windows and thresholds."""
     rules = OfficePolicies(frame, policy, office_policies)
@@ -165,34 +170,39 @@ def _findings(frame: ComplaintFrame, policy: Policy,
     return tuple(found)
 
 
-def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | None = None, office: str | None = None,
-            households: Sequence[float] | None = None, capas: Sequence[CAPAReport] = (),
+def analyse(source: ComplaintFrame | Any, period: str | Period, *, policy: Policy | None = None,
+            office: str | None = None, households: Sequence[float] | None = None, capas: Sequence[CAPAReport] = (),
             as_of: dt.datetime | None = None, compare: bool = True,
             office_policies: Mapping[str, Policy] | None = None) -> AnalysisReport:
-    """The analysis of ``period`` ("2024H1", "2024", "2024Q3", "2024-05") over a frame.
+    """The analysis of ``period`` ("2024H1", "2024", "2024Q3", "2024-05") over a frame or a store.
 
     ``households`` gives the homes in service per month of the period (for the u chart and the rate per
     100 households). ``as_of`` (default: the end of the period) is when clocks are judged. With
     ``office_policies`` (a desk's), each complaint is judged by its own office's policy — its thresholds,
     windows and which answers count as satisfied; the targets and labels are ``policy``'s.
+
+    ``source`` may be a :class:`ComplaintFrame`, or a repository (or a snapshot of one), read in one snapshot:
+    a store that counts on its server (PostgreSQL) aggregates there and sends back counts and the few rows the
+    findings need; any other store is read into a frame of the period and the one before, in ``policy``'s zone.
+    The report is the same either way.
     """
     policy = policy or Policy.default()
     p = Period.parse(period)
+    if not isinstance(source, ComplaintFrame):
+        from complaint_engine.stats.pushdown import analyse_store
+
+        return analyse_store(source, p, policy=policy, office=office, households=households, capas=capas,
+                             as_of=as_of, compare=compare, office_policies=office_policies)
+    frame = source
     _start, end = p.bounds(frame.zone)
     judged = as_of or end
     selected = frame.select(period=p, office=office)
     valid = int(valid_mask(selected["status"]).sum())
     monthly = monthly_counts(selected, p, households=households,
                              categories=[c.code for c in policy.categories])
-    totals = monthly.totals
-    trend = mann_kendall(totals) if len(totals) >= 3 and valid else None
-    control: ControlChart | None = None
-    if valid:
-        control = u_chart(totals, monthly.exposure) if monthly.exposure is not None else c_chart(totals)
     kpis = compute_kpis(selected, policy, judged, households=int(np.mean(households)) if households else None,
                         capas=capas, office_policies=office_policies)
-    findings = _findings(selected, policy, office_policies)
-    open_capas = tuple(r for r in capas if r.status is not CAPAStatus.CLOSED and (office is None or r.office == office))
+    findings = findings_of(selected, policy, office_policies)
     previous = None
     if compare:
         before = p.previous()
@@ -200,13 +210,30 @@ def analyse(frame: ComplaintFrame, period: str | Period, *, policy: Policy | Non
             previous = analyse(frame, before, policy=policy, office=office, capas=(), compare=False,
                                office_policies=office_policies)
     valid_rows = selected.valid()
-    return AnalysisReport(
-        period=p, office=office, language=policy.language, received=len(selected), valid=valid,
+    return report_of(
+        p, office, policy, received=len(selected), valid=valid,
         referred=int((selected["status"] == Status.REFERRED.value).sum()),
         merged=int((selected["status"] == Status.MERGED.value).sum()), pareto_category=valid_rows.pareto("category"),
         pareto_department=valid_rows.take(np.array([d is not None for d in valid_rows["department"]], dtype=bool))
         .pareto("department"),
-        monthly=monthly, trend=trend, control=control, kpis=kpis, findings=findings, open_capas=open_capas,
-        previous=previous,
+        monthly=monthly, kpis=kpis, findings=findings, capas=capas, previous=previous)
+
+
+def report_of(p: Period, office: str | None, policy: Policy, *, received: int, valid: int, referred: int, merged: int,
+              pareto_category: ParetoTable, pareto_department: ParetoTable, monthly: PeriodCounts, kpis: KPIReport,
+              findings: tuple[Finding, ...], capas: Sequence[CAPAReport],
+              previous: AnalysisReport | None) -> AnalysisReport:
+    """The report of what was counted (by a frame or by a store): the trend and control chart of the monthly
+    totals, the CAPA reports still open, the policy's names."""
+    totals = monthly.totals
+    trend = mann_kendall(totals) if len(totals) >= 3 and valid else None
+    control: ControlChart | None = None
+    if valid:
+        control = u_chart(totals, monthly.exposure) if monthly.exposure is not None else c_chart(totals)
+    open_capas = tuple(r for r in capas if r.status is not CAPAStatus.CLOSED and (office is None or r.office == office))
+    return AnalysisReport(
+        period=p, office=office, language=policy.language, received=received, valid=valid, referred=referred,
+        merged=merged, pareto_category=pareto_category, pareto_department=pareto_department, monthly=monthly,
+        trend=trend, control=control, kpis=kpis, findings=findings, open_capas=open_capas, previous=previous,
         names={"category": {c.code: dict(c.labels) for c in policy.categories},
                "department": {d.code: dict(d.labels) for d in policy.departments}})

@@ -39,7 +39,9 @@ from complaint_engine.storage.schema import (
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
 from complaint_engine.storage.sql.statements import logged_update_statement
+from complaint_engine.storage.tallied import tallies_of, tally_statements
 from complaint_engine.storage.version7 import move_to_version_7, recode_postgres, version_7_ddl
+from complaint_engine.tallies import Tallies, TallyRequest
 
 try:
     import psycopg
@@ -184,6 +186,12 @@ class _PgTransaction(SQLTransaction, _PgUnit):
         # kept for the commit: the outbox's statement and COMMIT go in one round trip, and the lock that orders
         # positions (see _outbox_sql) is held only for the time the commit takes
         self._outbox.extend(event_row(e) for e in events)
+
+    def tallies(self, request: TallyRequest) -> Tallies:
+        """The counts of the periodic analysis, aggregated by the server (see storage/tallied.py); the names
+        are read last, so they hold every code the counts name."""
+        *results, names = self._fetch_each([*tally_statements(request), ("SELECT code, name FROM names", ())])
+        return tallies_of(results, request, names)
 
     def commit(self) -> None:
         if self._outbox:

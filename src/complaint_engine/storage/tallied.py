@@ -1,0 +1,251 @@
+"""The periodic analysis counted by a PostgreSQL server (a :class:`~complaint_engine.tallies.TallyRequest`).
+
+Every count the report needs comes from SQL aggregates over the fact columns of the period's complaint rows: the
+sums per office in one scan (the repeat test with a window function), every grouped count in one scan of
+``GROUPING SETS``, the breaches per clock in one scan of the clocks unpivoted, the durations' quantiles with
+``percentile_cont``. Rows are fetched only for the findings — the valid complaints of a place and category with
+enough complaints to make one — and for the CAPA reports' recurrence. Each rule is the one the frame path
+computes (stats/kpi.py, stats/report.py): a NULL compares as numpy's NaT does (never true), a missing
+``breached`` as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from complaint_engine.facts import CLOCKS, NULL_US
+from complaint_engine.model import Satisfaction, Status
+from complaint_engine.storage.dbapi import Params, Row, Value
+from complaint_engine.storage.sql.statements import OFFICES_SQL, as_int, as_str
+from complaint_engine.tallies import CANDIDATE_COLUMNS, CLOCK_SUMS, SUMS, Limits, Tallies, TallyRequest
+
+__all__ = ["tallies_of", "tally_statements"]
+
+VALID = f"status NOT IN ('{Status.REFERRED.value}', '{Status.MERGED.value}')"
+BUILDING = "COALESCE(split_part(unit, '-', 1), '')"  # stats.frame.building_of
+# stats.frame: a location stored before locations were is the unit's building, where the unit names one
+LOCATION = "COALESCE(location, CASE WHEN strpos(unit, '-') > 0 THEN split_part(unit, '-', 1) END)"
+HOUR_US = 3_600_000_000
+
+
+class _Statement:
+    """SQL text with its ``?`` parameters, written in the order they appear."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.args: list[Value] = []
+
+    def add(self, text: str, *args: Value) -> _Statement:
+        self.parts.append(text)
+        self.args.extend(args)
+        return self
+
+    def done(self) -> tuple[str, Params]:
+        return "".join(self.parts), tuple(self.args)
+
+
+def _period(q: _Statement, r: TallyRequest, table: str = "complaints") -> _Statement:
+    """FROM the period's rows (of the office): by receipt, office by office along the office index."""
+    q.add(f" FROM {table} WHERE received_us >= {int(r.start_us)} AND received_us < {int(r.end_us)} AND ")
+    if r.office is not None:
+        return q.add("office = ?", r.office)
+    return q.add(f"office = ANY(ARRAY({OFFICES_SQL}))")
+
+
+def _per_office(q: _Statement, r: TallyRequest, setting: Callable[[Limits], int]) -> _Statement:
+    """A setting of the row's office's policy: CASE office WHEN … THEN … ELSE the report's END."""
+    if not r.office_limits:
+        return q.add(str(int(setting(r.limits))))
+    q.add("CASE office")
+    for office, limits in sorted(r.office_limits.items()):
+        q.add(" WHEN ? THEN ", office).add(str(int(setting(limits))))
+    return q.add(f" ELSE {int(setting(r.limits))} END")
+
+
+def _late(clock: str) -> str:
+    return f"COALESCE({clock}_breached, 0) = 1"
+
+
+def _code(name: str) -> str:
+    """The code of a coded text (facts.CODED) in the store's names: NULL, which equals nothing, if none."""
+    return f"(SELECT code FROM names WHERE name = '{name}')"
+
+
+def _sum_terms(now: int) -> dict[str, str]:
+    """Each of :data:`SUMS` as an aggregate over the rows of the inner query (``v``: valid, ``clo``: closed by
+    ``now``, ``breach``: any clock breached, the per-office limits ``ack_l``, ``disp_l``, ``esc_l``)."""
+    def counted(condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    terms = {"received": "count(*)", "valid": counted("v"),
+             "referred": counted(f"status = '{Status.REFERRED.value}'"),
+             "merged": counted(f"status = '{Status.MERGED.value}'")}
+    for name, clock, rows in CLOCK_SUMS:
+        among = "v" if rows == "valid" else f"v AND urgency = {_code(rows)}"
+        due, met = f"{clock}_due_us", f"{clock}_met_us"
+        terms[f"{name}_on_time"] = counted(f"{among} AND {due} IS NOT NULL AND {met} IS NOT NULL "
+                                           f"AND NOT {_late(clock)}")
+        terms[f"{name}_counted"] = counted(f"{among} AND {due} IS NOT NULL AND ({met} IS NOT NULL OR {due} < {now})")
+    terms["start_due"] = counted("start_due_us IS NOT NULL")
+    terms["update_due"] = counted("update_due_us IS NOT NULL")
+    for name, rows, end, limit in (
+            ("acknowledge_limit", "v AND acknowledge_due_us IS NULL", "registered_us", "ack_l"),
+            ("dispatch", "v", "dispatched_us", "disp_l"),
+            ("escalate", f"v AND severity = {_code('major')}", "escalated_us", "esc_l")):
+        terms[f"{name}_on_time"] = counted(f"{rows} AND {end} IS NOT NULL AND {end} <= received_us + {limit}")
+        terms[f"{name}_counted"] = counted(f"{rows} AND ({end} IS NOT NULL OR received_us + {limit} < {now})")
+    overdue = " OR ".join(f"({c}_due_us IS NOT NULL AND {c}_met_us IS NULL AND {c}_due_us < {now})" for c in CLOCKS)
+    terms |= {"closed": counted("clo"), "closed_clean": counted("clo AND NOT breach"),
+              "late_open": counted(f"v AND NOT clo AND ({overdue})"),
+              "callback_reached": counted("clo AND callback_reached = 1"),
+              "first_contact": counted("clo AND COALESCE(reopened, 0) = 0"),
+              "reopened_closed": counted("clo AND reopened > 0"), "repeats": counted("gap <= rep_w"),
+              "breached": counted("v AND breach"), "breached_measured": counted("v AND breach AND measures > 0")}
+    for answer in Satisfaction:
+        terms[f"answers_{answer.value}"] = f"COALESCE(sum(answers_{answer.value}) FILTER (WHERE v), 0)::bigint"
+    return terms
+
+
+def _sums(r: TallyRequest) -> tuple[str, Params]:
+    now = int(r.as_of_us)
+    q = _Statement().add("SELECT office, ")
+    terms = _sum_terms(now)
+    q.add(", ".join(terms[name] for name in SUMS))  # the order the answer is read in
+    q.add(f" FROM (SELECT *, v AND closed_us IS NOT NULL AND closed_us <= {now} AS clo, "
+          f"({' OR '.join(_late(c) for c in CLOCKS)}) AS breach, "
+          # the previous valid complaint of the same unit and category: stats.recurrence.repeat_mask
+          "CASE WHEN v THEN received_us - lag(received_us) OVER (PARTITION BY v, unit, category "
+          'ORDER BY received_us, id COLLATE "C") END AS gap FROM (SELECT *, ')
+    for name, setting in (("ack_l", lambda lim: lim.acknowledge_us), ("disp_l", lambda lim: lim.dispatch_us),
+                          ("esc_l", lambda lim: lim.escalate_us), ("rep_w", lambda lim: lim.repeat_window_us)):
+        _per_office(q, r, setting).add(f" AS {name}, ")
+    q.add(f"{VALID} AS v")
+    _period(q, r).add(") AS rows) AS judged GROUP BY office")
+    return q.done()
+
+
+# The grouped counts of one scan: (GROUPING(...) bits of the set, the set's columns)
+_GROUPED = ("status", "reg", "category", "department", "channel", "building", "month")
+_SETS = (("status",), ("status", "category"), ("status", "department"), ("status", "month", "category"),
+         ("status", "reg", "channel"), ("status", "reg", "category"), ("status", "reg", "building"))
+
+
+def _grouped(r: TallyRequest) -> tuple[str, Params]:
+    starts = ", ".join(str(int(b)) for b in r.month_starts_us[:-1])
+    q = _Statement().add(f"SELECT GROUPING({', '.join(_GROUPED)}), {', '.join(_GROUPED)}, count(*) FROM (SELECT "
+                         f"status, registered_us IS NOT NULL AS reg, category, department, channel, "
+                         f"{BUILDING} AS building, width_bucket(received_us, ARRAY[{starts}]::bigint[]) - 1 AS month")
+    _period(q, r).add(") AS rows GROUP BY GROUPING SETS (")
+    return q.add(", ".join(f"({', '.join(s)})" for s in _SETS) + ")").done()
+
+
+def _breaches(r: TallyRequest) -> tuple[str, Params]:
+    clocks = ", ".join(f"('{c}', {c}_dept, {c}_person, {c}_breached)" for c in CLOCKS)
+    q = _Statement().add("SELECT k.clock, k.dept, k.person, count(*) FROM (SELECT *")
+    _period(q, r)
+    return q.add(f") AS rows, LATERAL (VALUES {clocks}) AS k(clock, dept, person, breached) WHERE k.breached = 1 "
+                 "GROUP BY 1, 2, 3").done()
+
+
+def _durations(r: TallyRequest) -> tuple[str, Params]:
+    now = int(r.as_of_us)
+    parts = []
+    for end, rows in (("replied_us", "v"), ("closed_us", f"v AND closed_us <= {now}")):
+        hours = f"({end} - received_us)::float8 / {HOUR_US}::float8"
+        where = f"FILTER (WHERE {rows} AND {end} IS NOT NULL)"
+        parts += [f"count(*) {where}", f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {hours}) {where}",
+                  f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {hours}) {where}"]
+    q = _Statement().add(f"SELECT {', '.join(parts)} FROM (SELECT *, {VALID} AS v")
+    return _period(q, r).add(") AS rows").done()
+
+
+def _candidates(r: TallyRequest) -> tuple[str, Params]:
+    """The valid complaints of a group (unit, location or building, with the category) that can hold a finding."""
+    q = _Statement().add(f"SELECT {', '.join(CANDIDATE_COLUMNS)} FROM (SELECT {', '.join(CANDIDATE_COLUMNS)}, "
+                         "count(*) OVER (PARTITION BY unit, category) AS by_unit, "
+                         f"count(*) OVER (PARTITION BY {LOCATION}, category) AS by_place, "
+                         f"count(*) OVER (PARTITION BY {BUILDING}, category) AS by_building")
+    _period(q, r).add(f" AND {VALID}) AS rows WHERE by_unit >= 2 OR (COALESCE({LOCATION}, '') <> '' AND "
+                      f"by_place >= 2) OR by_building >= {int(r.findings_min_rows)} "
+                      'ORDER BY received_us, id COLLATE "C"')
+    return q.done()
+
+
+def _capa(r: TallyRequest, serials: Sequence[str], after_us: int, until_us: int) -> list[tuple[str, Params]]:
+    """How many of the report's complaints are in the period, and the valid complaints of their units and
+    categories received in its window, in a frame's order (stats.recurrence.capa_recurrence)."""
+    marks = ", ".join("?" for _ in serials)
+    seeds = _period(_Statement().add("SELECT count(*)"), r).add(f" AND serial IN ({marks})", *serials).done()
+    q = _Statement().add("SELECT COALESCE(NULLIF(serial, ''), id)")
+    _period(q, r).add(f" AND {VALID} AND received_us > {int(after_us)} AND received_us <= {int(until_us)} AND "
+                      "(COALESCE(unit, ''), COALESCE(category, 0)) IN "
+                      "(SELECT COALESCE(unit, ''), COALESCE(category, 0)")
+    _period(q, r).add(f" AND serial IN ({marks})", *serials)
+    return [seeds, q.add(') ORDER BY received_us, id COLLATE "C"').done()]
+
+
+def tally_statements(request: TallyRequest) -> list[tuple[str, Params]]:
+    """The statements answering the request (sent together: one round trip)."""
+    return [_sums(request), _grouped(request), _breaches(request), _durations(request),
+            _candidates(request),
+            *(s for c in request.capas for s in _capa(request, c.serials, c.after_us, c.until_us))]
+
+
+def _text(labels: Sequence[str | None], code: Value) -> str | None:
+    return None if code is None else labels[as_int(code)]
+
+
+def _add(counts: dict[object, int], key: object, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
+
+
+def tallies_of(results: list[list[Row]], request: TallyRequest, names: list[Row]) -> Tallies:
+    """The answer read from the statements' rows and the store's names (code, name) read after them."""
+    labels: list[str | None] = [None] * (max((as_int(code) for code, _ in names), default=0) + 1)
+    for code, name in names:
+        labels[as_int(code)] = as_str(name)
+    sums_rows, grouped, breaches, durations, candidates, *capas = results
+    sums = {as_str(row[0]): dict(zip(SUMS, (as_int(v) for v in row[1:]), strict=True)) for row in sums_rows}
+    valid_statuses = {s.value for s in Status} - {Status.REFERRED.value, Status.MERGED.value}
+    categories: dict[object, int] = {}
+    departments: dict[object, int] = {}
+    monthly: dict[object, int] = {}
+    volume: dict[str, dict[object, int]] = {"channel": {}, "category": {}, "building": {}, "status": {}}
+    for bits, status, registered, category, department, channel, building, month, n in grouped:
+        grouped_by = {name for i, name in enumerate(reversed(_GROUPED)) if not as_int(bits) >> i & 1}
+        count = as_int(n)
+        if grouped_by == {"status"}:
+            _add(volume["status"], status, count)
+        if status not in valid_statuses:
+            continue
+        if grouped_by == {"status", "category"}:
+            _add(categories, _text(labels, category), count)
+        elif grouped_by == {"status", "department"} and department is not None:
+            _add(departments, _text(labels, department), count)
+        elif grouped_by == {"status", "month", "category"}:
+            _add(monthly, (as_int(month), _text(labels, category)), count)
+        elif "reg" in grouped_by and registered:
+            kind = next(iter(grouped_by - {"status", "reg"}))
+            value = building if kind == "building" else _text(labels, channel if kind == "channel" else category)
+            _add(volume[kind], value, count)
+    durations_row = durations[0]
+    out_durations = {}
+    for i, name in enumerate(("reply", "close")):
+        n, median, p90 = durations_row[3 * i:3 * i + 3]
+        out_durations[name] = (as_int(n), None if median is None else float(median),
+                               None if p90 is None else float(p90))
+    capa_hits = {}
+    for capa, seeds, hits in zip(request.capas, capas[::2], capas[1::2], strict=True):
+        if as_int(seeds[0][0]):  # some of its complaints are in the period
+            capa_hits[capa.number] = tuple(as_str(row[0]) for row in hits)
+    columns = list(zip(*candidates, strict=True)) or [()] * len(CANDIDATE_COLUMNS)
+    found = {name: np.array(values, dtype=object) for name, values in zip(CANDIDATE_COLUMNS, columns, strict=True)}
+    found["category"] = np.array([_text(labels, c) for c in found["category"]], dtype=object)
+    found["received_us"] = np.array([NULL_US if v is None else v for v in found["received_us"]],
+                                    dtype=np.int64).view("datetime64[us]")
+    return Tallies(
+        sums=sums, categories=categories, departments=departments, monthly=monthly,  # type: ignore[arg-type]
+        breaches=tuple((as_str(c), _text(labels, d), _text(labels, p), as_int(n)) for c, d, p, n in breaches),
+        volume=volume, durations=out_durations, capa_hits=capa_hits, candidates=found)  # type: ignore[arg-type]
