@@ -104,7 +104,9 @@ class AnalysisReport:
             return {}
         out: dict[str, float | None] = {"valid": float(self.valid - self.previous.valid)}
         for key, kpi in self.kpis.kpis.items():
-            before = self.previous.kpis.kpis[key].value.rate
+            # a KPI the previous period lacks (the rate per 100 households is compared without households)
+            earlier = self.previous.kpis.kpis.get(key)
+            before = None if earlier is None else earlier.value.rate
             now = kpi.value.rate
             out[key] = None if before is None or now is None else (now - before) * 100
         return out
