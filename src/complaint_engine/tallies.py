@@ -17,7 +17,8 @@ import numpy.typing as npt
 
 from complaint_engine.frozen import FrozenDict, deep_frozen
 
-__all__ = ["CANDIDATE_COLUMNS", "CLOCK_SUMS", "SUMS", "CapaWindow", "Limits", "Tallies", "TallyRequest"]
+__all__ = ["CANDIDATE_COLUMNS", "CLOCK_SUMS", "SUMS", "CapaWindow", "FindingWindows", "Limits", "Tallies",
+           "TallyRequest"]
 
 # The clocks whose met-on-time rate is a KPI (see stats/kpi.py): (the name of its pair of sums, the clock, the
 # valid complaints it is judged over: all of them or those of an urgency)
@@ -60,11 +61,23 @@ class CapaWindow:
 
 
 @attrs.frozen
+class FindingWindows:
+    """What a finding needs, the loosest over the policies in play: a complaint is in a repeat only with another of
+    its unit and category within ``repeat_us`` of it; in a recurring problem, with another of its location and
+    category within ``recurrence_us``; in a widespread problem, with at least ``widespread_rows`` complaints of its
+    building and category (itself included) within ``widespread_us``. Only such complaints are fetched."""
+
+    repeat_us: int
+    recurrence_us: int
+    widespread_us: int
+    widespread_rows: int
+
+
+@attrs.frozen
 class TallyRequest:
     """The complaints received in ``[start_us, end_us)`` (of ``office``), judged at ``as_of_us``. The months are
     ``[month_starts_us[i], month_starts_us[i + 1])``; ``limits`` are the report policy's, ``office_limits`` those
-    of offices with a policy of their own. A finding needs at least ``findings_min_rows`` valid complaints of one
-    place and category: only the rows of such groups are fetched."""
+    of offices with a policy of their own; ``findings`` says which complaints can be in a finding."""
 
     start_us: int
     end_us: int
@@ -74,7 +87,7 @@ class TallyRequest:
     limits: Limits
     office_limits: Mapping[str, Limits] = attrs.field(factory=FrozenDict, converter=deep_frozen)
     capas: tuple[CapaWindow, ...] = ()
-    findings_min_rows: int = 2
+    findings: FindingWindows = attrs.field(factory=lambda: FindingWindows(0, 0, 0, 2))
 
 
 @attrs.frozen(eq=False)

@@ -21,7 +21,7 @@ from complaint_engine.stats.frame import ComplaintFrame, building_of, factorize
 from complaint_engine.stats.kpi import Durations, Rate, breach_maps, kpi_report, most_first
 from complaint_engine.stats.pareto import ParetoTable, pareto
 from complaint_engine.stats.report import AnalysisReport, analyse, exposure, findings_of, report_of
-from complaint_engine.tallies import CapaWindow, Limits, Tallies, TallyRequest
+from complaint_engine.tallies import CapaWindow, FindingWindows, Limits, Tallies, TallyRequest
 
 __all__ = ["analyse_store"]
 
@@ -71,7 +71,12 @@ def _request(p: Period, policy: Policy, office: str | None, capas: Sequence[CAPA
     return TallyRequest(start_us=to_us(start), end_us=to_us(end), office=office, as_of_us=to_us(as_of),
                         month_starts_us=_month_starts(p, zone), limits=_limits(policy),
                         office_limits={o: _limits(q) for o, q in office_policies.items() if q is not policy},
-                        capas=tuple(windows), findings_min_rows=min(q.analysis.widespread_units for q in every))
+                        capas=tuple(windows),
+                        findings=FindingWindows(
+                            repeat_us=max(q.analysis.repeat_window_days for q in every) * DAY_US,
+                            recurrence_us=max(q.analysis.recurrence_window_days for q in every) * DAY_US,
+                            widespread_us=max(q.analysis.widespread_window_days for q in every) * DAY_US,
+                            widespread_rows=min(q.analysis.widespread_units for q in every)))
 
 
 def _counted(view: Any, p: Period, policy: Policy, office: str | None, households: Sequence[float] | None,

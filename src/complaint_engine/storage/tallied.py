@@ -161,14 +161,23 @@ def _durations(r: TallyRequest) -> tuple[str, Params]:
     return _period(q, r).add(") AS rows").done()
 
 
+def _near(partition: str, within_us: int) -> str:
+    """How many valid complaints of the partition were received within ``within_us`` of this one (itself too)."""
+    span = int(within_us)
+    return (f"count(*) OVER (PARTITION BY {partition} ORDER BY received_us "
+            f"RANGE BETWEEN {span} PRECEDING AND {span} FOLLOWING)")
+
+
 def _candidates(r: TallyRequest) -> tuple[str, Params]:
-    """The valid complaints of a group (unit, location or building, with the category) that can hold a finding."""
+    """The valid complaints that can be in a finding: with a neighbour close enough in time of the same unit or
+    location and category, or enough of the same building and category (:class:`FindingWindows`)."""
+    w = r.findings
     q = _Statement().add(f"SELECT {', '.join(CANDIDATE_COLUMNS)} FROM (SELECT {', '.join(CANDIDATE_COLUMNS)}, "
-                         "count(*) OVER (PARTITION BY unit, category) AS by_unit, "
-                         f"count(*) OVER (PARTITION BY {LOCATION}, category) AS by_place, "
-                         f"count(*) OVER (PARTITION BY {BUILDING}, category) AS by_building")
+                         f"{_near('unit, category', w.repeat_us)} AS by_unit, "
+                         f"{_near(f'{LOCATION}, category', w.recurrence_us)} AS by_place, "
+                         f"{_near(f'{BUILDING}, category', w.widespread_us)} AS by_building")
     _period(q, r).add(f" AND {VALID}) AS rows WHERE by_unit >= 2 OR (COALESCE({LOCATION}, '') <> '' AND "
-                      f"by_place >= 2) OR by_building >= {int(r.findings_min_rows)} "
+                      f"by_place >= 2) OR by_building >= {int(w.widespread_rows)} "
                       'ORDER BY received_us, id COLLATE "C"')
     return q.done()
 
