@@ -23,7 +23,7 @@ from complaint_engine.stats.pareto import ParetoTable, pareto
 from complaint_engine.stats.report import AnalysisReport, analyse, exposure, findings_of, report_of
 from complaint_engine.tallies import CapaWindow, FindingWindows, Limits, Tallies, TallyRequest
 
-__all__ = ["analyse_store"]
+__all__ = ["analyse_store", "tally_request"]
 
 MINUTE_US = 60_000_000
 DAY_US = 86_400_000_000
@@ -56,8 +56,9 @@ def _month_starts(p: Period, zone: ZoneInfo) -> tuple[int, ...]:
     return tuple(to_us(dt.datetime(m // 12, m % 12 + 1, 1, tzinfo=zone)) for m in range(first, last + 1))
 
 
-def _request(p: Period, policy: Policy, office: str | None, capas: Sequence[CAPAReport], as_of: dt.datetime,
-             office_policies: Mapping[str, Policy]) -> TallyRequest:
+def tally_request(p: Period, policy: Policy, office: str | None, capas: Sequence[CAPAReport], as_of: dt.datetime,
+                  office_policies: Mapping[str, Policy]) -> TallyRequest:
+    """What the report of ``p`` asks a store to count."""
     zone = ZoneInfo(policy.tz)
     start, end = p.bounds(zone)
     windows = []
@@ -83,7 +84,7 @@ def _counted(view: Any, p: Period, policy: Policy, office: str | None, household
              capas: Sequence[CAPAReport], as_of: dt.datetime | None, compare: bool,
              office_policies: Mapping[str, Policy]) -> AnalysisReport:
     judged = as_of or p.bounds(ZoneInfo(policy.tz))[1]
-    request = _request(p, policy, office, capas, judged, office_policies)
+    request = tally_request(p, policy, office, capas, judged, office_policies)
     t: Tallies = view.tallies(request)
     valid = t.total("valid")
     previous = None

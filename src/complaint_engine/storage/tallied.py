@@ -108,6 +108,13 @@ def _sum_terms(now: int) -> dict[str, str]:
     return terms
 
 
+# the columns the sums read (a narrower row to sort for the window than the whole complaint row)
+_SUMMED = ("id", "office", "status", "unit", "category", "urgency", "severity", "received_us", "registered_us",
+           "dispatched_us", "escalated_us", "closed_us", "callback_reached", "reopened", "measures",
+           *(f"answers_{answer.value}" for answer in Satisfaction),
+           *(f"{clock}_{part}" for clock in CLOCKS for part in ("due_us", "met_us", "breached")))
+
+
 def _sums(r: TallyRequest) -> tuple[str, Params]:
     now = int(r.as_of_us)
     q = _Statement().add("SELECT office, ")
@@ -117,7 +124,7 @@ def _sums(r: TallyRequest) -> tuple[str, Params]:
           f"({' OR '.join(_late(c) for c in CLOCKS)}) AS breach, "
           # the previous valid complaint of the same unit and category: stats.recurrence.repeat_mask
           "CASE WHEN v THEN received_us - lag(received_us) OVER (PARTITION BY v, unit, category "
-          'ORDER BY received_us, id COLLATE "C") END AS gap FROM (SELECT *, ')
+          f'ORDER BY received_us, id COLLATE "C") END AS gap FROM (SELECT {", ".join(_SUMMED)}, ')
     for name, setting in (("ack_l", lambda lim: lim.acknowledge_us), ("disp_l", lambda lim: lim.dispatch_us),
                           ("esc_l", lambda lim: lim.escalate_us), ("rep_w", lambda lim: lim.repeat_window_us)):
         _per_office(q, r, setting).add(f" AS {name}, ")
@@ -144,7 +151,7 @@ def _grouped(r: TallyRequest) -> tuple[str, Params]:
 def _breaches(r: TallyRequest) -> tuple[str, Params]:
     clocks = ", ".join(f"('{c}', {c}_dept, {c}_person, {c}_breached)" for c in CLOCKS)
     q = _Statement().add("SELECT k.clock, k.dept, k.person, count(*) FROM (SELECT *")
-    _period(q, r)
+    _period(q, r).add(f" AND ({' OR '.join(f'{c}_breached = 1' for c in CLOCKS)})")  # only these are unpivoted
     return q.add(f") AS rows, LATERAL (VALUES {clocks}) AS k(clock, dept, person, breached) WHERE k.breached = 1 "
                  "GROUP BY 1, 2, 3").done()
 
