@@ -2,9 +2,9 @@
 
 ``analyse(repository, period)`` on a store that can answer a :class:`TallyRequest` (PostgreSQL) lets the server
 aggregate — the Pareto tables, the monthly counts, every KPI's numerator and denominator, the breaches per
-department and person — and fetches rows only where the analysis needs them (the recurring and widespread
-findings). This module is the ground both sides stand on: the analysis builds the request and reads the answer,
-the store runs it; neither imports the other.
+department and person — and fetches rows only where the analysis compares complaints with each other (the recurring
+and widespread findings, the repeat rate), and only the columns that needs. This module is the ground both sides
+stand on: the analysis builds the request and reads the answer, the store runs it; neither imports the other.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import numpy.typing as npt
 
 from complaint_engine.frozen import FrozenDict, deep_frozen
 
-__all__ = ["CANDIDATE_COLUMNS", "CLOCK_SUMS", "SUMS", "CapaWindow", "FindingWindows", "Limits", "Tallies",
-           "TallyRequest"]
+__all__ = ["CANDIDATE_COLUMNS", "CLOCK_SUMS", "SUMS", "CapaWindow", "Limits", "Tallies", "TallyRequest"]
 
 # The clocks whose met-on-time rate is a KPI (see stats/kpi.py): (the name of its pair of sums, the clock, the
 # valid complaints it is judged over: all of them or those of an urgency)
@@ -32,10 +31,10 @@ SUMS: tuple[str, ...] = (
     *(f"{name}_{part}" for name, _, _ in CLOCK_SUMS for part in ("on_time", "counted")),
     "start_due", "update_due",  # complaints of any status carrying the clock (a policy may add it)
     *(f"{name}_{part}" for name in ("acknowledge_limit", "dispatch", "escalate") for part in ("on_time", "counted")),
-    "closed", "closed_clean", "late_open", "callback_reached", "first_contact", "reopened_closed", "repeats",
+    "closed", "closed_clean", "late_open", "callback_reached", "first_contact", "reopened_closed",
     "breached", "breached_measured",
     "answers_satisfied", "answers_basically_satisfied", "answers_dissatisfied")
-# The columns of the rows fetched for the findings.
+# The columns of the rows fetched for the findings and the repeat rate (which compare complaints with each other).
 CANDIDATE_COLUMNS = ("id", "serial", "office", "status", "unit", "location", "category", "received_us")
 
 
@@ -46,7 +45,6 @@ class Limits:
     acknowledge_us: int
     dispatch_us: int
     escalate_us: int
-    repeat_window_us: int
 
 
 @attrs.frozen
@@ -61,23 +59,10 @@ class CapaWindow:
 
 
 @attrs.frozen
-class FindingWindows:
-    """What a finding needs, the loosest over the policies in play: a complaint is in a repeat only with another of
-    its unit and category within ``repeat_us`` of it; in a recurring problem, with another of its location and
-    category within ``recurrence_us``; in a widespread problem, with at least ``widespread_rows`` complaints of its
-    building and category (itself included) within ``widespread_us``. Only such complaints are fetched."""
-
-    repeat_us: int
-    recurrence_us: int
-    widespread_us: int
-    widespread_rows: int
-
-
-@attrs.frozen
 class TallyRequest:
     """The complaints received in ``[start_us, end_us)`` (of ``office``), judged at ``as_of_us``. The months are
     ``[month_starts_us[i], month_starts_us[i + 1])``; ``limits`` are the report policy's, ``office_limits`` those
-    of offices with a policy of their own; ``findings`` says which complaints can be in a finding."""
+    of offices with a policy of their own."""
 
     start_us: int
     end_us: int
@@ -87,7 +72,6 @@ class TallyRequest:
     limits: Limits
     office_limits: Mapping[str, Limits] = attrs.field(factory=FrozenDict, converter=deep_frozen)
     capas: tuple[CapaWindow, ...] = ()
-    findings: FindingWindows = attrs.field(factory=lambda: FindingWindows(0, 0, 0, 2))
 
 
 @attrs.frozen(eq=False)
@@ -103,8 +87,8 @@ class Tallies:
     * ``durations``: "reply" / "close" → (n, median hours, 90th percentile hours);
     * ``capa_hits``: CAPA number → the serials (or ids) of the complaints that came back, for each report with
       complaints in the period;
-    * ``candidates``: :data:`CANDIDATE_COLUMNS` of the valid complaints that may belong to a finding, in the order
-      of a frame (received, then id).
+    * ``candidates``: :data:`CANDIDATE_COLUMNS` of the valid complaints, in the order of a frame (received, then
+      id): what the findings and the repeat rate read.
     """
 
     sums: Mapping[str, Mapping[str, int]]

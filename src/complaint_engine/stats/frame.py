@@ -28,7 +28,7 @@ from complaint_engine.stats.pareto import ParetoTable, pareto
 if TYPE_CHECKING:
     from complaint_engine.policy import Policy
 
-__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "factorize", "valid_mask"]
+__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "buildings", "factorize", "located", "valid_mask"]
 
 CATEGORICAL = ("office", "category", "channel", "department", "unit", "building", "status", "severity", "urgency",
                "satisfaction", "location")
@@ -43,12 +43,36 @@ def building_of(unit: str | None) -> str:
     return unit.split("-", 1)[0] if "-" in unit else unit
 
 
+def buildings(unit_codes: npt.NDArray[np.int64], units: Sequence[str]) -> tuple[npt.NDArray[np.int64],
+                                                                               tuple[str, ...]]:
+    """The building codes and labels of units given as codes and labels."""
+    codes, labels = factorize(np.array([building_of(u) for u in units], dtype=object))
+    return codes[unit_codes], labels
+
+
+def located(locations: Array, unit_codes: npt.NDArray[np.int64], units: Sequence[str]) -> Array:
+    """Each complaint's location: its own, else its unit's building where the unit names one (units as codes and
+    labels: the default is worked out once per unit)."""
+    missing = np.flatnonzero([v is None for v in locations.tolist()])
+    if not len(missing):
+        return locations
+    out = locations.copy()
+    out[missing] = np.array([default_location(u) for u in units], dtype=object)[unit_codes[missing]]
+    return out
+
+
 def factorize(values: Array) -> tuple[npt.NDArray[np.int64], tuple[str, ...]]:
-    """Codes and sorted labels; None becomes the label ''."""
-    text = np.array(["" if v is None else str(v) for v in values], dtype=str) if values.dtype == object else \
-        values.astype(str)
-    labels, codes = np.unique(text, return_inverse=True)
-    return codes.astype(np.int64), tuple(str(x) for x in labels)
+    """Codes and sorted labels (by code point, as numpy sorts text); None becomes the label ''."""
+    if values.dtype != object:
+        labels, codes = np.unique(values.astype(str), return_inverse=True)
+        return codes.astype(np.int64), tuple(str(x) for x in labels)
+    # a text column repeats few values: each distinct one is converted and placed once, then looked up per row
+    items = values.tolist()
+    text = {v: "" if v is None else str(v) for v in set(items)}
+    ordered = sorted(set(text.values()))
+    position = {label: i for i, label in enumerate(ordered)}
+    code = {v: position[t] for v, t in text.items()}
+    return np.fromiter(map(code.__getitem__, items), dtype=np.int64, count=len(items)), tuple(ordered)
 
 
 class ComplaintFrame:
@@ -66,12 +90,11 @@ class ComplaintFrame:
         if codes is None or labels is None:
             codes, labels = {}, {}
             for name in CATEGORICAL:
-                if name == "building":
-                    source = np.array([building_of(u) for u in self.columns["unit"]], dtype=object)
-                elif name == "location":  # stored before locations were: the unit's building, where it names one
-                    source = np.array([loc if loc is not None else default_location(u)
-                                       for loc, u in zip(self.columns["location"], self.columns["unit"], strict=True)],
-                                      dtype=object)
+                if name == "building":  # each distinct unit's building, not each row's
+                    codes[name], labels[name] = buildings(codes["unit"], labels["unit"])
+                    continue
+                if name == "location":  # stored before locations were: the unit's building, where it names one
+                    source = located(self.columns["location"], codes["unit"], labels["unit"])
                 else:
                     source = self.columns[name]
                 codes[name], labels[name] = factorize(source)

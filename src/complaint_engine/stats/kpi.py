@@ -231,6 +231,14 @@ class OfficePolicies:
         return {int(v): values == v for v in np.unique(values)}
 
 
+def repeat_count(frame: ComplaintFrame, rules: OfficePolicies) -> int:
+    """Valid complaints repeating an earlier one of their unit and category within their office's window."""
+    repeats = np.zeros(len(frame), dtype=bool)
+    for window, rows in rules.groups(lambda p: p.analysis.repeat_window_days).items():
+        repeats |= repeat_mask(frame, window) & rows
+    return int((repeats & valid_mask(frame["status"])).sum())
+
+
 def _counts_as_satisfied(answer: Satisfaction) -> Callable[[Policy], bool]:
     return lambda p: answer in p.callbacks.satisfied
 
@@ -279,10 +287,7 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
         satisfied += int(answers[answer][valid & counted].sum())
     rates["satisfaction"] = Rate(satisfied, int(sum(a[valid].sum() for a in answers.values())))
     rates["first_contact_resolution"] = Rate(int((closed & (f["reopened"] == 0)).sum()), int(valid.sum()))
-    repeats = np.zeros(len(f), dtype=bool)
-    for window, rows in rules.groups(lambda p: p.analysis.repeat_window_days).items():
-        repeats |= repeat_mask(f, window) & rows
-    rates["repeat_rate"] = Rate(int((repeats & valid).sum()), int(valid.sum()))
+    rates["repeat_rate"] = Rate(repeat_count(f, rules), int(valid.sum()))
     rates["reopen_rate"] = Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum()))
     major = valid & (f["severity"] == "major")
     rates["escalated_on_time"] = _within(received, f["escalated_us"],

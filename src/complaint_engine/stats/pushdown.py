@@ -11,17 +11,25 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from complaint_engine.facts import CLOCKS, default_location
+from complaint_engine.facts import CLOCKS
 from complaint_engine.instants import to_us
 from complaint_engine.model import CAPAReport, Satisfaction
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
 from complaint_engine.stats.counts import PeriodCounts, period_label
-from complaint_engine.stats.frame import ComplaintFrame, building_of, factorize
-from complaint_engine.stats.kpi import Durations, Rate, breach_maps, kpi_report, most_first
+from complaint_engine.stats.frame import ComplaintFrame, buildings, factorize, located
+from complaint_engine.stats.kpi import (
+    Durations,
+    OfficePolicies,
+    Rate,
+    breach_maps,
+    kpi_report,
+    most_first,
+    repeat_count,
+)
 from complaint_engine.stats.pareto import ParetoTable, pareto
 from complaint_engine.stats.report import AnalysisReport, analyse, exposure, findings_of, report_of
-from complaint_engine.tallies import CapaWindow, FindingWindows, Limits, Tallies, TallyRequest
+from complaint_engine.tallies import CapaWindow, Limits, Tallies, TallyRequest
 
 __all__ = ["analyse_store", "tally_request"]
 
@@ -46,7 +54,7 @@ def _limits(policy: Policy) -> Limits:
     a = policy.analysis
     return Limits(acknowledge_us=a.acknowledge_within_minutes * MINUTE_US,
                   dispatch_us=a.dispatch_within_minutes * MINUTE_US,
-                  escalate_us=a.escalate_within_hours * 60 * MINUTE_US, repeat_window_us=a.repeat_window_days * DAY_US)
+                  escalate_us=a.escalate_within_hours * 60 * MINUTE_US)
 
 
 def _month_starts(p: Period, zone: ZoneInfo) -> tuple[int, ...]:
@@ -68,16 +76,10 @@ def tally_request(p: Period, policy: Policy, office: str | None, capas: Sequence
         after = to_us(capa.implemented_at)
         days = office_policies.get(capa.office, policy).analysis.recurrence_window_days
         windows.append(CapaWindow(capa.number, tuple(capa.complaint_serials), after, after + days * DAY_US))
-    every = (policy, *office_policies.values())
     return TallyRequest(start_us=to_us(start), end_us=to_us(end), office=office, as_of_us=to_us(as_of),
                         month_starts_us=_month_starts(p, zone), limits=_limits(policy),
                         office_limits={o: _limits(q) for o, q in office_policies.items() if q is not policy},
-                        capas=tuple(windows),
-                        findings=FindingWindows(
-                            repeat_us=max(q.analysis.repeat_window_days for q in every) * DAY_US,
-                            recurrence_us=max(q.analysis.recurrence_window_days for q in every) * DAY_US,
-                            widespread_us=max(q.analysis.widespread_window_days for q in every) * DAY_US,
-                            widespread_rows=min(q.analysis.widespread_units for q in every)))
+                        capas=tuple(windows))
 
 
 def _counted(view: Any, p: Period, policy: Policy, office: str | None, households: Sequence[float] | None,
@@ -92,14 +94,15 @@ def _counted(view: Any, p: Period, policy: Policy, office: str | None, household
         before = _counted(view, p.previous(), policy, office, None, (), None, False, office_policies)
         previous = before if before.received else None
     n_months = len(request.month_starts_us) - 1
+    rows = _candidates(t, policy.tz)
     return report_of(
         p, office, policy, received=t.total("received"), valid=valid, referred=t.total("referred"),
         merged=t.total("merged"), pareto_category=_pareto(t.categories.items()),
         pareto_department=_pareto(t.departments.items()),
         monthly=_monthly(t, p, n_months, [c.code for c in policy.categories], households),
-        kpis=kpi_report(_rates(t, policy, households, office_policies), policy, judged, capas, t.capa_hits,
+        kpis=kpi_report(_rates(t, rows, policy, households, office_policies), policy, judged, capas, t.capa_hits,
                         volume=_volume(t), durations=_durations(t), breaches=_breaches(t)),
-        findings=findings_of(_candidates(t, policy.tz), policy, office_policies), capas=capas, previous=previous)
+        findings=findings_of(rows, policy, office_policies), capas=capas, previous=previous)
 
 
 def _pareto(counts: Iterable[tuple[str | None, int]]) -> ParetoTable:
@@ -128,9 +131,10 @@ def _pair(t: Tallies, name: str) -> Rate:
     return Rate(t.total(f"{name}_on_time"), t.total(f"{name}_counted"))
 
 
-def _rates(t: Tallies, policy: Policy, households: Sequence[float] | None,
+def _rates(t: Tallies, rows: ComplaintFrame, policy: Policy, households: Sequence[float] | None,
            office_policies: Mapping[str, Policy]) -> dict[str, Rate]:
-    """The rates of stats.kpi.compute_kpis, from the store's sums."""
+    """The rates of stats.kpi.compute_kpis, from the store's sums (and the repeats, from its valid complaints'
+    rows)."""
     valid, closed = t.total("valid"), t.total("closed")
     rates = {"valid_ratio": Rate(valid, t.total("received") - t.total("merged"))}
     if households is not None:
@@ -147,7 +151,8 @@ def _rates(t: Tallies, policy: Policy, households: Sequence[float] | None,
             satisfied += sums[f"answers_{answer.value}"] if answer in counted else 0
     rates |= {"satisfaction": Rate(satisfied, answered),
               "first_contact_resolution": Rate(t.total("first_contact"), valid),
-              "repeat_rate": Rate(t.total("repeats"), valid), "reopen_rate": Rate(t.total("reopened_closed"), closed),
+              "repeat_rate": Rate(repeat_count(rows, OfficePolicies(rows, policy, office_policies)), valid),
+              "reopen_rate": Rate(t.total("reopened_closed"), closed),
               "escalated_on_time": _pair(t, "escalate"), "arrived_on_time": _pair(t, "arrival"),
               "emergency_same_day": _pair(t, "emergency"), "minor_repair_on_time": _pair(t, "minor")}
     for key, clock in (("started_on_time", "start"), ("updated_on_time", "update")):  # the clocks a policy may add
@@ -177,13 +182,12 @@ def _breaches(t: Tallies) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def _candidates(t: Tallies, tz: str) -> ComplaintFrame:
-    """The fetched rows as a frame the findings read (codes as a frame's: sorted labels)."""
+    """The fetched rows as a frame the findings and the repeat test read (codes as a frame's: sorted labels)."""
     columns = dict(t.candidates)
-    units = columns["unit"]
-    columns["location"] = np.array([loc if loc is not None else default_location(u)
-                                    for loc, u in zip(columns["location"], units, strict=True)], dtype=object)
     codes, labels = {}, {}
-    for name in ("office", "category", "unit", "status", "location"):
+    for name in ("office", "category", "unit", "status"):
         codes[name], labels[name] = factorize(columns[name])
-    codes["building"], labels["building"] = factorize(np.array([building_of(u) for u in units], dtype=object))
+    columns["location"] = located(columns["location"], codes["unit"], labels["unit"])
+    codes["location"], labels["location"] = factorize(columns["location"])
+    codes["building"], labels["building"] = buildings(codes["unit"], labels["unit"])
     return ComplaintFrame(columns, tz=tz, codes=codes, labels=labels)

@@ -1,11 +1,11 @@
 """The periodic analysis counted by a PostgreSQL server (a :class:`~complaint_engine.tallies.TallyRequest`).
 
 Every count the report needs comes from SQL aggregates over the fact columns of the period's complaint rows: the
-sums per office in one scan (the repeat test with a window function), every grouped count in one scan of
-``GROUPING SETS``, the breaches per clock in one scan of the clocks unpivoted, the durations' quantiles with
-``percentile_cont``. Rows are fetched only for the findings — the valid complaints of a place and category with
-enough complaints to make one — and for the CAPA reports' recurrence. Each rule is the one the frame path
-computes (stats/kpi.py, stats/report.py): a NULL compares as numpy's NaT does (never true), a missing
+sums per office in one scan, every grouped count in one scan of ``GROUPING
+SETS``, the breaches per clock in one scan of the clocks unpivoted, the durations' quantiles with
+``percentile_cont``. Rows are fetched only where complaints are compared with each other — the findings and the
+repeat rate: 8 columns of the valid complaints — and for the CAPA reports' recurrence. Each rule is the one the
+frame path computes (stats/kpi.py, stats/report.py): a NULL compares as numpy's NaT does (never true), a missing
 ``breached`` as 0.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from complaint_engine.facts import CLOCKS, NULL_US
+from complaint_engine.facts import CLOCKS
 from complaint_engine.model import Satisfaction, Status
 from complaint_engine.storage.dbapi import Params, Row, Value
 from complaint_engine.storage.sql.statements import OFFICES_SQL, as_int, as_str
@@ -101,7 +101,7 @@ def _sum_terms(now: int) -> dict[str, str]:
               "late_open": counted(f"v AND NOT clo AND ({overdue})"),
               "callback_reached": counted("clo AND callback_reached = 1"),
               "first_contact": counted("clo AND COALESCE(reopened, 0) = 0"),
-              "reopened_closed": counted("clo AND reopened > 0"), "repeats": counted("gap <= rep_w"),
+              "reopened_closed": counted("clo AND reopened > 0"),
               "breached": counted("v AND breach"), "breached_measured": counted("v AND breach AND measures > 0")}
     for answer in Satisfaction:
         terms[f"answers_{answer.value}"] = f"COALESCE(sum(answers_{answer.value}) FILTER (WHERE v), 0)::bigint"
@@ -109,7 +109,7 @@ def _sum_terms(now: int) -> dict[str, str]:
 
 
 # the columns the sums read (a narrower row to sort for the window than the whole complaint row)
-_SUMMED = ("id", "office", "status", "unit", "category", "urgency", "severity", "received_us", "registered_us",
+_SUMMED = ("office", "status", "unit", "category", "urgency", "severity", "received_us", "registered_us",
            "dispatched_us", "escalated_us", "closed_us", "callback_reached", "reopened", "measures",
            *(f"answers_{answer.value}" for answer in Satisfaction),
            *(f"{clock}_{part}" for clock in CLOCKS for part in ("due_us", "met_us", "breached")))
@@ -121,12 +121,9 @@ def _sums(r: TallyRequest) -> tuple[str, Params]:
     terms = _sum_terms(now)
     q.add(", ".join(terms[name] for name in SUMS))  # the order the answer is read in
     q.add(f" FROM (SELECT *, v AND closed_us IS NOT NULL AND closed_us <= {now} AS clo, "
-          f"({' OR '.join(_late(c) for c in CLOCKS)}) AS breach, "
-          # the previous valid complaint of the same unit and category: stats.recurrence.repeat_mask
-          "CASE WHEN v THEN received_us - lag(received_us) OVER (PARTITION BY v, unit, category "
-          f'ORDER BY received_us, id COLLATE "C") END AS gap FROM (SELECT {", ".join(_SUMMED)}, ')
+          f"({' OR '.join(_late(c) for c in CLOCKS)}) AS breach FROM (SELECT {', '.join(_SUMMED)}, ")
     for name, setting in (("ack_l", lambda lim: lim.acknowledge_us), ("disp_l", lambda lim: lim.dispatch_us),
-                          ("esc_l", lambda lim: lim.escalate_us), ("rep_w", lambda lim: lim.repeat_window_us)):
+                          ("esc_l", lambda lim: lim.escalate_us)):
         _per_office(q, r, setting).add(f" AS {name}, ")
     q.add(f"{VALID} AS v")
     _period(q, r).add(") AS rows) AS judged GROUP BY office")
@@ -168,25 +165,11 @@ def _durations(r: TallyRequest) -> tuple[str, Params]:
     return _period(q, r).add(") AS rows").done()
 
 
-def _near(partition: str, within_us: int) -> str:
-    """How many valid complaints of the partition were received within ``within_us`` of this one (itself too)."""
-    span = int(within_us)
-    return (f"count(*) OVER (PARTITION BY {partition} ORDER BY received_us "
-            f"RANGE BETWEEN {span} PRECEDING AND {span} FOLLOWING)")
-
-
 def _candidates(r: TallyRequest) -> tuple[str, Params]:
-    """The valid complaints that can be in a finding: with a neighbour close enough in time of the same unit or
-    location and category, or enough of the same building and category (:class:`FindingWindows`)."""
-    w = r.findings
-    q = _Statement().add(f"SELECT {', '.join(CANDIDATE_COLUMNS)} FROM (SELECT {', '.join(CANDIDATE_COLUMNS)}, "
-                         f"{_near('unit, category', w.repeat_us)} AS by_unit, "
-                         f"{_near(f'{LOCATION}, category', w.recurrence_us)} AS by_place, "
-                         f"{_near(f'{BUILDING}, category', w.widespread_us)} AS by_building")
-    _period(q, r).add(f" AND {VALID}) AS rows WHERE by_unit >= 2 OR (COALESCE({LOCATION}, '') <> '' AND "
-                      f"by_place >= 2) OR by_building >= {int(w.widespread_rows)} "
-                      'ORDER BY received_us, id COLLATE "C"')
-    return q.done()
+    """The valid complaints, 8 of their columns, in a frame's order (received, then id by code point)."""
+    selected = ", ".join("COALESCE(category, 0)" if name == "category" else name for name in CANDIDATE_COLUMNS)
+    q = _Statement().add(f"SELECT {selected}")
+    return _period(q, r).add(f' AND {VALID} ORDER BY received_us, id COLLATE "C"').done()
 
 
 def _capa(r: TallyRequest, serials: Sequence[str], after_us: int, until_us: int) -> list[tuple[str, Params]]:
@@ -257,10 +240,12 @@ def tallies_of(results: list[list[Row]], request: TallyRequest, names: list[Row]
         if as_int(seeds[0][0]):  # some of its complaints are in the period
             capa_hits[capa.number] = tuple(as_str(row[0]) for row in hits)
     columns = list(zip(*candidates, strict=True)) or [()] * len(CANDIDATE_COLUMNS)
-    found = {name: np.array(values, dtype=object) for name, values in zip(CANDIDATE_COLUMNS, columns, strict=True)}
-    found["category"] = np.array([_text(labels, c) for c in found["category"]], dtype=object)
-    found["received_us"] = np.array([NULL_US if v is None else v for v in found["received_us"]],
-                                    dtype=np.int64).view("datetime64[us]")
+    found = {name: np.array(values, dtype=object) for name, values in zip(CANDIDATE_COLUMNS, columns, strict=True)
+             if name not in ("category", "received_us")}
+    texts = np.array([None, *labels[1:]], dtype=object)  # a category's text by its code (0: none)
+    found["category"] = texts[np.array(columns[CANDIDATE_COLUMNS.index("category")], dtype=np.int64)]
+    found["received_us"] = np.array(columns[CANDIDATE_COLUMNS.index("received_us")], dtype=np.int64).view(
+        "datetime64[us]")
     return Tallies(
         sums=sums, categories=categories, departments=departments, monthly=monthly,  # type: ignore[arg-type]
         breaches=tuple((as_str(c), _text(labels, d), _text(labels, p), as_int(n)) for c, d, p, n in breaches),
