@@ -159,7 +159,7 @@ _SUFFIX = {"markdown": "md", "json": "json", "html": "html"}
 
 
 def _report(args: argparse.Namespace) -> int:
-    from complaint_engine.stats import ComplaintFrame, analyse, plot_report
+    from complaint_engine.stats import analyse, plot_report
 
     policy = _policy(args.policy)
     periods = [Period.parse(p) for p in dict.fromkeys(args.period)]  # all checked before the store is opened
@@ -172,9 +172,9 @@ def _report(args: argparse.Namespace) -> int:
     texts = []
     for period in periods:
         with repo.snapshot() as view:  # the complaints and the CAPA reports as of one moment
-            frame = ComplaintFrame.for_analysis(view, period, office=args.office, tz=policy.tz)
             capas = view.find_capas(office=args.office)
-        report = analyse(frame, period, policy=policy, office=args.office, capas=capas)
+            # counted by the server on PostgreSQL; read into a frame of the period and the one before on SQLite
+            report = analyse(view, period, policy=policy, office=args.office, capas=capas)
         text = _formatted(report, args.format, lang)
         if out is None:
             texts.append(text)
