@@ -18,6 +18,8 @@ keyed by object identity makes the import look cheaper than a real one.
               columns of that query fetched into numpy (the floor); the memory the frame holds (RSS growth)
                                                                        target <= 2 s at 1M, <= 2x floor, <= 400 MB
   analyse     analyse() of 2024H1 from the store, frame included         target <= 3 s at 1M
+  --dsn       the import into PostgreSQL (add_many's COPY vs a raw COPY of the same rows), and the half-year's
+              analysis counted by the server vs read into a frame (benchmarks/pushdown.py: a group's 5M register)
 """
 
 from __future__ import annotations
@@ -153,6 +155,11 @@ def postgres_import(dsn: str, complaints: list[ce.Complaint], rows: list[tuple[A
     repo = PostgresRepository(dsn)
     repo.drop_all_data_for_tests()
     t_ours, _ = timed(lambda: repo.add_many(complaints, batch=50_000))
+    policy = ce.Policy.default()  # the half-year's report counted by the server, and read into a frame (#21 item 4)
+    t_push, pushed = timed(lambda: analyse(repo, "2024H1", policy=policy))
+    t_framed, framed = timed(lambda: analyse(ComplaintFrame.for_analysis(repo, "2024H1", tz=policy.tz), "2024H1",
+                                             policy=policy))
+    equal = pushed.to_dict() == framed.to_dict()
     repo.drop_all_data_for_tests()
     conn = repo.pg_connection
     conn.execute("DELETE FROM names")
@@ -174,6 +181,8 @@ def postgres_import(dsn: str, complaints: list[ce.Complaint], rows: list[tuple[A
     print(f"         PostgreSQL: add_many {n / t_ours:9,.0f}/s (target >= 50,000/s); raw COPY of the same rows "
           f"{n / t_raw:9,.0f}/s; building them {n / t_rows:,.0f}/s (the floor): add_many = "
           f"{t_ours / (t_rows + t_raw):.2f}x building + raw COPY")
+    print(f"         PostgreSQL analyse 2024H1: push-down {t_push:.2f} s, frame path {t_framed:.2f} s "
+          f"({t_framed / t_push:.1f}x); reports equal: {'yes' if equal else 'NO'} (5M: benchmarks/pushdown.py)")
 
 
 def main() -> None:
@@ -267,7 +276,8 @@ def main() -> None:
           f"({floor.nbytes / 2**20:,.0f} MiB)")
     print(f"         frame() = {t_frame / t_fetch:.2f}x the same query raw, {t_frame / t_floor:.1f}x the integer floor "
           f"(target <= 2x); at 1M: {t_frame * 1e6 / n:.1f} s (target <= 2 s; the floor alone "
-          f"{t_floor * 1e6 / n:.1f} s), {holds * 1e6 / n:,.0f} MiB (target <= 400 MB)")
+          f"{t_floor * 1e6 / n:.1f} s), {holds * 1e6 / n:,.0f} MiB (target <= 400 MB; the integer floor alone "
+          f"{floor.nbytes / n * 1e6 / 2**20:,.0f} MiB, without the ids, serials and texts)")
     del fetched, floor
 
     # --- analyse -------------------------------------------------------------------------------------------

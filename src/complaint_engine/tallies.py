@@ -10,9 +10,9 @@ stand on: the analysis builds the request and reads the answer, the store runs i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
-import numpy as np
 import numpy.typing as npt
 
 from complaint_engine.frozen import FrozenDict, deep_frozen
@@ -93,13 +93,13 @@ class Tallies:
 
     sums: Mapping[str, Mapping[str, int]]
     categories: Mapping[str | None, int]
-    departments: Mapping[str, int]
+    departments: Mapping[str | None, int]
     monthly: Mapping[tuple[int, str | None], int]
     breaches: tuple[tuple[str, str | None, str | None, int], ...]
     volume: Mapping[str, Mapping[str | None, int]]
     durations: Mapping[str, tuple[int, float | None, float | None]]
     capa_hits: Mapping[str, tuple[str, ...]]
-    candidates: Mapping[str, npt.NDArray[np.generic]]
+    candidates: Mapping[str, npt.NDArray[Any]]
 
     def total(self, name: str) -> int:
         """A sum over every office."""

@@ -301,3 +301,9 @@ def test_a_report_with_households_compares_with_a_previous_period_analysed_witho
     assert "per_100_households" not in report.previous.kpis.kpis
     assert report.change()["per_100_households"] is None
     assert report.change()["valid"] == report.valid - report.previous.valid
+
+
+def test_analysing_something_that_is_neither_a_frame_nor_a_store_is_refused_naming_it(simulated: Any) -> None:
+    register, _capas, policy = simulated
+    with pytest.raises(ce.ValidationError, match=r"invalid source 'list'.*a ComplaintFrame, or a repository"):
+        analyse(register, "2024H1", policy=policy)

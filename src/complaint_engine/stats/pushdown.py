@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from complaint_engine.errors import ValidationError
 from complaint_engine.facts import CLOCKS
 from complaint_engine.instants import to_us
 from complaint_engine.model import CAPAReport, Satisfaction
@@ -41,6 +42,9 @@ def analyse_store(source: Any, p: Period, *, policy: Policy, office: str | None,
                   households: Sequence[float] | None, capas: Sequence[CAPAReport], as_of: dt.datetime | None,
                   compare: bool, office_policies: Mapping[str, Policy] | None) -> AnalysisReport:
     """:func:`~complaint_engine.stats.analyse` of a repository, a snapshot or a unit of work, in one snapshot."""
+    if not any(callable(getattr(source, name, None)) for name in ("snapshot", "frame", "tallies")):
+        raise ValidationError.of("source", type(source).__name__,
+                                 "a ComplaintFrame, or a repository, snapshot or unit of work")
     snapshot = getattr(source, "snapshot", None)  # a repository; a view or a unit has none
     with snapshot() if snapshot is not None else contextlib.nullcontext(source) as view:
         if getattr(view, "tallies", None) is None:

@@ -1,17 +1,17 @@
 """The periodic analysis counted by a PostgreSQL server (a :class:`~complaint_engine.tallies.TallyRequest`).
 
 Every count the report needs comes from SQL aggregates over the fact columns of the period's complaint rows: the
-sums per office in one scan, every grouped count in one scan of ``GROUPING
-SETS``, the breaches per clock in one scan of the clocks unpivoted, the durations' quantiles with
-``percentile_cont``. Rows are fetched only where complaints are compared with each other — the findings and the
-repeat rate: 8 columns of the valid complaints — and for the CAPA reports' recurrence. Each rule is the one the
-frame path computes (stats/kpi.py, stats/report.py): a NULL compares as numpy's NaT does (never true), a missing
-``breached`` as 0.
+sums per office in one scan, every grouped count in one scan of ``GROUPING SETS``, the breaches per clock in one
+scan of the clocks unpivoted, the durations' quantiles with ``percentile_cont``. Rows are fetched only where
+complaints are compared with each other — the findings and the repeat rate: 8 columns of the valid complaints — and
+for the CAPA reports' recurrence. Each rule is the one the frame path computes (stats/kpi.py, stats/report.py): a
+NULL compares as numpy's NaT does (never true), a missing ``breached`` as 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -25,9 +25,8 @@ __all__ = ["tallies_of", "tally_statements"]
 
 VALID = f"status NOT IN ('{Status.REFERRED.value}', '{Status.MERGED.value}')"
 BUILDING = "COALESCE(split_part(unit, '-', 1), '')"  # stats.frame.building_of
-# stats.frame: a location stored before locations were is the unit's building, where the unit names one
-LOCATION = "COALESCE(location, CASE WHEN strpos(unit, '-') > 0 THEN split_part(unit, '-', 1) END)"
 HOUR_US = 3_600_000_000
+K = TypeVar("K")
 
 
 class _Statement:
@@ -46,9 +45,9 @@ class _Statement:
         return "".join(self.parts), tuple(self.args)
 
 
-def _period(q: _Statement, r: TallyRequest, table: str = "complaints") -> _Statement:
+def _period(q: _Statement, r: TallyRequest) -> _Statement:
     """FROM the period's rows (of the office): by receipt, office by office along the office index."""
-    q.add(f" FROM {table} WHERE received_us >= {int(r.start_us)} AND received_us < {int(r.end_us)} AND ")
+    q.add(f" FROM complaints WHERE received_us >= {int(r.start_us)} AND received_us < {int(r.end_us)} AND ")
     if r.office is not None:
         return q.add("office = ?", r.office)
     return q.add(f"office = ANY(ARRAY({OFFICES_SQL}))")
@@ -108,8 +107,8 @@ def _sum_terms(now: int) -> dict[str, str]:
     return terms
 
 
-# the columns the sums read (a narrower row to sort for the window than the whole complaint row)
-_SUMMED = ("office", "status", "unit", "category", "urgency", "severity", "received_us", "registered_us",
+# the columns the sums read
+_SUMMED = ("office", "status", "urgency", "severity", "received_us", "registered_us",
            "dispatched_us", "escalated_us", "closed_us", "callback_reached", "reopened", "measures",
            *(f"answers_{answer.value}" for answer in Satisfaction),
            *(f"{clock}_{part}" for clock in CLOCKS for part in ("due_us", "met_us", "breached")))
@@ -130,7 +129,7 @@ def _sums(r: TallyRequest) -> tuple[str, Params]:
     return q.done()
 
 
-# The grouped counts of one scan: (GROUPING(...) bits of the set, the set's columns)
+# The grouped counts of one scan: the columns grouped, and the sets grouped by
 _GROUPED = ("status", "reg", "category", "department", "channel", "building", "month")
 _SETS = (("status",), ("status", "category"), ("status", "department"), ("status", "month", "category"),
          ("status", "reg", "channel"), ("status", "reg", "category"), ("status", "reg", "building"))
@@ -196,7 +195,7 @@ def _text(labels: Sequence[str | None], code: Value) -> str | None:
     return None if code is None else labels[as_int(code)]
 
 
-def _add(counts: dict[object, int], key: object, n: int) -> None:
+def _add(counts: dict[K, int], key: K, n: int) -> None:
     counts[key] = counts.get(key, 0) + n
 
 
@@ -208,15 +207,15 @@ def tallies_of(results: list[list[Row]], request: TallyRequest, names: list[Row]
     sums_rows, grouped, breaches, durations, candidates, *capas = results
     sums = {as_str(row[0]): dict(zip(SUMS, (as_int(v) for v in row[1:]), strict=True)) for row in sums_rows}
     valid_statuses = {s.value for s in Status} - {Status.REFERRED.value, Status.MERGED.value}
-    categories: dict[object, int] = {}
-    departments: dict[object, int] = {}
-    monthly: dict[object, int] = {}
-    volume: dict[str, dict[object, int]] = {"channel": {}, "category": {}, "building": {}, "status": {}}
+    categories: dict[str | None, int] = {}
+    departments: dict[str | None, int] = {}
+    monthly: dict[tuple[int, str | None], int] = {}
+    volume: dict[str, dict[str | None, int]] = {"channel": {}, "category": {}, "building": {}, "status": {}}
     for bits, status, registered, category, department, channel, building, month, n in grouped:
         grouped_by = {name for i, name in enumerate(reversed(_GROUPED)) if not as_int(bits) >> i & 1}
         count = as_int(n)
         if grouped_by == {"status"}:
-            _add(volume["status"], status, count)
+            _add(volume["status"], as_str(status), count)
         if status not in valid_statuses:
             continue
         if grouped_by == {"status", "category"}:
@@ -227,8 +226,8 @@ def tallies_of(results: list[list[Row]], request: TallyRequest, names: list[Row]
             _add(monthly, (as_int(month), _text(labels, category)), count)
         elif "reg" in grouped_by and registered:
             kind = next(iter(grouped_by - {"status", "reg"}))
-            value = building if kind == "building" else _text(labels, channel if kind == "channel" else category)
-            _add(volume[kind], value, count)
+            code = channel if kind == "channel" else category
+            _add(volume[kind], as_str(building) if kind == "building" else _text(labels, code), count)
     durations_row = durations[0]
     out_durations = {}
     for i, name in enumerate(("reply", "close")):
@@ -247,6 +246,6 @@ def tallies_of(results: list[list[Row]], request: TallyRequest, names: list[Row]
     found["received_us"] = np.array(columns[CANDIDATE_COLUMNS.index("received_us")], dtype=np.int64).view(
         "datetime64[us]")
     return Tallies(
-        sums=sums, categories=categories, departments=departments, monthly=monthly,  # type: ignore[arg-type]
+        sums=sums, categories=categories, departments=departments, monthly=monthly,
         breaches=tuple((as_str(c), _text(labels, d), _text(labels, p), as_int(n)) for c, d, p, n in breaches),
-        volume=volume, durations=out_durations, capa_hits=capa_hits, candidates=found)  # type: ignore[arg-type]
+        volume=volume, durations=out_durations, capa_hits=capa_hits, candidates=found)
