@@ -70,6 +70,11 @@ class Period:
             return Period.parse(f"{y - 1}Q4" if q == 1 else f"{y}Q{q - 1}")
         return Period.parse(f"{y - 1}-12" if self.start.month == 1 else f"{y}-{self.start.month - 1:02d}")
 
+    @property
+    def months(self) -> range:
+        """The period's months as year × 12 + (month − 1), the numbers ``ComplaintFrame.local_month_index`` gives."""
+        return range(self.start.year * 12 + self.start.month - 1, self.end.year * 12 + self.end.month - 1)
+
     def bounds(self, tz: str | ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
         """The aware instants of local 00:00 at start and end."""
         zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)

@@ -25,7 +25,7 @@ from complaint_engine.policy import Policy
 from complaint_engine.stats.frame import ComplaintFrame, factorize, valid_mask
 from complaint_engine.stats.recurrence import capa_recurrence, repeat_mask
 
-__all__ = ["KPI", "Durations", "KPIReport", "Rate", "compute_kpis"]
+__all__ = ["KPI", "Durations", "KPIReport", "Rate", "acknowledge_us", "compute_kpis", "dispatch_us", "escalate_us"]
 
 Bool = npt.NDArray[np.bool_]
 Instants = npt.NDArray[np.datetime64]
@@ -115,6 +115,21 @@ def _durations(start: Instants, end: Instants, mask: Bool) -> Durations:
         return Durations(0, None, None)
     hours = (end[ok] - start[ok]).astype("timedelta64[us]").astype(np.int64) / 3.6e9
     return Durations(int(ok.sum()), float(np.median(hours)), float(np.percentile(hours, 90)))
+
+
+def acknowledge_us(p: Policy) -> int:
+    """A policy's threshold for acknowledging a complaint without an acknowledge clock (KPI 4), in µs."""
+    return p.analysis.acknowledge_within_minutes * MINUTE_US
+
+
+def dispatch_us(p: Policy) -> int:
+    """A policy's threshold for dispatching (KPI 5), in µs."""
+    return p.analysis.dispatch_within_minutes * MINUTE_US
+
+
+def escalate_us(p: Policy) -> int:
+    """A policy's threshold for escalating a major complaint (KPI 13), in µs."""
+    return p.analysis.escalate_within_hours * 60 * MINUTE_US
 
 
 def _clock_rate(f: ComplaintFrame, clock: str, rows: Bool, as_of: np.datetime64) -> Rate:
@@ -264,10 +279,10 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     clocked = ~np.isnat(f["acknowledge_due_us"])
     by_clock = _clock_rate(f, "acknowledge", valid & clocked, now)
     by_limit = _within(received, f["registered_us"],
-                       rules.values(lambda p: p.analysis.acknowledge_within_minutes * MINUTE_US), valid & ~clocked, now)
+                       rules.values(acknowledge_us), valid & ~clocked, now)
     rates["acknowledged_on_time"] = by_clock + by_limit
     rates["dispatched_on_time"] = _within(received, f["dispatched_us"],
-                                          rules.values(lambda p: p.analysis.dispatch_within_minutes * MINUTE_US),
+                                          rules.values(dispatch_us),
                                           valid, now)
     rates["replied_on_time"] = _clock_rate(f, "reply", valid, now)
     overdue_open = np.zeros(len(f), dtype=bool)
@@ -291,7 +306,7 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     rates["reopen_rate"] = Rate(int((closed & (f["reopened"] > 0)).sum()), int(closed.sum()))
     major = valid & (f["severity"] == "major")
     rates["escalated_on_time"] = _within(received, f["escalated_us"],
-                                         rules.values(lambda p: p.analysis.escalate_within_hours * 60 * MINUTE_US),
+                                         rules.values(escalate_us),
                                          major, now)
     rates["arrived_on_time"] = _clock_rate(f, "arrival", valid, now)
     rates["emergency_same_day"] = _clock_rate(f, "repair", valid & (f["urgency"] == "emergency"), now)

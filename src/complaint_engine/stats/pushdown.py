@@ -23,20 +23,27 @@ from complaint_engine.stats.kpi import (
     Durations,
     OfficePolicies,
     Rate,
+    acknowledge_us,
     breach_maps,
+    dispatch_us,
+    escalate_us,
     kpi_report,
     most_first,
     repeat_count,
 )
 from complaint_engine.stats.pareto import ParetoTable, pareto
-from complaint_engine.stats.report import AnalysisReport, analyse, exposure, findings_of, report_of
+from complaint_engine.stats.recurrence import DAY_US
+from complaint_engine.stats.report import (
+    AnalysisReport,
+    analyse,
+    category_columns,
+    exposure,
+    findings_of,
+    report_of,
+)
 from complaint_engine.tallies import CapaWindow, Limits, Tallies, TallyRequest
 
 __all__ = ["analyse_store", "tally_request"]
-
-MINUTE_US = 60_000_000
-DAY_US = 86_400_000_000
-
 
 def analyse_store(source: Any, p: Period, *, policy: Policy, office: str | None,
                   households: Sequence[float] | None, capas: Sequence[CAPAReport], as_of: dt.datetime | None,
@@ -55,17 +62,13 @@ def analyse_store(source: Any, p: Period, *, policy: Policy, office: str | None,
 
 
 def _limits(policy: Policy) -> Limits:
-    a = policy.analysis
-    return Limits(acknowledge_us=a.acknowledge_within_minutes * MINUTE_US,
-                  dispatch_us=a.dispatch_within_minutes * MINUTE_US,
-                  escalate_us=a.escalate_within_hours * 60 * MINUTE_US)
+    return Limits(acknowledge_us=acknowledge_us(policy), dispatch_us=dispatch_us(policy),
+                  escalate_us=escalate_us(policy))
 
 
 def _month_starts(p: Period, zone: ZoneInfo) -> tuple[int, ...]:
     """The first instant of each local month of the period, and the end of the last."""
-    first = p.start.year * 12 + p.start.month - 1
-    last = p.end.year * 12 + p.end.month - 1
-    return tuple(to_us(dt.datetime(m // 12, m % 12 + 1, 1, tzinfo=zone)) for m in range(first, last + 1))
+    return tuple(to_us(dt.datetime(m // 12, m % 12 + 1, 1, tzinfo=zone)) for m in (*p.months, p.months.stop))
 
 
 def tally_request(p: Period, policy: Policy, office: str | None, capas: Sequence[CAPAReport], as_of: dt.datetime,
@@ -97,13 +100,12 @@ def _counted(view: Any, p: Period, policy: Policy, office: str | None, household
     if compare:
         before = _counted(view, p.previous(), policy, office, None, (), None, False, office_policies)
         previous = before if before.received else None
-    n_months = len(request.month_starts_us) - 1
     rows = _candidates(t, policy.tz)
     return report_of(
         p, office, policy, received=t.total("received"), valid=valid, referred=t.total("referred"),
         merged=t.total("merged"), pareto_category=_pareto(t.categories.items()),
         pareto_department=_pareto(t.departments.items()),
-        monthly=_monthly(t, p, n_months, [c.code for c in policy.categories], households),
+        monthly=_monthly(t, p, [c.code for c in policy.categories], households),
         kpis=kpi_report(_rates(t, rows, policy, households, office_policies), policy, judged, capas, t.capa_hits,
                         volume=_volume(t), durations=_durations(t), breaches=_breaches(t)),
         findings=findings_of(rows, policy, office_policies), capas=capas, previous=previous)
@@ -116,18 +118,15 @@ def _pareto(counts: Iterable[tuple[str | None, int]]) -> ParetoTable:
     return pareto(list(merged), np.array(list(merged.values()), dtype=np.int64))
 
 
-def _monthly(t: Tallies, p: Period, n: int, wanted: Sequence[str], households: Sequence[float] | None
-             ) -> PeriodCounts:
+def _monthly(t: Tallies, p: Period, wanted: Sequence[str], households: Sequence[float] | None) -> PeriodCounts:
     """As :func:`~complaint_engine.stats.report.monthly_counts`: the policy's categories, then the others found."""
-    present = {category or "" for (_, category), count in t.monthly.items() if count}
-    first = dict.fromkeys(wanted)
-    columns = (*first, *sorted(present - set(first)))
+    columns = category_columns(wanted, (category or "" for (_, category), count in t.monthly.items() if count))
     position = {name: j for j, name in enumerate(columns)}
+    n = len(p.months)
     counts = np.zeros((n, len(columns)), dtype=np.int64)
     for (month, category), count in t.monthly.items():
         counts[month, position[category or ""]] += count
-    start = p.start.year * 12 + p.start.month - 1
-    return PeriodCounts(freq="month", periods=tuple(period_label(start + i, "month") for i in range(n)),
+    return PeriodCounts(freq="month", periods=tuple(period_label(m, "month") for m in p.months),
                         categories=columns, counts=counts, exposure=exposure(households, "month", n))
 
 
@@ -171,9 +170,7 @@ def _volume(t: Tallies) -> dict[str, dict[str, int]]:
 
 
 def _durations(t: Tallies) -> tuple[Durations, Durations]:
-    reply, close = (Durations(*t.durations[name]) if t.durations[name][0] else Durations(0, None, None)
-                    for name in ("reply", "close"))
-    return reply, close
+    return Durations(*t.durations["reply"]), Durations(*t.durations["close"])
 
 
 def _breaches(t: Tallies) -> tuple[dict[str, int], dict[str, int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -24,7 +24,7 @@ from complaint_engine.stats.pareto import ParetoTable
 from complaint_engine.stats.recurrence import Finding, find_recurring, find_recurring_problems, find_widespread
 from complaint_engine.stats.trend import ControlChart, MannKendall, c_chart, mann_kendall, u_chart
 
-__all__ = ["AnalysisReport", "analyse", "exposure", "findings_of", "monthly_counts", "report_of"]
+__all__ = ["AnalysisReport", "analyse", "category_columns", "exposure", "findings_of", "monthly_counts", "report_of"]
 
 
 def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequence[float] | None = None,
@@ -38,21 +38,26 @@ def monthly_counts(frame: ComplaintFrame, period: Period, *, households: Sequenc
     """
     idx = frame.period_index(freq)
     div = {"month": 1, "quarter": 3, "half": 6, "year": 12}[freq]
-    first = (period.start.year * 12 + period.start.month - 1) // div
-    last = (period.end.year * 12 + period.end.month - 1) // div
+    first, last = period.months.start // div, period.months.stop // div
     valid = valid_mask(frame["status"])
     n = last - first
     rows = np.where(valid & (idx >= first) & (idx < last), idx - first, -1)
     labels = frame.labels["category"]
     present = [labels[code] for code in np.unique(frame.codes["category"][rows >= 0]).tolist()]
-    wanted = list(dict.fromkeys(categories or ()))
-    columns = (*wanted, *sorted(set(present) - set(wanted)))
+    columns = category_columns(categories or (), present)
     # the frame's code of each label → its column (-1: a category with no column, which crosstab skips)
     position = {code: j for j, code in enumerate(columns)}
     to_column = np.array([position.get(lab, -1) for lab in labels], dtype=np.int64)
     counts = crosstab(rows, to_column[frame.codes["category"]], n, len(columns))
     return PeriodCounts(freq=freq, periods=tuple(period_label(first + i, freq) for i in range(n)),
                         categories=columns, counts=counts, exposure=exposure(households, freq, n))
+
+
+def category_columns(wanted: Sequence[str], present: Iterable[str]) -> tuple[str, ...]:
+    """The columns of a month × category table: the wanted categories in their order, then the others present,
+    sorted."""
+    first = dict.fromkeys(wanted)
+    return (*first, *sorted(set(present) - set(first)))
 
 
 def exposure(households: Sequence[float] | None, freq: str, n: int) -> npt.NDArray[np.float64] | None:
