@@ -114,7 +114,7 @@ def compare(repo: PostgresRepository, dsn: str, period: str, office: str | None,
         with psycopg.connect(dsn) as conn:
             for q in (Period.parse(period), Period.parse(period).previous()):
                 request = tally_request(q, policy, office, capas, q.bounds(zone)[1], {})
-                for sql, args in tally_statements(request):
+                for sql, args in tally_statements(request, repo.dialect):
                     conn.execute(sql.replace("?", "%s"), args).fetchall()
 
     push_s, a = timed_runs(pushed, rounds)

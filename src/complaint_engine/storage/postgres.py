@@ -190,7 +190,8 @@ class _PgTransaction(SQLTransaction, _PgUnit):
     def tallies(self, request: TallyRequest) -> Tallies:
         """The counts of the periodic analysis, aggregated by the server (see storage/tallied.py); the names
         are read last, so they hold every code the counts name."""
-        *results, names = self._fetch_each([*tally_statements(request), ("SELECT code, name FROM names", ())])
+        statements = [*tally_statements(request, self._dialect), ("SELECT code, name FROM names", ())]
+        *results, names = self._fetch_each(statements)
         return tallies_of(results, request, names)
 
     def commit(self) -> None:

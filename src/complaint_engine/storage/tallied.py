@@ -18,7 +18,8 @@ import numpy as np
 from complaint_engine.facts import CLOCKS
 from complaint_engine.model import Satisfaction, Status
 from complaint_engine.storage.dbapi import Params, Row, Value
-from complaint_engine.storage.sql.statements import OFFICES_SQL, as_int, as_str
+from complaint_engine.storage.sql import Dialect
+from complaint_engine.storage.sql.statements import as_int, as_str, office_terms
 from complaint_engine.tallies import CANDIDATE_COLUMNS, CLOCK_SUMS, SUMS, Limits, Tallies, TallyRequest
 
 __all__ = ["tallies_of", "tally_statements"]
@@ -26,6 +27,7 @@ __all__ = ["tallies_of", "tally_statements"]
 VALID = f"status NOT IN ('{Status.REFERRED.value}', '{Status.MERGED.value}')"
 BUILDING = "COALESCE(split_part(unit, '-', 1), '')"  # stats.frame.building_of
 HOUR_US = 3_600_000_000
+Where = tuple[str, tuple[Value, ...]]  # a WHERE condition and its parameters
 K = TypeVar("K")
 
 
@@ -45,12 +47,18 @@ class _Statement:
         return "".join(self.parts), tuple(self.args)
 
 
-def _period(q: _Statement, r: TallyRequest) -> _Statement:
-    """FROM the period's rows (of the office): by receipt, office by office along the office index."""
-    q.add(f" FROM complaints WHERE received_us >= {int(r.start_us)} AND received_us < {int(r.end_us)} AND ")
-    if r.office is not None:
-        return q.add("office = ?", r.office)
-    return q.add(f"office = ANY(ARRAY({OFFICES_SQL}))")
+def _period(q: _Statement, where: Where) -> _Statement:
+    """FROM the period's rows (of the office)."""
+    return q.add(f" FROM complaints WHERE {where[0]}", *where[1])
+
+
+def _where(r: TallyRequest, dialect: Dialect) -> Where:
+    """The period's rows, as every query of the store reads a span of receipt: office by office along the office
+    index (``office_terms``)."""
+    args: list[Value] = []
+    terms = [*office_terms(r.office, args, dialect, by_receipt=True),
+             f"received_us >= {int(r.start_us)}", f"received_us < {int(r.end_us)}"]
+    return " AND ".join(terms), tuple(args)
 
 
 def _per_office(q: _Statement, r: TallyRequest, setting: Callable[[Limits], int]) -> _Statement:
@@ -114,7 +122,7 @@ _SUMMED = ("office", "status", "urgency", "severity", "received_us", "registered
            *(f"{clock}_{part}" for clock in CLOCKS for part in ("due_us", "met_us", "breached")))
 
 
-def _sums(r: TallyRequest) -> tuple[str, Params]:
+def _sums(r: TallyRequest, where: Where) -> tuple[str, Params]:
     now = int(r.as_of_us)
     q = _Statement().add("SELECT office, ")
     terms = _sum_terms(now)
@@ -125,7 +133,7 @@ def _sums(r: TallyRequest) -> tuple[str, Params]:
                           ("esc_l", lambda lim: lim.escalate_us)):
         _per_office(q, r, setting).add(f" AS {name}, ")
     q.add(f"{VALID} AS v")
-    _period(q, r).add(") AS rows) AS judged GROUP BY office")
+    _period(q, where).add(") AS rows) AS judged GROUP BY office")
     return q.done()
 
 
@@ -135,60 +143,61 @@ _SETS = (("status",), ("status", "category"), ("status", "department"), ("status
          ("status", "reg", "channel"), ("status", "reg", "category"), ("status", "reg", "building"))
 
 
-def _grouped(r: TallyRequest) -> tuple[str, Params]:
+def _grouped(r: TallyRequest, where: Where) -> tuple[str, Params]:
     starts = ", ".join(str(int(b)) for b in r.month_starts_us[:-1])
     q = _Statement().add(f"SELECT GROUPING({', '.join(_GROUPED)}), {', '.join(_GROUPED)}, count(*) FROM (SELECT "
                          f"status, registered_us IS NOT NULL AS reg, category, department, channel, "
                          f"{BUILDING} AS building, width_bucket(received_us, ARRAY[{starts}]::bigint[]) - 1 AS month")
-    _period(q, r).add(") AS rows GROUP BY GROUPING SETS (")
+    _period(q, where).add(") AS rows GROUP BY GROUPING SETS (")
     return q.add(", ".join(f"({', '.join(s)})" for s in _SETS) + ")").done()
 
 
-def _breaches(r: TallyRequest) -> tuple[str, Params]:
+def _breaches(where: Where) -> tuple[str, Params]:
     clocks = ", ".join(f"('{c}', {c}_dept, {c}_person, {c}_breached)" for c in CLOCKS)
     q = _Statement().add("SELECT k.clock, k.dept, k.person, count(*) FROM (SELECT *")
-    _period(q, r).add(f" AND ({' OR '.join(f'{c}_breached = 1' for c in CLOCKS)})")  # only these are unpivoted
+    _period(q, where).add(f" AND ({' OR '.join(f'{c}_breached = 1' for c in CLOCKS)})")  # only these are unpivoted
     return q.add(f") AS rows, LATERAL (VALUES {clocks}) AS k(clock, dept, person, breached) WHERE k.breached = 1 "
                  "GROUP BY 1, 2, 3").done()
 
 
-def _durations(r: TallyRequest) -> tuple[str, Params]:
+def _durations(r: TallyRequest, where: Where) -> tuple[str, Params]:
     now = int(r.as_of_us)
     parts = []
     for end, rows in (("replied_us", "v"), ("closed_us", f"v AND closed_us <= {now}")):
         hours = f"({end} - received_us)::float8 / {HOUR_US}::float8"
-        where = f"FILTER (WHERE {rows} AND {end} IS NOT NULL)"
-        parts += [f"count(*) {where}", f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {hours}) {where}",
-                  f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {hours}) {where}"]
+        among = f"FILTER (WHERE {rows} AND {end} IS NOT NULL)"
+        parts += [f"count(*) {among}", f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {hours}) {among}",
+                  f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {hours}) {among}"]
     q = _Statement().add(f"SELECT {', '.join(parts)} FROM (SELECT *, {VALID} AS v")
-    return _period(q, r).add(") AS rows").done()
+    return _period(q, where).add(") AS rows").done()
 
 
-def _candidates(r: TallyRequest) -> tuple[str, Params]:
+def _candidates(where: Where) -> tuple[str, Params]:
     """The valid complaints, 8 of their columns, in a frame's order (received, then id by code point)."""
     selected = ", ".join("COALESCE(category, 0)" if name == "category" else name for name in CANDIDATE_COLUMNS)
     q = _Statement().add(f"SELECT {selected}")
-    return _period(q, r).add(f' AND {VALID} ORDER BY received_us, id COLLATE "C"').done()
+    return _period(q, where).add(f' AND {VALID} ORDER BY received_us, id COLLATE "C"').done()
 
 
-def _capa(r: TallyRequest, serials: Sequence[str], after_us: int, until_us: int) -> list[tuple[str, Params]]:
+def _capa(where: Where, serials: Sequence[str], after_us: int, until_us: int) -> list[tuple[str, Params]]:
     """How many of the report's complaints are in the period, and the valid complaints of their units and
     categories received in its window, in a frame's order (stats.recurrence.capa_recurrence)."""
     marks = ", ".join("?" for _ in serials)
-    seeds = _period(_Statement().add("SELECT count(*)"), r).add(f" AND serial IN ({marks})", *serials).done()
+    seeds = _period(_Statement().add("SELECT count(*)"), where).add(f" AND serial IN ({marks})", *serials).done()
     q = _Statement().add("SELECT COALESCE(NULLIF(serial, ''), id)")
-    _period(q, r).add(f" AND {VALID} AND received_us > {int(after_us)} AND received_us <= {int(until_us)} AND "
+    _period(q, where).add(f" AND {VALID} AND received_us > {int(after_us)} AND received_us <= {int(until_us)} AND "
                       "(COALESCE(unit, ''), COALESCE(category, 0)) IN "
                       "(SELECT COALESCE(unit, ''), COALESCE(category, 0)")
-    _period(q, r).add(f" AND serial IN ({marks})", *serials)
+    _period(q, where).add(f" AND serial IN ({marks})", *serials)
     return [seeds, q.add(') ORDER BY received_us, id COLLATE "C"').done()]
 
 
-def tally_statements(request: TallyRequest) -> list[tuple[str, Params]]:
+def tally_statements(request: TallyRequest, dialect: Dialect) -> list[tuple[str, Params]]:
     """The statements answering the request (sent together: one round trip)."""
-    return [_sums(request), _grouped(request), _breaches(request), _durations(request),
-            _candidates(request),
-            *(s for c in request.capas for s in _capa(request, c.serials, c.after_us, c.until_us))]
+    where = _where(request, dialect)
+    return [_sums(request, where), _grouped(request, where), _breaches(where), _durations(request, where),
+            _candidates(where),
+            *(s for c in request.capas for s in _capa(where, c.serials, c.after_us, c.until_us))]
 
 
 def _text(labels: Sequence[str | None], code: Value) -> str | None:
