@@ -28,7 +28,7 @@ from complaint_engine.stats.pareto import ParetoTable, pareto
 if TYPE_CHECKING:
     from complaint_engine.policy import Policy
 
-__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "buildings", "factorize", "located", "valid_mask"]
+__all__ = ["CATEGORICAL", "ComplaintFrame", "building_of", "categorical", "factorize", "valid_mask"]
 
 CATEGORICAL = ("office", "category", "channel", "department", "unit", "building", "status", "severity", "urgency",
                "satisfaction", "location")
@@ -41,6 +41,22 @@ def building_of(unit: str | None) -> str:
     if not unit:
         return ""
     return unit.split("-", 1)[0] if "-" in unit else unit
+
+
+def categorical(columns: Mapping[str, Array], names: Sequence[str] = CATEGORICAL
+                ) -> tuple[dict[str, npt.NDArray[np.int64]], dict[str, tuple[str, ...]]]:
+    """Codes and sorted labels of the categorical ``names`` among the columns ("building" and "location" need
+    "unit", which comes first)."""
+    codes: dict[str, npt.NDArray[np.int64]] = {}
+    labels: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        if name == "building":  # each distinct unit's building, not each row's
+            codes[name], labels[name] = buildings(codes["unit"], labels["unit"])
+        elif name == "location":  # stored before locations were: the unit's building, where it names one
+            codes[name], labels[name] = factorize(located(columns["location"], codes["unit"], labels["unit"]))
+        else:
+            codes[name], labels[name] = factorize(columns[name])
+    return codes, labels
 
 
 def buildings(unit_codes: npt.NDArray[np.int64], units: Sequence[str]) -> tuple[npt.NDArray[np.int64],
@@ -88,16 +104,7 @@ class ComplaintFrame:
         self.zone = ZoneInfo(tz)
         self.columns = dict(columns)
         if codes is None or labels is None:
-            codes, labels = {}, {}
-            for name in CATEGORICAL:
-                if name == "building":  # each distinct unit's building, not each row's
-                    codes[name], labels[name] = buildings(codes["unit"], labels["unit"])
-                    continue
-                if name == "location":  # stored before locations were: the unit's building, where it names one
-                    source = located(self.columns["location"], codes["unit"], labels["unit"])
-                else:
-                    source = self.columns[name]
-                codes[name], labels[name] = factorize(source)
+            codes, labels = categorical(self.columns)
         self.codes = dict(codes)
         self.labels = dict(labels)
 

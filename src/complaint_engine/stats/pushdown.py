@@ -18,7 +18,7 @@ from complaint_engine.model import CAPAReport, Satisfaction
 from complaint_engine.period import Period
 from complaint_engine.policy import Policy
 from complaint_engine.stats.counts import PeriodCounts, period_label
-from complaint_engine.stats.frame import ComplaintFrame, buildings, factorize, located
+from complaint_engine.stats.frame import ComplaintFrame, categorical
 from complaint_engine.stats.kpi import (
     Durations,
     OfficePolicies,
@@ -184,11 +184,5 @@ def _breaches(t: Tallies) -> tuple[dict[str, int], dict[str, int]]:
 
 def _candidates(t: Tallies, tz: str) -> ComplaintFrame:
     """The fetched rows as a frame the findings and the repeat test read (codes as a frame's: sorted labels)."""
-    columns = dict(t.candidates)
-    codes, labels = {}, {}
-    for name in ("office", "category", "unit", "status"):
-        codes[name], labels[name] = factorize(columns[name])
-    columns["location"] = located(columns["location"], codes["unit"], labels["unit"])
-    codes["location"], labels["location"] = factorize(columns["location"])
-    codes["building"], labels["building"] = buildings(codes["unit"], labels["unit"])
-    return ComplaintFrame(columns, tz=tz, codes=codes, labels=labels)
+    codes, labels = categorical(t.candidates, ("office", "category", "unit", "building", "status", "location"))
+    return ComplaintFrame(t.candidates, tz=tz, codes=codes, labels=labels)

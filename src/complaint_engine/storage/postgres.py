@@ -38,6 +38,7 @@ from complaint_engine.storage.schema import (
     version_6_ddl,
 )
 from complaint_engine.storage.sql import Dialect, SQLRepository, SQLSnapshot, SQLTransaction, SQLUnit
+from complaint_engine.storage.sql.names import NAMES_SQL, labels_of
 from complaint_engine.storage.sql.statements import logged_update_statement
 from complaint_engine.storage.tallied import tallies_of, tally_statements
 from complaint_engine.storage.version7 import move_to_version_7, recode_postgres, version_7_ddl
@@ -190,9 +191,8 @@ class _PgTransaction(SQLTransaction, _PgUnit):
     def tallies(self, request: TallyRequest) -> Tallies:
         """The counts of the periodic analysis, aggregated by the server (see storage/tallied.py); the names
         are read last, so they hold every code the counts name."""
-        statements = [*tally_statements(request, self._dialect), ("SELECT code, name FROM names", ())]
-        *results, names = self._fetch_each(statements)
-        return tallies_of(results, request, names)
+        *results, names = self._fetch_each([*tally_statements(request, self._dialect), (NAMES_SQL, ())])
+        return tallies_of(results, request, labels_of(names))
 
     def commit(self) -> None:
         if self._outbox:

@@ -208,11 +208,8 @@ def _add(counts: dict[K, int], key: K, n: int) -> None:
     counts[key] = counts.get(key, 0) + n
 
 
-def tallies_of(results: list[list[Row]], request: TallyRequest, names: list[Row]) -> Tallies:
-    """The answer read from the statements' rows and the store's names (code, name) read after them."""
-    labels: list[str | None] = [None] * (max((as_int(code) for code, _ in names), default=0) + 1)
-    for code, name in names:
-        labels[as_int(code)] = as_str(name)
+def tallies_of(results: list[list[Row]], request: TallyRequest, labels: Sequence[str | None]) -> Tallies:
+    """The answer read from the statements' rows and the store's names by code, read after them."""
     sums_rows, grouped, breaches, durations, candidates, *capas = results
     sums = {as_str(row[0]): dict(zip(SUMS, (as_int(v) for v in row[1:]), strict=True)) for row in sums_rows}
     valid_statuses = {s.value for s in Status} - {Status.REFERRED.value, Status.MERGED.value}

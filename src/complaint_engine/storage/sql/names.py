@@ -3,16 +3,16 @@ the complaint rows holding its integer code."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
 from complaint_engine.errors import StorageError
 from complaint_engine.facts import FactValue
 from complaint_engine.messages import Message
-from complaint_engine.storage.dbapi import Cursor, Params
+from complaint_engine.storage.dbapi import Cursor, Params, Row
 from complaint_engine.storage.sql.statements import as_int, as_str
 
-__all__ = ["NameCodes"]
+__all__ = ["NAMES_SQL", "NameCodes", "labels_of"]
 
 
 class NameCodes:
@@ -53,8 +53,16 @@ class NameCodes:
 
     def _labels(self) -> list[str | None]:
         """The store's names by code (None where no name has the code, and at 0, which a read gives for NULL)."""
-        rows = [(as_int(code), as_str(name)) for code, name in self._execute("SELECT code, name FROM names")]
-        labels: list[str | None] = [None] * (max((code for code, _ in rows), default=0) + 1)
-        for code, name in rows:
-            labels[code] = name
-        return labels
+        return labels_of(self._execute(NAMES_SQL).fetchall())
+
+
+NAMES_SQL = "SELECT code, name FROM names"
+
+
+def labels_of(rows: Iterable[Row]) -> list[str | None]:
+    """Names by code from the rows of :data:`NAMES_SQL` (None where no name has the code, and at 0)."""
+    named = [(as_int(code), as_str(name)) for code, name in rows]
+    labels: list[str | None] = [None] * (max((code for code, _ in named), default=0) + 1)
+    for code, name in named:
+        labels[code] = name
+    return labels
