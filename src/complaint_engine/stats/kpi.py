@@ -287,10 +287,11 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
     rates["replied_on_time"] = _clock_rate(f, "reply", valid, now)
     overdue_open = np.zeros(len(f), dtype=bool)
     any_breach = np.zeros(len(f), dtype=bool)
+    late = {clock: f[f"{clock}_breached"] == 1 for clock in CLOCKS}
     for clock in CLOCKS:
         due, met = f[f"{clock}_due_us"], f[f"{clock}_met_us"]
         overdue_open |= ~np.isnat(due) & np.isnat(met) & (due < now)
-        any_breach |= f[f"{clock}_breached"] == 1
+        any_breach |= late[clock]
     late_open = valid & ~closed & overdue_open
     rates["closed_on_time"] = Rate(int((closed & ~any_breach).sum()), int(closed.sum() + late_open.sum()))
     rates["callback_rate"] = Rate(int((closed & reached).sum()), int(closed.sum()))
@@ -315,18 +316,14 @@ def compute_kpis(frame: ComplaintFrame, policy: Policy, as_of: dt.datetime, *, h
         if (~np.isnat(f[f"{clock}_due_us"])).any():
             rates[key] = _clock_rate(f, clock, valid, now)
     # E-accountability: of the valid complaints with a breached clock, those with a measure recorded (處分)
-    late_any = np.zeros(len(f), dtype=bool)
-    for clock in CLOCKS:
-        late_any |= f[f"{clock}_breached"] == 1
-    rates["breaches_with_measure"] = Rate(int((valid & late_any & (f["measures"] > 0)).sum()),
-                                           int((valid & late_any).sum()))
+    rates["breaches_with_measure"] = Rate(int((valid & any_breach & (f["measures"] > 0)).sum()),
+                                           int((valid & any_breach).sum()))
     recurrence: dict[str, tuple[str, ...]] = {}
     for capa in capas:  # each report by the window of its office's policy
         own = (office_policies or {}).get(capa.office, policy)
         recurrence.update(capa_recurrence(f, [capa], own.analysis.recurrence_window_days))
-    breaches = breach_maps((_count_codes(f, f"{clock}_dept", f[f"{clock}_breached"] == 1).items(),
-                            _count_codes(f, f"{clock}_person", f[f"{clock}_breached"] == 1).items())
-                           for clock in CLOCKS)
+    breaches = breach_maps((_count_codes(f, f"{clock}_dept", late[clock]).items(),
+                            _count_codes(f, f"{clock}_person", late[clock]).items()) for clock in CLOCKS)
     registered = valid & ~np.isnat(f["registered_us"])
     volume = {name: _count_codes(f, name, registered) for name in ("channel", "category", "building")}
     volume["status"] = _count_codes(f, "status", np.ones(len(f), dtype=bool))
