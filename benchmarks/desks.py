@@ -70,7 +70,7 @@ def _floor_worker(db: str, dsn: str | None, start: float, stop: float, out: Any)
     def persisted(c: Any, i: int) -> None:
         doc = to_document(c)
         row = complaint_row(c, codes, doc)
-        transition_rows(c, len(c.history) - 1, doc)
+        transition_rows(c, len(c.history) - 1, doc)  # built as a save builds it; the floor writes the document only
         write(row[COMPLAINT_COLUMNS.index("doc")], i % 100)  # the packed document
 
     if dsn:
